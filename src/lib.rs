@@ -12,9 +12,19 @@
 //!
 //! The core does no I/O and reads no clock: time comes in as `now_ms`.
 
+pub mod catalogue;
+pub mod config;
 pub mod eval;
 pub mod json;
 pub mod json_api;
 pub mod mcp;
+#[cfg(feature = "playground")]
+pub mod playground;
 pub mod policy;
 pub mod ratelimit;
+pub mod sse;
+
+#[cfg(feature = "worker")]
+pub mod counter;
+#[cfg(feature = "worker")]
+pub mod gateway;

@@ -70,6 +70,11 @@ pub struct Message {
     pub method: Option<String>,
     /// The request id (a string or an integer); `None` for notifications.
     pub id: Option<Value>,
+    /// What the `Mcp-Name` header mirrors: `params.name` of `tools/call` and
+    /// `prompts/get`, `params.uri` of `resources/read`.
+    pub header_name: Option<String>,
+    /// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when present.
+    pub meta_protocol_version: Option<String>,
 }
 
 impl Message {
@@ -176,6 +181,8 @@ pub fn classify(value: &Value) -> Result<Message, Invalid> {
                 kind: Kind::Response,
                 method: None,
                 id,
+                header_name: None,
+                meta_protocol_version: None,
             });
         }
         return Err(Invalid::new(
@@ -227,11 +234,137 @@ pub fn classify(value: &Value) -> Result<Message, Invalid> {
             )
         });
     }
+    let header_field = match method.as_str() {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    };
+    let header_name = header_field
+        .and_then(|f| params?.get(f)?.as_str())
+        .map(str::to_owned);
+    let meta_protocol_version = params
+        .and_then(|p| p.get("_meta")?.get(PROTOCOL_VERSION_META)?.as_str())
+        .map(str::to_owned);
     Ok(Message {
         kind,
         method: Some(method),
         id,
+        header_name,
+        meta_protocol_version,
     })
+}
+
+/// The `_meta` key that carries the protocol version in 2026-07-28 requests.
+pub const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
+
+/// The first protocol revision whose requests mirror the method and name in headers.
+pub const HEADER_MIRRORING_VERSION: &str = "2026-07-28";
+
+/// The MCP request headers a gateway checks against the body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct McpHeaders<'a> {
+    /// `Mcp-Method`.
+    pub method: Option<&'a str>,
+    /// `Mcp-Name`, possibly in the `=?base64?…?=` form.
+    pub name: Option<&'a str>,
+    /// `MCP-Protocol-Version`.
+    pub protocol_version: Option<&'a str>,
+}
+
+/// Checks the mirrored headers of a request against its body (2026-07-28 Streamable
+/// HTTP, "Server Validation"). A header that is present must match the body, whatever
+/// the revision. From 2026-07-28 on, `Mcp-Method` is required on every request and
+/// `Mcp-Name` on `tools/call`, `resources/read` and `prompts/get`.
+pub fn check_headers(message: &Message, headers: &McpHeaders<'_>) -> Result<(), Invalid> {
+    let mismatch = |what: String| Invalid {
+        method: message.method.clone(),
+        tool: message.tool().map(str::to_owned),
+        id: message.id.clone(),
+        ..Invalid::new(HEADER_MISMATCH, format!("header mismatch: {what}"))
+    };
+    let modern = headers
+        .protocol_version
+        .is_some_and(|v| v.trim() >= HEADER_MIRRORING_VERSION);
+    if let (Some(header), Some(meta)) = (headers.protocol_version, &message.meta_protocol_version) {
+        if header.trim() != meta {
+            return Err(mismatch(format!(
+                "MCP-Protocol-Version header `{}` does not match body `{meta}`",
+                header.trim()
+            )));
+        }
+    }
+    match (headers.method.map(str::trim), &message.method) {
+        (Some(header), Some(body)) if header == body => {}
+        (Some(header), body) => {
+            return Err(mismatch(format!(
+                "Mcp-Method header `{}` does not match body `{}`",
+                header.escape_debug(),
+                body.as_deref().unwrap_or_default().escape_debug()
+            )))
+        }
+        (None, Some(_)) if modern => {
+            return Err(mismatch("the Mcp-Method header is missing".to_owned()))
+        }
+        (None, _) => {}
+    }
+    match (headers.name.map(str::trim), &message.header_name) {
+        (Some(header), body) => {
+            let decoded = decode_header_value(header)
+                .ok_or_else(|| mismatch("the Mcp-Name header is not valid".to_owned()))?;
+            if body.as_deref() != Some(decoded.as_str()) {
+                return Err(mismatch(format!(
+                    "Mcp-Name header `{}` does not match body `{}`",
+                    decoded.escape_debug(),
+                    body.as_deref().unwrap_or_default().escape_debug()
+                )));
+            }
+        }
+        (None, Some(_)) if modern => {
+            return Err(mismatch("the Mcp-Name header is missing".to_owned()))
+        }
+        (None, _) => {}
+    }
+    Ok(())
+}
+
+/// Decodes a mirrored header value: plain visible ASCII, or `=?base64?…?=` holding the
+/// Base64 of UTF-8 text. `None` when it is neither.
+pub fn decode_header_value(value: &str) -> Option<String> {
+    if let Some(inner) = value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    {
+        return String::from_utf8(base64_decode(inner)?).ok();
+    }
+    value
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b))
+        .then(|| value.to_owned())
+}
+
+/// Decodes standard Base64 (RFC 4648 §4), padding optional.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0u32;
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xff) as u8);
+        }
+    }
+    (bits < 6).then_some(out)
 }
 
 fn tool_call(params: Option<&Map<String, Value>>) -> Result<Kind, Invalid> {

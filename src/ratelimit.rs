@@ -52,9 +52,27 @@ impl WindowLog {
             .sum()
     }
 
-    /// The number of `(time, count)` runs held: what bounds the state's size.
-    pub fn runs(&self) -> usize {
-        self.runs.len()
+    /// A log from stored `(time_ms, count)` runs (as [`WindowLog::runs`] gives them).
+    pub fn from_runs(runs: impl IntoIterator<Item = (u64, u32)>) -> Self {
+        let mut runs: Vec<(u64, u32)> = runs.into_iter().filter(|(_, n)| *n > 0).collect();
+        runs.sort_unstable();
+        WindowLog {
+            runs: runs.into_iter().collect(),
+        }
+    }
+
+    /// The `(time_ms, count)` runs held, oldest first. Their number is what bounds the
+    /// state's size.
+    pub fn runs(&self) -> impl ExactSizeIterator<Item = (u64, u32)> + '_ {
+        self.runs.iter().copied()
+    }
+
+    /// The count recorded at `at_ms`.
+    pub fn count_at(&self, at_ms: u64) -> u32 {
+        self.runs
+            .iter()
+            .find(|(t, _)| *t == at_ms)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// The time the log counts `now_ms` as: never before its newest call.
@@ -122,12 +140,15 @@ impl WindowLog {
         true
     }
 
-    /// Drops the runs that have left the window ending at `now_ms`.
-    pub fn prune(&mut self, now_ms: u64, window_ms: u64) {
+    /// Drops the runs that have left the window ending at `now_ms`, and returns the
+    /// cutoff: every run at or before it is gone.
+    pub fn prune(&mut self, now_ms: u64, window_ms: u64) -> Option<u64> {
         let now = self.effective_now(now_ms);
-        while self.runs.front().is_some_and(|(t, _)| t + window_ms <= now) {
+        let cutoff = now.checked_sub(window_ms)?;
+        while self.runs.front().is_some_and(|(t, _)| *t <= cutoff) {
             self.runs.pop_front();
         }
+        Some(cutoff)
     }
 }
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the Worker into build/ with worker-build, offline (see TOOLCHAIN notes in the
+# README). Does nothing when build/ is newer than every source. TOOLGATE_NO_OPT=1 skips
+# wasm-opt for a fast dev loop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stamp=build/.toolgate-stamp
+if [ -f "$stamp" ] && [ -f build/index.js ] &&
+   [ -z "$(find src Cargo.toml Cargo.lock scripts/build-worker.sh -newer "$stamp" -print -quit)" ]; then
+  exit 0
+fi
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
+export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
+export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
+worker_build="${WORKER_BUILD_BIN:-$HOME/.cargo/bin/worker-build}"
+opt=()
+if [ -n "${TOOLGATE_NO_OPT:-}" ]; then opt=(--no-opt); fi
+"$worker_build" --release "${opt[@]}" --features worker
+touch "$stamp"

@@ -1,0 +1,154 @@
+//! The rate-counter Durable Object: one object per (counter, scope key), addressed with
+//! `idFromName(CounterKey::storage_name())`, so that a limit holds across every
+//! Cloudflare location at once.
+//!
+//! The object keeps the counter's [`WindowLog`] in memory and mirrors every change into
+//! its SQLite storage (`runs(t, n)`) within the same request, so an eviction loses
+//! nothing: the next request reloads the log from storage. Each request is handled
+//! without an `await` between reading and writing, so the runtime's input gate makes it
+//! atomic. All window arithmetic is the core's ([`crate::ratelimit`]).
+//!
+//! Protocol (JSON over the stub's `fetch`):
+//! - `{"op":"reserve","window_ms":W,"max":M}` → `{"ok":true,"at":T}` or
+//!   `{"ok":false,"retry_after_ms":R}`;
+//! - `{"op":"refund","at":T}` → `{"ok":true}`.
+
+use crate::ratelimit::WindowLog;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use worker::{
+    durable_object, wasm_bindgen, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
+    State,
+};
+
+/// A request to a counter object.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CounterOp {
+    /// Admit one call if it fits.
+    Reserve { window_ms: u64, max: u32 },
+    /// Give back a call admitted at `at`.
+    Refund { at: u64 },
+}
+
+/// A counter object's answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CounterReply {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    t: f64,
+    n: f64,
+}
+
+#[durable_object]
+pub struct RateCounter {
+    sql: SqlStorage,
+    log: RefCell<Option<WindowLog>>,
+}
+
+impl RateCounter {
+    /// The log: the in-memory copy, or, after an eviction, the one in storage.
+    fn load(&self) -> Result<WindowLog> {
+        if let Some(log) = self.log.borrow_mut().take() {
+            return Ok(log);
+        }
+        self.sql.exec(
+            "CREATE TABLE IF NOT EXISTS runs (t INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+            None,
+        )?;
+        let rows: Vec<Row> = self
+            .sql
+            .exec("SELECT t, n FROM runs ORDER BY t", None)?
+            .to_array()?;
+        Ok(WindowLog::from_runs(
+            rows.into_iter().map(|r| (r.t as u64, r.n as u32)),
+        ))
+    }
+
+    fn apply(&self, op: CounterOp) -> Result<CounterReply> {
+        let mut log = self.load()?;
+        let reply = match op {
+            CounterOp::Reserve { window_ms, max } => {
+                let now = Date::now().as_millis();
+                if let Some(cutoff) = log.prune(now, window_ms) {
+                    self.sql
+                        .exec("DELETE FROM runs WHERE t <= ?", vec![to_sql(cutoff)])?;
+                }
+                match log.check(now, window_ms, max) {
+                    Ok(()) => {
+                        let at = log.record(now);
+                        self.sql.exec(
+                            "INSERT INTO runs (t, n) VALUES (?, ?) ON CONFLICT (t) DO UPDATE SET n = excluded.n",
+                            vec![to_sql(at), i64::from(log.count_at(at)).into()],
+                        )?;
+                        CounterReply {
+                            ok: true,
+                            at: Some(at),
+                            retry_after_ms: None,
+                        }
+                    }
+                    Err(exhausted) => CounterReply {
+                        ok: false,
+                        at: None,
+                        retry_after_ms: Some(exhausted.retry_after_ms),
+                    },
+                }
+            }
+            CounterOp::Refund { at } => {
+                if log.refund(at) {
+                    match log.count_at(at) {
+                        0 => self
+                            .sql
+                            .exec("DELETE FROM runs WHERE t = ?", vec![to_sql(at)])?,
+                        n => self.sql.exec(
+                            "UPDATE runs SET n = ? WHERE t = ?",
+                            vec![i64::from(n).into(), to_sql(at)],
+                        )?,
+                    };
+                }
+                CounterReply {
+                    ok: true,
+                    at: None,
+                    retry_after_ms: None,
+                }
+            }
+        };
+        *self.log.borrow_mut() = Some(log);
+        Ok(reply)
+    }
+}
+
+fn to_sql(ms: u64) -> worker::SqlStorageValue {
+    i64::try_from(ms).unwrap_or(i64::MAX).into()
+}
+
+impl DurableObject for RateCounter {
+    fn new(state: State, _env: Env) -> Self {
+        RateCounter {
+            sql: state.storage().sql(),
+            log: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let op: CounterOp = match req.json().await {
+            Ok(op) => op,
+            Err(e) => return Response::error(format!("bad counter request: {e}"), 400),
+        };
+        match self.apply(op) {
+            Ok(reply) => Response::from_json(&reply),
+            Err(e) => {
+                // Forget the in-memory copy: storage is the truth after a failed write.
+                *self.log.borrow_mut() = None;
+                Response::error(format!("counter storage failed: {e}"), 500)
+            }
+        }
+    }
+}

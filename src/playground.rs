@@ -1,0 +1,49 @@
+//! The browser playground's wasm module (feature `playground`, wasm-bindgen
+//! `--target web`). Each export is a [`crate::json_api`] or [`crate::catalogue`] function
+//! plus the binding attribute: strings in, strings out, the same answers as the CLI.
+//! Nothing else in the crate uses wasm-bindgen, and the `worker` build never sees these.
+
+use crate::{catalogue, json_api};
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// [`json_api::check`]: validates a policy.
+#[wasm_bindgen]
+pub fn check(policy: &str) -> String {
+    json_api::check(policy)
+}
+
+/// [`json_api::simulate`]: one call's decision and what the agent receives.
+#[wasm_bindgen]
+pub fn simulate(policy: &str, line: &str) -> String {
+    json_api::simulate(policy, line)
+}
+
+/// [`json_api::eval_jsonl`]: `toolgate eval` over JSON lines.
+#[wasm_bindgen]
+pub fn eval_jsonl(policy: &str, input: &str) -> String {
+    json_api::eval_jsonl(policy, input)
+}
+
+/// [`json_api::list_tools`]: a `tools/list` answer as the gateway filters it.
+#[wasm_bindgen]
+pub fn list_tools(policy: &str, tools: &str) -> String {
+    json_api::list_tools(policy, tools)
+}
+
+/// [`json_api::schema`]: the policy's JSON Schema.
+#[wasm_bindgen]
+pub fn schema() -> String {
+    json_api::schema()
+}
+
+/// [`catalogue::catalogue`]: every tool's risk and effective status under a policy.
+#[wasm_bindgen]
+pub fn catalogue(policy: &str, tools: &str) -> String {
+    catalogue::catalogue(policy, tools)
+}
+
+/// [`catalogue::risks`]: every tool's risk category.
+#[wasm_bindgen]
+pub fn risks(tools: &str) -> String {
+    catalogue::risks(tools)
+}
