@@ -1,0 +1,421 @@
+//! The command line (CONTRACT §4), run as a user runs it: the real `toolgate` binary.
+
+// Helpers outside `#[test]` functions unwrap and index too: there, a failure is a test failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn toolgate(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toolgate"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The child may exit without reading its input (a usage error, an invalid policy):
+    // a broken pipe here is not a failure.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    Output {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Writes a policy file for one test and returns its path.
+fn policy_file(name: &str, text: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-policies");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn repo_file(path: &str) -> String {
+    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn eval(policy: &str, name: &str, input: &str) -> Output {
+    let path = policy_file(name, policy);
+    toolgate(&["eval", "--policy", path.to_str().unwrap()], input)
+}
+
+#[test]
+fn check_prints_one_summary_line_for_a_valid_policy() {
+    let cases = [
+        (
+            "contract_example",
+            repo_file("examples/contract.policy.json"),
+            "ok: default deny, 6 tool rules (1 pattern), 2 hide entries, 3 counters\n",
+        ),
+        (
+            "policylayer_seed",
+            policy_file(
+                "seed",
+                r#"{"version":"1","default":"deny","tools":{"ai_pipeline_step_execute":{"limits":[{"counter":"ai_pipeline_step_execute_rate","window":"minute","max":10,"scope":"grant"}]}}}"#,
+            )
+            .to_str()
+            .unwrap()
+            .to_owned(),
+            "ok: default deny, 1 tool rule (0 patterns), 0 hide entries, 1 counter\n",
+        ),
+        (
+            "minimal",
+            policy_file("minimal", r#"{"version":"1","default":"allow","hide":["x"]}"#)
+                .to_str()
+                .unwrap()
+                .to_owned(),
+            "ok: default allow, 0 tool rules (0 patterns), 1 hide entry, 0 counters\n",
+        ),
+    ];
+    for (name, path, summary) in cases {
+        let out = toolgate(&["check", &path], "");
+        assert_eq!(out.code, 0, "case {name}: {}", out.stderr);
+        assert_eq!(out.stdout, summary, "case {name}");
+        assert_eq!(out.stderr, "", "case {name}");
+    }
+}
+
+#[test]
+fn check_prints_one_error_a_line_for_an_invalid_policy() {
+    let cases = [
+        (
+            "three_mistakes",
+            r#"{"version":"1","default":"deny","hide":["bad name"],"tools":{"x":{
+                "deny_if":[{"path":"args.a","op":"gtx","value":1}],
+                "limits":[{"counter":"c","window":"minute","max":0}]}}}"#,
+            vec![
+                "/hide/0: `bad name` can never match a tool: ` ` is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`",
+                "/tools/x/deny_if/0/op: unknown op `gtx`, expected `eq`, `neq`, `in`, `not_in`, `lt`, `lte`, `gt`, `gte`, `regex`, `contains` or `exists`",
+                "/tools/x/limits/0/max: max must be at least 1",
+            ],
+        ),
+        (
+            "duplicate_key",
+            r#"{"version":"1","default":"deny","default":"allow"}"#,
+            vec!["/default: invalid json: duplicate key `default` at line 1 column 33"],
+        ),
+        (
+            "unknown_field",
+            r#"{"version":"1","default":"deny","tools":{"x":{"approval":{"ttl":"1w"},"note":""}}}"#,
+            vec![
+                "/tools/x/note: unknown field `note`, expected `action`, `deny_if`, `require`, `limits`, `approval` or `on_deny`",
+                "/tools/x/approval/ttl: invalid duration `1w`, expected a number and a unit: `30s`, `15m`, `1h` or `1d`",
+            ],
+        ),
+    ];
+    for (name, text, errors) in cases {
+        let path = policy_file(name, text);
+        let out = toolgate(&["check", path.to_str().unwrap()], "");
+        assert_eq!(out.code, 1, "case {name}");
+        let printed = format!("{}{}", out.stdout, out.stderr);
+        assert_eq!(printed.lines().collect::<Vec<_>>(), errors, "case {name}");
+        assert!(printed.ends_with('\n'), "case {name}");
+    }
+}
+
+#[test]
+fn check_reports_an_unreadable_file() {
+    let out = toolgate(&["check", "/nonexistent/toolgate/policy.json"], "");
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "error: cannot read `/nonexistent/toolgate/policy.json`: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec![],
+        vec!["check"],
+        vec!["eval"],
+        vec!["frobnicate"],
+        vec!["check", "a", "b"],
+    ] {
+        let out = toolgate(&args, "");
+        assert_eq!(out.code, 2, "args {args:?}");
+        assert!(
+            out.stderr
+                .starts_with("usage:\n  toolgate check POLICY.json"),
+            "args {args:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+const LIMITED: &str = r#"{"version":"1","default":"allow","hide":["ssh_*"],
+  "all_tools":{"limits":[{"counter":"c","window":"minute","max":2}]},
+  "tools":{"odoo_unlink":{"action":"deny","on_deny":"no deletes"},
+           "pay":{"approval":{"ttl":"15m"}},
+           "per_session":{"limits":[{"counter":"s","window":"day","max":1,"scope":"session"}]}}}"#;
+
+fn call_line(tool: &str, extra: &str) -> String {
+    format!(
+        r#"{{"body":{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}}{extra}}}"#
+    )
+}
+
+#[test]
+fn eval_prints_one_decision_a_line_in_order_with_persistent_counters() {
+    let input = [
+        call_line("t", r#","at_ms":0"#),
+        call_line("ssh_execute", r#","at_ms":500"#),
+        call_line("odoo_unlink", r#","at_ms":500"#),
+        call_line("t", r#","at_ms":1000"#),
+        call_line("t", r#","at_ms":2000"#),
+        String::new(),
+        r#"{"body":{"jsonrpc":"2.0","id":2,"method":"tools/list"},"at_ms":2000}"#.to_owned(),
+        call_line("t", r#","at_ms":60000"#),
+        call_line("t", r#","at_ms":60500"#),
+    ]
+    .join("\n");
+    let out = eval(LIMITED, "persistent", &input);
+    assert_eq!(out.stderr, "");
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        [
+            r#"{"decision":"allow","method":"tools/call","tool":"t","rule":"/default"}"#,
+            r#"{"decision":"hidden","method":"tools/call","tool":"ssh_execute","rule":"/hide/0","message":"Unknown tool: ssh_execute","code":-32602}"#,
+            r#"{"decision":"deny","method":"tools/call","tool":"odoo_unlink","rule":"/tools/odoo_unlink/action","message":"no deletes"}"#,
+            r#"{"decision":"allow","method":"tools/call","tool":"t","rule":"/default"}"#,
+            r#"{"decision":"rate_limited","method":"tools/call","tool":"t","rule":"/all_tools/limits/0","message":"rate limit `c` exceeded: at most 2 calls per minute; retry in 58.0 s","retry_after_ms":58000}"#,
+            r#"{"decision":"allow","method":"tools/list"}"#,
+            r#"{"decision":"allow","method":"tools/call","tool":"t","rule":"/default"}"#,
+            r#"{"decision":"rate_limited","method":"tools/call","tool":"t","rule":"/all_tools/limits/0","message":"rate limit `c` exceeded: at most 2 calls per minute; retry in 500 ms","retry_after_ms":500}"#,
+        ]
+    );
+}
+
+#[test]
+fn eval_reads_body_as_a_value_or_as_a_string_of_raw_bytes() {
+    let cases = [
+        (
+            "value",
+            r#"{"body":{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"odoo_unlink"}}}"#,
+            r#"{"decision":"deny","method":"tools/call","tool":"odoo_unlink","rule":"/tools/odoo_unlink/action","message":"no deletes"}"#,
+        ),
+        (
+            "string",
+            r#"{"body":"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"odoo_unlink\"}}"}"#,
+            r#"{"decision":"deny","method":"tools/call","tool":"odoo_unlink","rule":"/tools/odoo_unlink/action","message":"no deletes"}"#,
+        ),
+        (
+            "string_with_duplicate_keys",
+            r#"{"body":"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"name\":\"odoo_unlink\"}}"}"#,
+            r#"{"decision":"invalid","message":"parse error: duplicate key `name` at /params/name (line 1, column 68)","code":-32700}"#,
+        ),
+        (
+            "value_with_duplicate_keys",
+            r#"{"body":{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","name":"odoo_unlink"}}}"#,
+            r#"{"decision":"invalid","message":"parse error: duplicate key `name` at /params/name (line 1, column 68)","code":-32700}"#,
+        ),
+        (
+            "string_with_trailing_data",
+            r#"{"body":"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} x"}"#,
+            r#"{"decision":"invalid","message":"parse error: trailing data after the json value (line 1, column 42)","code":-32700}"#,
+        ),
+        (
+            "string_that_is_not_json",
+            r#"{"body":"hello"}"#,
+            r#"{"decision":"invalid","message":"parse error: unexpected `h` (line 1, column 1)","code":-32700}"#,
+        ),
+        (
+            "string_with_a_lone_surrogate",
+            r#"{"body":"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"a\":\"\\ud800\"}}"}"#,
+            r#"{"decision":"invalid","message":"parse error: lone surrogate `\\ud800` at /params/a (line 1, column 62)","code":-32700}"#,
+        ),
+        (
+            "batch_value",
+            r#"{"body":[{"jsonrpc":"2.0","id":1,"method":"ping"}]}"#,
+            r#"{"decision":"invalid","message":"invalid request: batches (json arrays) are not supported","code":-32600}"#,
+        ),
+        (
+            "notification_call",
+            r#"{"body":{"jsonrpc":"2.0","method":"tools/call","params":{"name":"t"}}}"#,
+            r#"{"decision":"invalid","method":"tools/call","tool":"t","message":"invalid request: `tools/call` must be a request with an `id`, not a notification","code":-32600}"#,
+        ),
+        (
+            "bad_tool_name",
+            r#"{"body":{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a b"}}}"#,
+            r#"{"decision":"invalid","method":"tools/call","tool":"a b","message":"invalid params: a tool name is 1 to 128 of `A-Z a-z 0-9 _ . -`","code":-32602}"#,
+        ),
+    ];
+    for (name, line, decision) in cases {
+        let out = eval(LIMITED, &format!("body-{name}"), line);
+        assert_eq!(out.code, 0, "case {name}: {}", out.stderr);
+        assert_eq!(out.stdout, format!("{decision}\n"), "case {name}");
+    }
+}
+
+#[test]
+fn eval_counts_nesting_from_the_message_not_the_line() {
+    // The message is nested 3 deep (message, params, arguments) plus the arrays.
+    let body = |depth: usize| {
+        let arrays = depth - 3;
+        format!(
+            r#"{{"body":{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"t","arguments":{{"a":{}{}}}}}}}}}"#,
+            "[".repeat(arrays),
+            "]".repeat(arrays)
+        )
+    };
+    let out = eval(LIMITED, "nesting", &format!("{}\n{}", body(64), body(65)));
+    let decisions: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(decisions[0]["decision"], "allow");
+    assert_eq!(decisions[1]["decision"], "invalid");
+    assert_eq!(decisions[1]["code"], -32700);
+}
+
+#[test]
+fn eval_grant_defaults_to_anonymous_and_session_to_none() {
+    let input = [
+        call_line("per_session", ""),
+        call_line("per_session", r#","grant":"anonymous""#),
+        call_line("per_session", r#","grant":"anonymous","session":null"#),
+        call_line("per_session", r#","grant":"g2""#),
+        call_line("per_session", r#","session":"s1""#),
+        call_line("per_session", r#","grant":"anonymous","session":"s1""#),
+        call_line("per_session", r#","grant":"g2","session":"s1""#),
+    ]
+    .join("\n");
+    let out = eval(LIMITED, "grants", &input);
+    let decisions: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["decision"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "allow",
+            "rate_limited",
+            "rate_limited",
+            "allow",
+            "allow",
+            "rate_limited",
+            "allow"
+        ]
+    );
+}
+
+#[test]
+fn eval_never_grants_approvals() {
+    let input = [
+        call_line("pay", r#","at_ms":1000"#),
+        call_line("pay", r#","at_ms":2000"#),
+    ]
+    .join("\n");
+    let out = eval(LIMITED, "approvals", &input);
+    let decisions: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(decisions.len(), 2);
+    for d in &decisions {
+        assert_eq!(d["decision"], "approval_required");
+        assert_eq!(d["rule"], "/tools/pay/approval");
+        assert_eq!(d["expires_at"], 1000 + 15 * 60_000);
+    }
+    assert_eq!(decisions[0]["approval_id"], decisions[1]["approval_id"]);
+}
+
+#[test]
+fn eval_reports_unreadable_lines_in_place_and_exits_1() {
+    let input = [
+        "nope".to_owned(),
+        call_line("t", ""),
+        r#"{"grant":"g"}"#.to_owned(),
+        r#"{"body":{},"colour":"red"}"#.to_owned(),
+        r#"{"body":{},"at_ms":-1}"#.to_owned(),
+        r#"{"body":{},"grant":7}"#.to_owned(),
+        r#"{"body":{},"body":{}}"#.to_owned(),
+    ]
+    .join("\n");
+    let out = eval(LIMITED, "bad-lines", &input);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        [
+            r#"{"decision":"invalid","message":"eval line 1: not a json object: unexpected `n` at line 1 column 1"}"#,
+            r#"{"decision":"allow","method":"tools/call","tool":"t","rule":"/default"}"#,
+            r#"{"decision":"invalid","message":"eval line 3: missing field `body`"}"#,
+            r#"{"decision":"invalid","message":"eval line 4: unknown field `colour`, expected `body`, `grant`, `session` or `at_ms`"}"#,
+            r#"{"decision":"invalid","message":"eval line 5: `at_ms` must be a non-negative integer"}"#,
+            r#"{"decision":"invalid","message":"eval line 6: `grant` must be a string"}"#,
+            r#"{"decision":"invalid","message":"eval line 7: not a json object: duplicate key `body` at line 1 column 12"}"#,
+        ]
+    );
+}
+
+#[test]
+fn eval_refuses_an_invalid_policy() {
+    let out = eval(
+        r#"{"version":"1","default":"deny","tools":{"x":{"limits":[{"counter":"c","window":"minute","max":0}]}}}"#,
+        "eval-invalid",
+        &call_line("x", ""),
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "/tools/x/limits/0/max: max must be at least 1\n"
+    );
+}
+
+#[test]
+fn eval_accepts_policy_flag_with_equals() {
+    let path = policy_file("equals", LIMITED);
+    let flag = format!("--policy={}", path.to_str().unwrap());
+    let out = toolgate(&["eval", &flag], &call_line("t", ""));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "{\"decision\":\"allow\",\"method\":\"tools/call\",\"tool\":\"t\",\"rule\":\"/default\"}\n"
+    );
+}
+
+#[test]
+fn schema_matches_the_committed_policy_schema() {
+    let out = toolgate(&["schema"], "");
+    assert_eq!(out.code, 0);
+    let committed = std::fs::read_to_string(repo_file("policy.schema.json")).unwrap_or_default();
+    assert!(
+        out.stdout == committed,
+        "policy.schema.json is stale: regenerate it with `cargo run -q -- schema > policy.schema.json` and commit it"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(schema["title"], "toolgate policy");
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["version", "default"])
+    );
+    assert_eq!(schema["additionalProperties"], false);
+}
