@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=build/.toolgate-stamp
-if [ -f "$stamp" ] && [ -f build/index.js ] &&
+mode="${TOOLGATE_NO_OPT:+no-opt}"
+mode="${mode:-release}"
+if [ -f "$stamp" ] && [ -f build/index.js ] && [ "$(cat "$stamp")" = "$mode" ] &&
    [ -z "$(find src Cargo.toml Cargo.lock scripts/build-worker.sh -newer "$stamp" -print -quit)" ]; then
   exit 0
 fi
@@ -16,4 +18,4 @@ worker_build="${WORKER_BUILD_BIN:-$HOME/.cargo/bin/worker-build}"
 opt=()
 if [ -n "${TOOLGATE_NO_OPT:-}" ]; then opt=(--no-opt); fi
 "$worker_build" --release "${opt[@]}" --features worker
-touch "$stamp"
+echo "$mode" > "$stamp"

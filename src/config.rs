@@ -24,6 +24,8 @@ pub struct Vars<'a> {
     pub admins: Option<&'a str>,
     pub max_body_bytes: Option<&'a str>,
     pub origin_timeout_ms: Option<&'a str>,
+    pub approval_webhook_url: Option<&'a str>,
+    pub audit_retention_days: Option<&'a str>,
 }
 
 /// A problem with the configuration.
@@ -31,8 +33,8 @@ pub struct Vars<'a> {
 pub enum ConfigError {
     #[error("`{0}` is not set")]
     Missing(&'static str),
-    #[error("`ORIGIN_URL` must be an absolute http or https url")]
-    OriginUrl,
+    #[error("`{0}` must be an absolute http or https url")]
+    Url(&'static str),
     #[error("`POLICY` is invalid:\n{0}")]
     Policy(PolicyErrors),
     #[error("`{0}` must be a json object of id to lowercase hex sha-256 of the token: {1}")]
@@ -61,7 +63,14 @@ pub struct Config {
     admins: Option<Vec<Credential>>,
     pub max_body_bytes: usize,
     pub origin_timeout_ms: u64,
+    /// Where new pending approvals are announced, if anywhere.
+    pub approval_webhook_url: Option<String>,
+    /// How long audit records are kept.
+    pub audit_retention_days: u64,
 }
+
+/// The default audit retention.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 30;
 
 impl Config {
     /// Reads and checks every variable; returns every problem found.
@@ -74,7 +83,7 @@ impl Config {
             }
             Some(url) if is_http_url(url) => Some(url.to_owned()),
             Some(_) => {
-                errors.push(ConfigError::OriginUrl);
+                errors.push(ConfigError::Url("ORIGIN_URL"));
                 None
             }
         };
@@ -116,6 +125,21 @@ impl Config {
         )
         .map_err(|e| errors.push(e))
         .ok();
+        let approval_webhook_url = match vars.approval_webhook_url.map(str::trim) {
+            None | Some("") => None,
+            Some(url) if is_http_url(url) => Some(url.to_owned()),
+            Some(_) => {
+                errors.push(ConfigError::Url("APPROVAL_WEBHOOK_URL"));
+                None
+            }
+        };
+        let audit_retention_days = number(
+            vars.audit_retention_days,
+            "AUDIT_RETENTION_DAYS",
+            DEFAULT_AUDIT_RETENTION_DAYS,
+        )
+        .map_err(|e| errors.push(e))
+        .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS);
         match (
             origin_url,
             policy,
@@ -139,6 +163,8 @@ impl Config {
                 admins,
                 max_body_bytes: usize::try_from(max).unwrap_or(DEFAULT_MAX_BODY_BYTES),
                 origin_timeout_ms: timeout,
+                approval_webhook_url,
+                audit_retention_days,
             }),
             _ => Err(errors),
         }

@@ -6,16 +6,21 @@
 //! agent reads are [`Decision::agent_response`]'s, and the `tools/list` filter is
 //! [`Policy::filter_tools_list`]. This module moves bytes and calls storage.
 
+use crate::approval;
+use crate::audit::{self, Record};
 use crate::config::{Config, Vars};
-use crate::eval::{allowed, approval_binding, Decision, Verdict};
+use crate::eval::{allowed, approval_binding, Decision, Outcome, Verdict};
 use crate::json;
 use crate::mcp::{self, Invalid, Kind, McpHeaders, Message};
-use crate::policy::Limit;
+use crate::policy::{Limit, Policy};
 use crate::ratelimit::{longest_wait, CounterKey, LimitRefused};
 use crate::sse::SseRewriter;
+use crate::store::{AuditOp, ControlOp, AUDIT, CONTROL};
 use futures_util::future::{join_all, select, Either};
 use futures_util::{stream, StreamExt};
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -25,9 +30,19 @@ use worker::{
 };
 
 pub use crate::counter::RateCounter;
+pub use crate::store::{AuditStore, ControlStore};
 
 /// The Durable Object namespace binding of the rate counters.
 const COUNTERS: &str = "COUNTERS";
+/// The binding of the control object (approvals, stored policies).
+pub(crate) const CONTROL_BINDING: &str = "CONTROL";
+/// The binding of the audit object.
+const AUDIT_BINDING: &str = "AUDIT";
+
+/// How long an isolate trusts its copy of the policy before asking the control object
+/// whether a newer version was stored. Below 5 s, so every isolate applies a new policy
+/// within 5 s of its `PUT`.
+const POLICY_RECHECK_MS: u64 = 4_000;
 
 /// Request headers forwarded to the origin, besides every `Mcp-*` header.
 const FORWARDED_REQUEST_HEADERS: &[&str] = &[
@@ -51,6 +66,86 @@ const DROPPED_RESPONSE_HEADERS: &[&str] = &[
 thread_local! {
     /// The configuration, read once per isolate.
     static CONFIG: RefCell<Option<Rc<Result<Config, String>>>> = const { RefCell::new(None) };
+    /// The policy in force in this isolate, and when it was last confirmed.
+    static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
+}
+
+/// A compiled policy and its version.
+#[derive(Clone)]
+pub(crate) struct Active {
+    pub version: u64,
+    pub policy: Rc<Policy>,
+    checked_at: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct PolicyReply {
+    version: u64,
+    #[serde(default)]
+    policy: Option<String>,
+}
+
+/// The policy in force. Costs nothing on most requests: at most once every
+/// [`POLICY_RECHECK_MS`] per isolate, one round trip to the control object asks whether a
+/// newer version was stored (and fetches and compiles it only if so). If that object
+/// cannot be reached, the gateway fails closed.
+pub(crate) async fn active_policy(env: &Env, config: &Config) -> Result<Active, String> {
+    let now = Date::now().as_millis();
+    let cached = ACTIVE.with(|a| a.borrow().clone());
+    if let Some(active) = &cached {
+        if now.saturating_sub(active.checked_at) < POLICY_RECHECK_MS {
+            return Ok(active.clone());
+        }
+    }
+    let have = cached.as_ref().map(|a| a.version);
+    let reply: PolicyReply =
+        object_call(env, CONTROL_BINDING, CONTROL, &ControlOp::Policy { have }).await?;
+    let active = match (reply.version, reply.policy, cached) {
+        (0, _, _) => Active {
+            version: 0,
+            policy: Rc::new(config.policy.clone()),
+            checked_at: now,
+        },
+        (version, Some(text), _) => match Policy::from_json(&text) {
+            Ok(policy) => Active {
+                version,
+                policy: Rc::new(policy),
+                checked_at: now,
+            },
+            Err(e) => return Err(format!("stored policy version {version} is invalid: {e}")),
+        },
+        (_, None, Some(cached)) => Active {
+            checked_at: now,
+            ..cached
+        },
+        (version, None, None) => return Err(format!("policy version {version} was not sent")),
+    };
+    set_active(active.clone());
+    Ok(active)
+}
+
+/// Makes `active` the policy in force in this isolate (after a `PUT` here, at once).
+pub(crate) fn set_active(active: Active) {
+    ACTIVE.with(|a| *a.borrow_mut() = Some(active));
+}
+
+/// A new [`Active`] for a policy just stored.
+pub(crate) fn new_active(version: u64, policy: Policy) -> Active {
+    Active {
+        version,
+        policy: Rc::new(policy),
+        checked_at: Date::now().as_millis(),
+    }
+}
+
+/// A random id: 16 bytes as hex.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Never expected on Workers; fall back to something unique enough per isolate.
+        bytes[..8].copy_from_slice(&Date::now().as_millis().to_le_bytes());
+    }
+    json::sha256_hex(&bytes).chars().take(32).collect()
 }
 
 fn read_var(env: &Env, name: &str) -> Option<String> {
@@ -63,7 +158,7 @@ fn read_var(env: &Env, name: &str) -> Option<String> {
     env.object_var::<Value>(name).ok().map(|v| v.to_string())
 }
 
-fn config(env: &Env) -> Rc<Result<Config, String>> {
+pub(crate) fn config(env: &Env) -> Rc<Result<Config, String>> {
     if let Some(config) = CONFIG.with(|c| c.borrow().clone()) {
         return config;
     }
@@ -75,6 +170,8 @@ fn config(env: &Env) -> Rc<Result<Config, String>> {
         "ADMINS",
         "MAX_BODY_BYTES",
         "ORIGIN_TIMEOUT_MS",
+        "APPROVAL_WEBHOOK_URL",
+        "AUDIT_RETENTION_DAYS",
     ]
     .iter()
     .map(|name| read_var(env, name))
@@ -88,6 +185,8 @@ fn config(env: &Env) -> Rc<Result<Config, String>> {
         admins: get(4),
         max_body_bytes: get(5),
         origin_timeout_ms: get(6),
+        approval_webhook_url: get(7),
+        audit_retention_days: get(8),
     })
     .map_err(|errors| {
         errors
@@ -109,6 +208,7 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let path = req.path();
     let answer = match path.as_str() {
         "/mcp" => mcp_endpoint(req, &env, &ctx).await,
+        p if p == "/admin" || p.starts_with("/admin/") => crate::admin::handle(req, &env).await,
         _ => json_response(
             404,
             &mcp::error_response(None, -32601, "not found: the MCP endpoint is /mcp"),
@@ -120,7 +220,7 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     }))
 }
 
-fn plain(status: u16, text: &str) -> Response {
+pub(crate) fn plain(status: u16, text: &str) -> Response {
     Response::ok(text)
         .map(|r| r.with_status(status))
         .unwrap_or_else(|_| Response::empty().unwrap_or_else(|_| unreachable_response()))
@@ -131,7 +231,7 @@ fn unreachable_response() -> Response {
     Response::builder().with_status(500).empty()
 }
 
-fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
+pub(crate) fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     Ok(Response::builder()
@@ -147,13 +247,62 @@ fn invalid_response(invalid: &Invalid) -> worker::Result<Response> {
     )
 }
 
-fn bearer(req: &Request) -> Option<String> {
+pub(crate) fn bearer(req: &Request) -> Option<String> {
     let value = req.headers().get("authorization").ok()??;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_owned())
         .filter(|t| !t.is_empty())
+}
+
+/// What one `/mcp` request is, for its audit record.
+struct Call<'a> {
+    id: String,
+    at: u64,
+    grant: &'a str,
+    session: Option<String>,
+    policy_version: u64,
+}
+
+impl Call<'_> {
+    fn record(&self, message: Option<&Message>, decision: &Decision) -> Record {
+        Record::new(
+            audit::Context {
+                id: &self.id,
+                at: self.at,
+                grant: self.grant,
+                session: self.session.as_deref(),
+                policy_version: self.policy_version,
+            },
+            message,
+            decision,
+        )
+    }
+}
+
+/// Writes an audit record off the response path, and prints it as one JSON log line.
+fn audit(
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+    mut record: Record,
+    origin_status: Option<u16>,
+) {
+    record.origin_status = origin_status;
+    record.latency_ms = Date::now().as_millis().saturating_sub(record.at);
+    console_log!("{}", serde_json::to_string(&record).unwrap_or_default());
+    let env = env.clone();
+    let retention_days = config.audit_retention_days;
+    ctx.wait_until(async move {
+        let op = AuditOp::Append {
+            records: vec![record],
+            retention_days,
+        };
+        if let Err(why) = object_call::<_, Value>(&env, AUDIT_BINDING, AUDIT, &op).await {
+            console_error!("toolgate: audit write failed: {why}");
+        }
+    });
 }
 
 async fn mcp_endpoint(mut req: Request, env: &Env, ctx: &Context) -> worker::Result<Response> {
@@ -169,18 +318,7 @@ async fn mcp_endpoint(mut req: Request, env: &Env, ctx: &Context) -> worker::Res
         );
     };
     let Some(grant) = bearer(&req).and_then(|t| config.grant_for(&t).map(str::to_owned)) else {
-        let mut response = json_response(
-            401,
-            &mcp::error_response(
-                None,
-                -32001,
-                "unauthorized: a valid bearer token is required",
-            ),
-        )?;
-        response
-            .headers_mut()
-            .set("www-authenticate", "Bearer realm=\"toolgate\"")?;
-        return Ok(response);
+        return unauthorized();
     };
     match req.method() {
         Method::Post => post(&mut req, env, ctx, config, &grant).await,
@@ -197,6 +335,21 @@ async fn mcp_endpoint(mut req: Request, env: &Env, ctx: &Context) -> worker::Res
             Ok(response)
         }
     }
+}
+
+pub(crate) fn unauthorized() -> worker::Result<Response> {
+    let mut response = json_response(
+        401,
+        &mcp::error_response(
+            None,
+            -32001,
+            "unauthorized: a valid bearer token is required",
+        ),
+    )?;
+    response
+        .headers_mut()
+        .set("www-authenticate", "Bearer realm=\"toolgate\"")?;
+    Ok(response)
 }
 
 /// Reads the request body, refusing more than `limit` bytes.
@@ -229,6 +382,7 @@ async fn post(
     config: &Config,
     grant: &str,
 ) -> worker::Result<Response> {
+    let at = Date::now().as_millis();
     let body = match read_body(req, config.max_body_bytes).await {
         Ok(body) => body,
         Err(413) => {
@@ -248,13 +402,6 @@ async fn post(
             )
         }
     };
-    let message = match mcp::parse_message(&body) {
-        Ok(message) => message,
-        Err(invalid) => {
-            audit_invalid(grant, &invalid);
-            return invalid_response(&invalid);
-        }
-    };
     let headers = req.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let (method_header, name_header, version_header) = (
@@ -262,105 +409,241 @@ async fn post(
         header("mcp-name"),
         header("mcp-protocol-version"),
     );
+    let active = match active_policy(env, config).await {
+        Ok(active) => active,
+        Err(why) => {
+            console_error!("toolgate: policy store unavailable: {why}");
+            return json_response(
+                503,
+                &mcp::error_response(
+                    None,
+                    -32603,
+                    "toolgate cannot confirm its policy right now, so nothing was forwarded; try again shortly",
+                ),
+            );
+        }
+    };
+    let call = Call {
+        id: random_id(),
+        at,
+        grant,
+        session: header("mcp-session-id"),
+        policy_version: active.version,
+    };
+    let message = match mcp::parse_message(&body) {
+        Ok(message) => message,
+        Err(invalid) => {
+            audit_invalid(env, ctx, config, &call, &invalid);
+            return invalid_response(&invalid);
+        }
+    };
     let mirrored = McpHeaders {
         method: method_header.as_deref(),
         name: name_header.as_deref(),
         protocol_version: version_header.as_deref(),
     };
     if let Err(invalid) = mcp::check_headers(&message, &mirrored) {
-        audit_invalid(grant, &invalid);
+        audit_invalid(env, ctx, config, &call, &invalid);
         return invalid_response(&invalid);
     }
     let modern = version_header
         .as_deref()
         .is_some_and(|v| v.trim() >= mcp::HEADER_MIRRORING_VERSION);
-    let session = header("mcp-session-id");
-    let started = Date::now().as_millis();
+    let refuse = |decision: &Decision| -> worker::Result<Response> {
+        audit(
+            env,
+            ctx,
+            config,
+            call.record(Some(&message), decision),
+            None,
+        );
+        refusal(decision, &message, modern)
+    };
 
-    let limits = match config.policy.verdict(&message) {
-        Verdict::Final(decision) if decision.decision == crate::eval::Outcome::Allow => None,
-        Verdict::Final(decision) => return refuse(&decision, &message, grant, modern),
+    let (limits, allow_rule) = match active.policy.verdict(&message) {
+        Verdict::Final(decision) if decision.decision == Outcome::Allow => (Vec::new(), None),
+        Verdict::Final(decision) => return refuse(&decision),
         Verdict::Approval {
             approval,
             arguments_sha256,
-            ..
+            limits,
+            allow_rule,
         } => {
-            let binding = approval_binding(
-                grant,
-                message.tool().unwrap_or_default(),
-                &arguments_sha256,
-                0,
-            );
-            let id = json::sha256_hex(binding.as_bytes());
-            let decision = Decision::approval_required(
-                &message,
-                &approval.pointer,
-                id.get(..32).unwrap_or_default(),
-                started.saturating_add(approval.ttl_ms),
-            );
-            return refuse(&decision, &message, grant, modern);
+            let Kind::ToolCall { name, arguments } = &message.kind else {
+                return refuse(&Decision::invalid(&Invalid {
+                    code: mcp::INVALID_REQUEST,
+                    message: "internal error".to_owned(),
+                    method: None,
+                    tool: None,
+                    id: None,
+                }));
+            };
+            let request = approval::Request {
+                binding: approval_binding(grant, name, &arguments_sha256, active.version),
+                grant: grant.to_owned(),
+                tool: name.clone(),
+                arguments_sha256,
+                policy_version: active.version,
+                rule: approval.pointer.clone(),
+                ttl_ms: approval.ttl_ms,
+                arguments: arguments.clone(),
+            };
+            match approval_step(env, ctx, config, request).await {
+                Ok(ApprovalStep::Pass) => (limits, Some(allow_rule)),
+                Ok(ApprovalStep::Held(held)) => {
+                    return refuse(&Decision::approval_required(
+                        &message,
+                        &approval.pointer,
+                        &held.id,
+                        held.expires_at,
+                    ))
+                }
+                Ok(ApprovalStep::Denied(denied)) => {
+                    return refuse(&Decision::denied_by_operator(
+                        &message,
+                        &approval.pointer,
+                        denied.note.as_deref().unwrap_or_default(),
+                    ))
+                }
+                Err(why) => {
+                    console_error!("toolgate: approval store unavailable: {why}");
+                    return refuse(&Decision {
+                        message: Some(
+                            "toolgate could not reach its approval store, so the call was not forwarded; try again shortly"
+                                .to_owned(),
+                        ),
+                        ..Decision::denied_by_operator(&message, &approval.pointer, "")
+                    });
+                }
+            }
         }
-        Verdict::Limits { limits, allow_rule } => Some((limits, allow_rule)),
+        Verdict::Limits { limits, allow_rule } => (limits, Some(allow_rule)),
     };
 
     let mut taken: Vec<(CounterKey, u64)> = Vec::new();
-    if let Some((limits, allow_rule)) = limits {
-        match reserve(env, &limits, grant, session.as_deref()).await {
-            Reserved::All(keys) => {
-                taken = keys;
-                log_decision(grant, &allowed(&message, allow_rule));
-            }
+    if !limits.is_empty() {
+        match reserve(env, &limits, grant, call.session.as_deref()).await {
+            Reserved::All(keys) => taken = keys,
             Reserved::Refused(refused, keys) => {
                 ctx.wait_until(refund_all(env.clone(), keys));
-                let decision = Decision::rate_limited(&message, &refused);
-                return refuse(&decision, &message, grant, modern);
+                return refuse(&Decision::rate_limited(&message, &refused));
             }
             Reserved::Unavailable(limit, keys) => {
                 ctx.wait_until(refund_all(env.clone(), keys));
-                let decision = Decision {
-                    rule: Some(limit.pointer.clone()),
+                return refuse(&Decision {
                     message: Some(format!(
                         "toolgate could not reach the rate-limit store for `{}`, so the call was not forwarded; try again shortly",
                         limit.counter
                     )),
                     ..Decision::denied_by_operator(&message, &limit.pointer, "")
-                };
-                return refuse(&decision, &message, grant, modern);
+                });
             }
         }
     }
-
-    let origin = forward(config, req.headers(), Method::Post, Some(body)).await;
-    let origin = match origin {
-        Ok(response) if response.status_code() < 500 => response,
-        Ok(response) => {
-            ctx.wait_until(refund_all(env.clone(), taken));
-            return origin_failed(
-                message.id.as_ref(),
-                &format!("the origin answered HTTP {}", response.status_code()),
-            );
+    let decision = match allow_rule {
+        Some(rule) => allowed(&message, rule),
+        None => allowed(&message, String::new()),
+    };
+    let audited = matches!(message.kind, Kind::ToolCall { .. } | Kind::ToolsList);
+    let record = audited.then(|| {
+        let mut record = call.record(Some(&message), &decision);
+        if record.rule.as_deref() == Some("") {
+            record.rule = None;
         }
+        record
+    });
+
+    let origin = match forward(config, req.headers(), Method::Post, Some(body)).await {
+        Ok(response) => response,
         Err(why) => {
             ctx.wait_until(refund_all(env.clone(), taken));
+            if let Some(record) = record {
+                audit(env, ctx, config, record, None);
+            }
             return origin_failed(message.id.as_ref(), &why);
         }
     };
+    let status = origin.status_code();
+    if let Some(record) = record {
+        audit(env, ctx, config, record, Some(status));
+    }
+    if status >= 500 {
+        ctx.wait_until(refund_all(env.clone(), taken));
+        return origin_failed(
+            message.id.as_ref(),
+            &format!("the origin answered HTTP {status}"),
+        );
+    }
     if message.kind == Kind::ToolsList {
-        log_line(&json!({
-            "at": started, "grant": grant, "method": "tools/list", "decision": "allow",
-        }));
-        return filtered_tools_list(config, origin, message.id.as_ref()).await;
+        return filtered_tools_list(active.policy.clone(), origin, message.id.as_ref()).await;
     }
     passthrough(origin)
 }
 
-fn refuse(
-    decision: &Decision,
-    message: &Message,
-    grant: &str,
-    modern: bool,
-) -> worker::Result<Response> {
-    log_decision(grant, decision);
+enum ApprovalStep {
+    Pass,
+    Held(approval::Approval),
+    Denied(approval::Approval),
+}
+
+#[derive(serde::Deserialize)]
+struct CallReply {
+    outcome: String,
+    created: bool,
+    approval: approval::Approval,
+}
+
+/// Finds or creates the approval of a call, and announces a new one on the webhook,
+/// off the response path.
+async fn approval_step(
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+    request: approval::Request,
+) -> Result<ApprovalStep, String> {
+    let op = ControlOp::Call {
+        request,
+        new_id: random_id(),
+    };
+    let reply: CallReply = object_call(env, CONTROL_BINDING, CONTROL, &op).await?;
+    if reply.created {
+        if let Some(url) = config.approval_webhook_url.clone() {
+            let body = approval::webhook_body(&reply.approval).to_string();
+            ctx.wait_until(async move {
+                if let Err(why) = post_json(&url, body).await {
+                    console_error!("toolgate: approval webhook failed: {why}");
+                }
+            });
+        }
+    }
+    Ok(match reply.outcome.as_str() {
+        "pass" => ApprovalStep::Pass,
+        "denied" => ApprovalStep::Denied(reply.approval),
+        _ => ApprovalStep::Held(reply.approval),
+    })
+}
+
+async fn post_json(url: &str, body: String) -> Result<(), String> {
+    let headers = Headers::new();
+    headers
+        .set("content-type", "application/json")
+        .map_err(|e| e.to_string())?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let response = Fetch::Request(request)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status_code() >= 300 {
+        return Err(format!("status {}", response.status_code()));
+    }
+    Ok(())
+}
+
+fn refusal(decision: &Decision, message: &Message, modern: bool) -> worker::Result<Response> {
     let Some((status, mut body)) = decision.agent_response(message.id.as_ref()) else {
         return json_response(500, &mcp::error_response(None, -32603, "internal error"));
     };
@@ -375,21 +658,16 @@ fn refuse(
     json_response(status, &body)
 }
 
-fn log_line(record: &Value) {
-    console_log!("{}", record);
-}
-
-fn log_decision(grant: &str, decision: &Decision) {
-    let mut record = serde_json::to_value(decision).unwrap_or(Value::Null);
-    if let Some(map) = record.as_object_mut() {
-        map.insert("at".to_owned(), json!(Date::now().as_millis()));
-        map.insert("grant".to_owned(), json!(grant));
+fn audit_invalid(env: &Env, ctx: &Context, config: &Config, call: &Call<'_>, invalid: &Invalid) {
+    if invalid.method.as_deref() == Some("tools/call") {
+        audit(
+            env,
+            ctx,
+            config,
+            call.record(None, &Decision::invalid(invalid)),
+            None,
+        );
     }
-    log_line(&record);
-}
-
-fn audit_invalid(grant: &str, invalid: &Invalid) {
-    log_decision(grant, &Decision::invalid(invalid));
 }
 
 enum Reserved<'p> {
@@ -413,7 +691,9 @@ async fn reserve<'p>(
             max: limit.max,
         };
         async move {
-            let reply = counter_call(env, &key, &op).await;
+            let name = key.storage_name();
+            let reply: Result<crate::counter::CounterReply, String> =
+                object_call(env, COUNTERS, &name, &op).await;
             (*limit, key, reply)
         }
     });
@@ -443,29 +723,51 @@ async fn reserve<'p>(
     }
 }
 
-async fn counter_call(
+/// One JSON request to the Durable Object `name` of namespace `binding`.
+pub(crate) async fn object_call<Op: Serialize, Reply: DeserializeOwned>(
     env: &Env,
-    key: &CounterKey,
-    op: &crate::counter::CounterOp,
-) -> Result<crate::counter::CounterReply, String> {
-    let namespace = env.durable_object(COUNTERS).map_err(|e| e.to_string())?;
+    binding: &str,
+    name: &str,
+    op: &Op,
+) -> Result<Reply, String> {
+    let namespace = env.durable_object(binding).map_err(|e| e.to_string())?;
     let stub = namespace
-        .id_from_name(&key.storage_name())
+        .id_from_name(name)
         .and_then(|id| id.get_stub())
         .map_err(|e| e.to_string())?;
     let body = serde_json::to_string(op).map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
-    let request = Request::new_with_init("https://counter/", &init).map_err(|e| e.to_string())?;
+    let request = Request::new_with_init("https://object/", &init).map_err(|e| e.to_string())?;
     let mut response = stub
         .fetch_with_request(request)
         .await
         .map_err(|e| e.to_string())?;
     if response.status_code() != 200 {
-        return Err(format!("status {}", response.status_code()));
+        let text = response.text().await.unwrap_or_default();
+        return Err(format!("status {}: {text}", response.status_code()));
     }
     response.json().await.map_err(|e| e.to_string())
+}
+
+/// Like [`object_call`], but passes the object's answer through as is (for the admin API).
+pub(crate) async fn object_passthrough<Op: Serialize>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    op: &Op,
+) -> worker::Result<Response> {
+    let stub = env
+        .durable_object(binding)?
+        .id_from_name(name)?
+        .get_stub()?;
+    let body = serde_json::to_string(op).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    stub.fetch_with_request(Request::new_with_init("https://object/", &init)?)
+        .await
 }
 
 async fn refund_all(env: Env, taken: Vec<(CounterKey, u64)>) {
@@ -473,7 +775,10 @@ async fn refund_all(env: Env, taken: Vec<(CounterKey, u64)>) {
         let env = &env;
         async move {
             let op = crate::counter::CounterOp::Refund { at: *at };
-            if let Err(why) = counter_call(env, key, &op).await {
+            let name = key.storage_name();
+            if let Err(why) =
+                object_call::<_, crate::counter::CounterReply>(env, COUNTERS, &name, &op).await
+            {
                 console_error!("toolgate: refund on `{}` failed: {why}", key.counter);
             }
         }
@@ -556,7 +861,7 @@ fn passthrough(origin: Response) -> worker::Result<Response> {
 /// A `tools/list` answer with hidden tools removed: event by event for SSE, whole for
 /// JSON.
 async fn filtered_tools_list(
-    config: &Config,
+    policy: Rc<Policy>,
     mut origin: Response,
     id: Option<&Value>,
 ) -> worker::Result<Response> {
@@ -567,7 +872,6 @@ async fn filtered_tools_list(
         .get("content-type")?
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let policy = config.policy.clone();
     if content_type.starts_with("text/event-stream") {
         let rewriter = Rc::new(RefCell::new(SseRewriter::new(
             move |message: &mut Value| policy.filter_tools_list(message) > 0,

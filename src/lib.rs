@@ -24,7 +24,14 @@ pub mod policy;
 pub mod ratelimit;
 pub mod sse;
 
+pub mod approval;
+pub mod audit;
 #[cfg(feature = "worker")]
 pub mod counter;
 #[cfg(feature = "worker")]
 pub mod gateway;
+
+#[cfg(feature = "worker")]
+pub mod admin;
+#[cfg(feature = "worker")]
+pub mod store;
