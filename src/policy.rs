@@ -286,7 +286,8 @@ pub struct Policy {
     pub(crate) entries: Vec<Entry>,
     exact: HashMap<String, usize>,
     globs: Vec<usize>,
-    /// Every limit of the policy, deduplicated by counter name: a counter is defined once.
+    /// Every limit of the policy, one per place that writes one. All the limits on one
+    /// counter agree (the loader checks), and a call counts each counter once.
     pub(crate) limits: Vec<Limit>,
     /// The policy as written.
     source: Value,
@@ -332,9 +333,17 @@ impl Policy {
         self.default
     }
 
-    /// Every limit, one per counter name.
+    /// Every limit, one per place in the policy that writes one.
     pub fn limits(&self) -> &[Limit] {
         &self.limits
+    }
+
+    /// The number of distinct counters.
+    pub fn counters(&self) -> usize {
+        let mut names: Vec<&str> = self.limits.iter().map(|l| l.counter.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
     }
 
     /// The keys of `tools`, in document order.
@@ -409,8 +418,8 @@ impl Policy {
             } else {
                 "ies"
             },
-            self.limits.len(),
-            plural(self.limits.len()),
+            self.counters(),
+            plural(self.counters()),
         )
     }
 }
@@ -950,7 +959,7 @@ impl Loader {
             return None;
         };
         let mut segments = text.split('.');
-        if segments.next() != Some("args") {
+        if segments.next() != Some("args") || !text.starts_with("args.") {
             self.error(pointer, format!("path `{text}` must start with `args.`"));
             return None;
         }
@@ -1065,10 +1074,10 @@ impl Loader {
                 );
                 return None;
             }
-            return Some(index);
+        } else {
+            self.counters
+                .insert(limit.counter.clone(), self.limits.len());
         }
-        self.counters
-            .insert(limit.counter.clone(), self.limits.len());
         self.limits.push(limit);
         Some(self.limits.len() - 1)
     }

@@ -110,7 +110,7 @@ pub enum ActionSpec {
 pub struct ConditionSpec {
     /// Where in the call to look: `args.` then object keys or array indexes separated by
     /// dots, as in `args.lines.0.amount`.
-    #[schemars(pattern(r"^args(\.[^.]+)*$"))]
+    #[schemars(pattern(r"^args(\.[^.]+)+$"))]
     pub path: String,
     /// The comparison.
     pub op: OpSpec,
