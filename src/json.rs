@@ -205,15 +205,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for byte in digest {
-        out.push(HEX[usize::from(byte >> 4)]);
-        out.push(HEX[usize::from(byte & 0xf)]);
+        out.push(hex_digit(u32::from(byte >> 4)));
+        out.push(hex_digit(u32::from(byte & 0xf)));
     }
     out
 }
 
-const HEX: [char; 16] = [
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
-];
+/// The lowercase hex digit of `n` (0–15).
+fn hex_digit(n: u32) -> char {
+    char::from_digit(n, 16).unwrap_or('0')
+}
 
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
@@ -263,8 +264,8 @@ fn write_canonical_string(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             c if u32::from(c) < 0x20 => {
                 out.push_str("\\u00");
-                out.push(HEX[(u32::from(c) >> 4) as usize & 0xf]);
-                out.push(HEX[u32::from(c) as usize & 0xf]);
+                out.push(hex_digit((u32::from(c) >> 4) & 0xf));
+                out.push(hex_digit(u32::from(c) & 0xf));
             }
             c => out.push(c),
         }
@@ -311,7 +312,7 @@ fn es_number(x: f64) -> String {
             out.push_str(rest);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         out.push_str(&(n - 1).abs().to_string());
     }
     out

@@ -7,6 +7,9 @@
 //! by case, `ſ`/`K` folding or NUL characters are refused, as are duplicate keys anywhere
 //! (see [`crate::json`]).
 
+// `Invalid` is the rare path, and callers use all of it: boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 use crate::json::{self, fold_key};
 use crate::policy::is_valid_tool_name;
 use serde_json::{json, Map, Value};
