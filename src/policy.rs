@@ -31,8 +31,13 @@ pub struct PolicyError {
 }
 
 impl fmt::Display for PolicyError {
+    /// `POINTER: message`; an error about the whole document is just its message.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.pointer, self.message)
+        if self.pointer.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.pointer, self.message)
+        }
     }
 }
 
@@ -866,7 +871,7 @@ impl Loader {
         });
         let value_pointer = push_pointer(pointer, "value");
         let operand = map.get("value");
-        let op = op_name.and_then(|name| self.op(name, operand, &value_pointer, &op_pointer));
+        let op = op_name.and_then(|name| self.op(name, operand, &value_pointer));
         Some(Condition {
             pointer: pointer.to_owned(),
             path: path?,
@@ -875,13 +880,7 @@ impl Loader {
         })
     }
 
-    fn op(
-        &mut self,
-        name: &str,
-        operand: Option<&Value>,
-        value_pointer: &str,
-        op_pointer: &str,
-    ) -> Option<Op> {
+    fn op(&mut self, name: &str, operand: Option<&Value>, value_pointer: &str) -> Option<Op> {
         if name == "exists" {
             return match operand {
                 None => Some(Op::Exists(true)),
@@ -899,7 +898,7 @@ impl Loader {
             };
         }
         let Some(operand) = operand else {
-            self.error(op_pointer, format!("op `{name}` needs a `value`"));
+            self.error(value_pointer, format!("op `{name}` needs a `value`"));
             return None;
         };
         let wrong = |loader: &mut Loader, wanted: &str| {

@@ -83,13 +83,10 @@ impl WindowLog {
     /// Whether one more call fits at `now_ms`, without recording it.
     pub fn check(&self, now_ms: u64, window_ms: u64, max: u32) -> Result<(), Exhausted> {
         let now = self.effective_now(now_ms);
-        let in_window: Vec<(u64, u32)> = self
-            .runs
-            .iter()
-            .copied()
-            .filter(|(t, _)| t + window_ms > now)
-            .collect();
-        let count: u64 = in_window.iter().map(|(_, n)| u64::from(*n)).sum();
+        // Runs are in time order, so the ones inside the window are a suffix.
+        let inside = self.runs.partition_point(|(t, _)| t + window_ms <= now);
+        let in_window = self.runs.range(inside..);
+        let count: u64 = in_window.clone().map(|(_, n)| u64::from(*n)).sum();
         if count < u64::from(max) {
             return Ok(());
         }
@@ -97,7 +94,7 @@ impl WindowLog {
         let must_leave = count - u64::from(max) + 1;
         let mut left = 0u64;
         for (t, n) in in_window {
-            left += u64::from(n);
+            left += u64::from(*n);
             if left >= must_leave {
                 return Err(Exhausted {
                     retry_after_ms: t + window_ms - now,

@@ -146,7 +146,7 @@ fn rejects_each_invalid_field_at_its_pointer() {
         (
             "not_an_object",
             "[]".to_owned(),
-            vec![": expected an object, found an array".to_owned()],
+            vec!["expected an object, found an array".to_owned()],
         ),
         (
             "missing_version_and_default",
@@ -337,7 +337,7 @@ fn rejects_each_invalid_field_at_its_pointer() {
         (
             "op_eq_without_value",
             with_condition(r#"{"path":"args.a","op":"eq"}"#),
-            vec!["/tools/x/deny_if/0/op: op `eq` needs a `value`".to_owned()],
+            vec!["/tools/x/deny_if/0/value: op `eq` needs a `value`".to_owned()],
         ),
         (
             "op_in_with_a_string",
