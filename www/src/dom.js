@@ -1,0 +1,144 @@
+// A few DOM helpers, so that the page's modules build their markup without a framework.
+
+/**
+ * Creates an element: `h("button", { class: "x", onclick: f }, "text", child)`. Attribute
+ * values of `false`, `null` or `undefined` are left out; `on*` keys add listeners.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = tag.includes(":")
+    ? document.createElementNS("http://www.w3.org/2000/svg", tag.split(":")[1])
+    : document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === "dataset") {
+      Object.assign(el.dataset, value);
+    } else if (key === "value" && "value" in el && !tag.includes(":")) {
+      el.value = value;
+    } else if (key === "checked" || key === "selected" || key === "disabled" || key === "hidden") {
+      el[key] = Boolean(value);
+      if (value === true && key !== "checked" && key !== "selected") el.setAttribute(key, "");
+    } else {
+      el.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : String(child));
+  }
+}
+
+/** Creates an SVG element. */
+export const s = (tag, attrs, ...children) => h("svg:" + tag, attrs, ...children);
+
+/** Replaces the children of `el`, keeping focus on the element with the same `data-focus`. */
+export function render(el, ...children) {
+  const active = document.activeElement;
+  const focusId = active && el.contains(active) ? active.dataset.focus : null;
+  let selection = null;
+  if (focusId && "selectionStart" in active) {
+    try {
+      selection = [active.selectionStart, active.selectionEnd];
+    } catch {
+      selection = null;
+    }
+  }
+  const scroll = el.scrollTop;
+  el.replaceChildren();
+  append(el, children);
+  el.scrollTop = scroll;
+  if (focusId) {
+    const again = el.querySelector(`[data-focus="${CSS.escape(focusId)}"]`);
+    if (again) {
+      again.focus({ preventScroll: true });
+      if (selection && again.setSelectionRange) {
+        try {
+          again.setSelectionRange(selection[0], selection[1]);
+        } catch {
+          // Not a text control.
+        }
+      }
+    }
+  }
+}
+
+/** Human text for a duration in milliseconds: `850 ms`, `4.2 s`, `2 min 5 s`, `1 h`. */
+export function humanMs(ms) {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${Math.round(ms / 100) / 10} s`;
+  if (ms < 3_600_000) {
+    const m = Math.floor(ms / 60_000);
+    const rest = Math.round((ms % 60_000) / 1000);
+    return rest ? `${m} min ${rest} s` : `${m} min`;
+  }
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.round((ms % 3_600_000) / 60_000);
+  return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
+}
+
+/** Debounces `fn` by `ms`. */
+export function debounce(fn, ms) {
+  let timer = null;
+  const wrapped = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+  wrapped.now = (...args) => {
+    clearTimeout(timer);
+    fn(...args);
+  };
+  return wrapped;
+}
+
+export const STATUS_LABEL = {
+  allowed: "Allowed",
+  limited: "Limited",
+  needs_approval: "Needs approval",
+  denied: "Denied",
+  hidden: "Hidden",
+};
+
+export const RISK_LABEL = {
+  read: "Read",
+  write: "Write",
+  execute: "Execute",
+  destructive: "Destructive",
+  financial: "Financial",
+  other: "Other",
+};
+
+export function statusBadge(status, extra = {}) {
+  return h("span", { class: `badge status status-${status}`, ...extra }, STATUS_LABEL[status] || status);
+}
+
+export function riskBadge(risk) {
+  return h("span", { class: `badge risk risk-${risk}` }, RISK_LABEL[risk] || risk);
+}
+
+export const DECISION_LABEL = {
+  allow: "allow",
+  deny: "deny",
+  hidden: "hidden",
+  rate_limited: "rate limited",
+  approval_required: "approval required",
+  invalid: "invalid",
+};
+
+export function decisionBadge(decision) {
+  return h("span", { class: `badge decision decision-${decision}` }, DECISION_LABEL[decision] || decision);
+}
+
+/** A core message with its `backticked` parts as code: `[text, <code>, text, ...]`. */
+export function richText(message) {
+  return String(message)
+    .split(/`([^`]*)`/)
+    .map((part, i) => (i % 2 ? h("code", {}, part) : part))
+    .filter((part) => part !== "");
+}

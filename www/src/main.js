@@ -1,0 +1,402 @@
+// The playground page: loads the wasm evaluator and the tool catalogue, then wires the
+// editor, the catalogue, the builder, the simulator and tools/list to one policy text.
+// The text in the editor is the only state that matters; every view is computed from it.
+
+import * as core from "./wasm.js";
+import { createEditor } from "./editor.js";
+import { locate } from "./pointer.js";
+import { setAt, formatDocument } from "./jsonedit.js";
+import { createCatalogue } from "./catalogue.js";
+import { createBuilder } from "./builder.js";
+import { createSimulator, createToolsList } from "./simulator.js";
+import { policyFromHash, shareUrl } from "./share.js";
+import { EXAMPLES } from "./examples.js";
+import { h, render, debounce, richText, STATUS_LABEL, RISK_LABEL } from "./dom.js";
+
+const STORAGE_KEY = "toolgate-playground.policy";
+const $ = (id) => document.getElementById(id);
+
+function toast(message, kind = "info") {
+  const el = $("toast");
+  el.textContent = message;
+  el.className = `toast toast-${kind}`;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => {
+    el.hidden = true;
+  }, 4000);
+}
+
+function storedPolicy() {
+  try {
+    return localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function storePolicy(text) {
+  try {
+    localStorage.setItem(STORAGE_KEY, text);
+  } catch {
+    // Storage may be disabled; the page works without it.
+  }
+}
+
+async function fetchText(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot load ${url}: HTTP ${response.status}`);
+  return response.text();
+}
+
+async function initialPolicy() {
+  if (location.hash) {
+    try {
+      const shared = policyFromHash(location.hash);
+      if (shared !== null) {
+        history.replaceState(null, "", location.pathname + location.search);
+        return { text: shared, from: "link" };
+      }
+    } catch {
+      history.replaceState(null, "", location.pathname + location.search);
+      return { text: await fetchText("examples/contract.policy.json"), from: "bad-link" };
+    }
+  }
+  const stored = storedPolicy();
+  if (stored !== null && stored.trim()) return { text: stored, from: "storage" };
+  return { text: await fetchText("examples/contract.policy.json"), from: "example" };
+}
+
+async function boot() {
+  const [, toolsText, initial] = await Promise.all([core.load(), fetchText("odoo-tools.json"), initialPolicy()]);
+  const rawTools = JSON.parse(toolsText);
+  const risks = core.risks(toolsText);
+  const riskOf = new Map(risks.ok ? risks.tools.map((t) => [t.name, t.risk]) : []);
+  const tools = rawTools.map((t) => ({ ...t, risk: riskOf.get(t.name) || "other" }));
+
+  let statuses = new Map();
+  let editor;
+  const app = {
+    tools,
+    toolsText,
+    toolByName: new Map(tools.map((t) => [t.name, t])),
+    policy: null,
+    checkOk: false,
+    getText: () => editor.getText(),
+    statusOf: (name) => statuses.get(name),
+    /** Applies builder edits (`[[path, value | undefined], ...]`) to the policy text. */
+    edit(edits) {
+      let text = editor.getText();
+      for (const [path, value] of edits) {
+        const result = setAt(text, path, value);
+        if (result) text = result.text;
+      }
+      if (text === editor.getText()) refresh.now();
+      else editor.replaceText(text);
+    },
+    openInBuilder(name) {
+      showTab("builder");
+      builder.select(name, true);
+    },
+    simulate(name) {
+      showTab("simulator");
+      simulator.setTool(name);
+      document.getElementById("sim-tool").focus();
+    },
+    jumpTo(pointer) {
+      const text = editor.getText();
+      const at = locate(text, pointer);
+      editor.focusRange(at.from, at.to);
+    },
+  };
+
+  // --- Editor and validation ---------------------------------------------------------
+
+  const errorsBox = $("errors");
+  const validity = $("validity");
+
+  function showValidation(result, text) {
+    if (result.ok) {
+      editor.showErrors([]);
+      validity.className = "ok";
+      validity.textContent = `✓ Valid — ${result.summary.replace(/^ok: /, "")}`;
+      errorsBox.hidden = true;
+      errorsBox.replaceChildren();
+      return;
+    }
+    const errors = result.errors.map((e) => ({ ...e, ...locate(text, e.pointer, e.message) }));
+    editor.showErrors(errors);
+    validity.className = "bad";
+    validity.textContent = `✗ ${errors.length} error${errors.length === 1 ? "" : "s"} — the policy would not be applied`;
+    errorsBox.hidden = false;
+    render(
+      errorsBox,
+      h("h3", { class: "sr-only" }, "Errors"),
+      h(
+        "ol",
+        {},
+        errors.map((e) =>
+          h(
+            "li",
+            {},
+            h(
+              "button",
+              { type: "button", class: "error-item", onclick: () => editor.focusRange(e.from, e.to) },
+              h("span", { class: "error-where" }, h("span", { class: "error-line" }, `Line ${e.line}`), h("code", { class: "error-pointer" }, e.pointer || "/")),
+              h("span", { class: "error-msg" }, richText(e.message)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  const refresh = debounce(() => {
+    const text = editor.getText();
+    const result = core.check(text);
+    app.checkOk = result.ok;
+    try {
+      app.policy = JSON.parse(text);
+    } catch {
+      app.policy = null;
+    }
+    showValidation(result, text);
+    if (result.ok) {
+      const cat = core.catalogue(text, toolsText);
+      if (cat.ok) statuses = new Map(cat.tools.map((t) => [t.name, t]));
+    }
+    catalogue.update();
+    builder.update();
+    toolsList.update();
+    storePolicy(text);
+  }, 150);
+
+  editor = createEditor($("editor"), {
+    text: initial.text,
+    label: "Policy JSON",
+    schema: core.schema(),
+    describe: (path, valueText) => {
+      // A key of `tools`, or an item of `hide`: what it matches in the catalogue.
+      let key = null;
+      if (path.length === 2 && path[0] === "tools" && valueText === undefined) key = path[1];
+      if (path.length === 2 && path[0] === "hide" && valueText !== undefined) {
+        try {
+          key = JSON.parse(valueText);
+        } catch {
+          key = null;
+        }
+      }
+      if (typeof key !== "string") return null;
+      const tool = app.toolByName.get(key);
+      if (tool) {
+        const row = statuses.get(key);
+        const status = row ? `${STATUS_LABEL[row.status]}${row.conditional ? " (conditional)" : ""}: ${row.why}. ` : "";
+        return { title: `${key} · ${RISK_LABEL[tool.risk]}`, description: `${status}${tool.description || ""}` };
+      }
+      if (key.includes("*")) {
+        const re = new RegExp("^" + key.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
+        const names = tools.filter((t) => re.test(t.name)).map((t) => t.name);
+        return {
+          title: `${key} · pattern`,
+          description: names.length
+            ? `Matches ${names.length} tool${names.length === 1 ? "" : "s"}: ${names.slice(0, 12).join(", ")}${names.length > 12 ? ", …" : ""}`
+            : "Matches no tool in the catalogue.",
+        };
+      }
+      return { title: key, description: "Not a tool of the catalogue; the rule applies to a tool of this name." };
+    },
+    onChange: (_text, update) => {
+      const builderEdit = update.transactions.some((tr) => tr.isUserEvent("input.builder") || tr.isUserEvent("undo") || tr.isUserEvent("redo"));
+      if (builderEdit) refresh.now();
+      else refresh();
+    },
+  });
+
+  // --- Views ---------------------------------------------------------------------------
+
+  const catalogue = createCatalogue($("panel-tools"), app);
+  const builder = createBuilder($("panel-builder"), app);
+  const simulator = createSimulator($("panel-simulator"), app);
+  const toolsList = createToolsList($("panel-list"), app);
+
+  const tabs = ["tools", "builder", "simulator", "list"];
+  function showTab(name, focusTab = false) {
+    for (const t of tabs) {
+      const tab = $(`tab-${t}`);
+      const on = t === name;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+      $(`panel-${t}`).hidden = !on;
+      if (on && focusTab) tab.focus();
+    }
+  }
+  for (const t of tabs) {
+    const tab = $(`tab-${t}`);
+    tab.addEventListener("click", () => showTab(t));
+    tab.addEventListener("keydown", (e) => {
+      const i = tabs.indexOf(t);
+      let next = null;
+      if (e.key === "ArrowRight") next = tabs[(i + 1) % tabs.length];
+      if (e.key === "ArrowLeft") next = tabs[(i + tabs.length - 1) % tabs.length];
+      if (e.key === "Home") next = tabs[0];
+      if (e.key === "End") next = tabs[tabs.length - 1];
+      if (next) {
+        e.preventDefault();
+        showTab(next, true);
+      }
+    });
+  }
+
+  // --- File, examples, sharing ---------------------------------------------------------
+
+  const exampleSelect = $("example");
+  for (const ex of EXAMPLES) exampleSelect.append(h("option", { value: ex.file, title: ex.about }, ex.title));
+  exampleSelect.addEventListener("change", async () => {
+    const ex = EXAMPLES.find((e) => e.file === exampleSelect.value);
+    if (!ex) return;
+    try {
+      editor.setText(await fetchText(`examples/${ex.file}`));
+      refresh.now();
+      toast(`Loaded “${ex.title}”: ${ex.about} (Ctrl+Z brings your policy back.)`);
+    } catch (e) {
+      toast(e.message, "error");
+    }
+  });
+
+  function importText(text, name) {
+    editor.setText(text);
+    refresh.now();
+    toast(`Imported ${name}. (Ctrl+Z brings the previous policy back.)`);
+  }
+  const fileInput = $("import-file");
+  $("import").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", async () => {
+    const file = fileInput.files && fileInput.files[0];
+    if (file) importText(await file.text(), file.name);
+    fileInput.value = "";
+  });
+  const editorBox = $("editor");
+  editorBox.addEventListener("dragover", (e) => {
+    if (e.dataTransfer && [...e.dataTransfer.types].includes("Files")) {
+      e.preventDefault();
+      editorBox.classList.add("drop");
+    }
+  }, true);
+  editorBox.addEventListener("dragleave", () => editorBox.classList.remove("drop"));
+  editorBox.addEventListener("drop", async (e) => {
+    const file = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+    editorBox.classList.remove("drop");
+    if (!file) return;
+    e.preventDefault();
+    e.stopPropagation();
+    importText(await file.text(), file.name);
+  }, true);
+
+  function exportPolicy() {
+    const blob = new Blob([editor.getText()], { type: "application/json" });
+    const a = h("a", { href: URL.createObjectURL(blob), download: "policy.json" });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    toast(app.checkOk ? "Downloaded policy.json." : "Downloaded policy.json. It has errors: toolgate will refuse it until they are fixed.", app.checkOk ? "info" : "error");
+  }
+  $("export").addEventListener("click", exportPolicy);
+
+  const shareDialog = $("share-dialog");
+  $("share").addEventListener("click", () => {
+    const url = shareUrl(location, editor.getText());
+    $("share-url").value = url;
+    shareDialog.showModal();
+    $("share-url").select();
+  });
+  $("share-copy").addEventListener("click", async () => {
+    const input = $("share-url");
+    try {
+      await navigator.clipboard.writeText(input.value);
+    } catch {
+      input.select();
+      document.execCommand("copy");
+    }
+    toast("Link copied.");
+    shareDialog.close();
+  });
+  window.addEventListener("hashchange", () => {
+    try {
+      const shared = policyFromHash(location.hash);
+      if (shared === null) return;
+      history.replaceState(null, "", location.pathname + location.search);
+      editor.setText(shared);
+      refresh.now();
+      toast("Loaded the policy from the link. (Ctrl+Z brings the previous one back.)");
+    } catch {
+      toast("The link's policy could not be read.", "error");
+    }
+  });
+
+  function formatPolicy() {
+    let value;
+    try {
+      value = JSON.parse(editor.getText());
+    } catch {
+      toast("The policy is not valid JSON yet; fix the error first.", "error");
+      return;
+    }
+    editor.replaceText(formatDocument(value), "input.format");
+  }
+  $("format").addEventListener("click", formatPolicy);
+
+  const helpDialog = $("help-dialog");
+  $("help").addEventListener("click", () => helpDialog.showModal());
+
+  // --- Keyboard ------------------------------------------------------------------------
+
+  const typing = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  document.addEventListener("keydown", (e) => {
+    const mod = e.ctrlKey || e.metaKey;
+    if (mod && !e.shiftKey && !e.altKey && e.key.toLowerCase() === "s") {
+      e.preventDefault();
+      exportPolicy();
+    } else if (mod && !e.shiftKey && !e.altKey && e.key.toLowerCase() === "o") {
+      e.preventDefault();
+      fileInput.click();
+    } else if (mod && e.key === "Enter") {
+      e.preventDefault();
+      if ($("panel-simulator").hidden) showTab("simulator");
+      simulator.evaluate();
+    } else if (e.shiftKey && e.altKey && (e.key.toLowerCase() === "f" || e.code === "KeyF")) {
+      e.preventDefault();
+      formatPolicy();
+    } else if (e.key === "F8" && !editor.view.hasFocus) {
+      e.preventDefault();
+      editor.view.focus();
+      editor.nextError();
+    } else if (!mod && !e.altKey && e.key === "/" && !typing(document.activeElement)) {
+      e.preventDefault();
+      showTab("tools");
+      catalogue.focusSearch();
+    } else if (!mod && !e.altKey && e.key === "?" && !typing(document.activeElement)) {
+      e.preventDefault();
+      helpDialog.showModal();
+    }
+  });
+
+  refresh.now();
+  if (initial.from === "link") toast("Loaded the policy from the link.");
+  if (initial.from === "bad-link") toast("The link's policy could not be read; showing the contract example.", "error");
+
+  document.documentElement.dataset.ready = "true";
+  performance.mark("toolgate-ready");
+  window.toolgate = { app, editor, showTab, simulator, builder };
+}
+
+boot().catch((error) => {
+  const panel = $("panel-tools");
+  if (panel) {
+    panel.replaceChildren(
+      h("p", { class: "error-text", role: "alert" }, `The playground could not start: ${error.message}. Run scripts/build-playground.sh and serve www/ over HTTP.`),
+    );
+  }
+  document.documentElement.dataset.ready = "error";
+  throw error;
+});

@@ -1,0 +1,170 @@
+// What a tool's inputSchema tells the page: the argument paths a condition can test, with
+// their types, and a form to compose a call's arguments.
+
+import { h } from "./dom.js";
+
+function typeOf(schema) {
+  if (!schema || typeof schema !== "object") return "any";
+  if (Array.isArray(schema.type)) return schema.type.join(" | ");
+  if (schema.type) return schema.type;
+  if (schema.enum) return "enum";
+  if (schema.anyOf || schema.oneOf) {
+    return (schema.anyOf || schema.oneOf).map(typeOf).filter((t) => t !== "null").join(" | ") || "any";
+  }
+  return "any";
+}
+
+/**
+ * The paths a condition can test in a call to a tool with `inputSchema`:
+ * `[{ path: "args.model", type: "string", description, enum }]`. Nested object properties
+ * and the items of arrays of objects (`args.lines.0.amount`) are included, three levels
+ * deep.
+ */
+export function argumentPaths(inputSchema) {
+  const out = [];
+  const visit = (schema, prefix, depth) => {
+    if (!schema || typeof schema !== "object" || depth > 3) return;
+    const properties = schema.properties || {};
+    const required = new Set(Array.isArray(schema.required) ? schema.required : []);
+    for (const [name, prop] of Object.entries(properties)) {
+      const path = `${prefix}.${name}`;
+      const type = typeOf(prop);
+      const itemType = prop && prop.items ? typeOf(prop.items) : null;
+      out.push({
+        path,
+        type: type === "array" && itemType ? `${itemType}[]` : type,
+        description: prop && prop.description,
+        enum: prop && prop.enum,
+        required: depth === 0 && required.has(name),
+      });
+      if (prop && prop.properties) visit(prop, path, depth + 1);
+      if (prop && prop.items && prop.items.properties) visit(prop.items, `${path}.0`, depth + 1);
+    }
+  };
+  visit(inputSchema, "args", 0);
+  return out;
+}
+
+/** Whether a tool's schema describes its arguments. */
+export function hasProperties(inputSchema) {
+  return Boolean(inputSchema && inputSchema.properties && Object.keys(inputSchema.properties).length);
+}
+
+/**
+ * A form for a call's arguments, built from `inputSchema`. Returns `{ element, read,
+ * fill }`: `read()` gives the arguments object (empty fields are left out) or throws with
+ * a message; `fill(args)` puts values into the fields.
+ */
+export function argumentsForm(inputSchema, idPrefix) {
+  const fields = [];
+  const required = new Set((inputSchema && inputSchema.required) || []);
+  const rows = Object.entries((inputSchema && inputSchema.properties) || {}).map(([name, prop]) => {
+    const type = typeOf(prop);
+    const id = `${idPrefix}-${name}`;
+    let control;
+    let kind;
+    if (prop && Array.isArray(prop.enum)) {
+      kind = "enum";
+      control = h(
+        "select",
+        { id, "data-focus": id },
+        h("option", { value: "" }, "(not set)"),
+        prop.enum.map((v) => h("option", { value: JSON.stringify(v) }, String(v))),
+      );
+    } else if (type === "boolean") {
+      kind = "boolean";
+      control = h(
+        "select",
+        { id, "data-focus": id },
+        h("option", { value: "" }, "(not set)"),
+        h("option", { value: "true" }, "true"),
+        h("option", { value: "false" }, "false"),
+      );
+    } else if (type === "integer" || type === "number") {
+      kind = "number";
+      control = h("input", { id, "data-focus": id, type: "number", step: type === "integer" ? "1" : "any" });
+    } else if (type === "string") {
+      kind = "string";
+      control = h("input", { id, "data-focus": id, type: "text", spellcheck: "false" });
+    } else {
+      kind = "json";
+      control = h("input", {
+        id,
+        "data-focus": id,
+        type: "text",
+        class: "mono",
+        spellcheck: "false",
+        placeholder: type.includes("array") ? "[1, 2]" : type.includes("object") ? '{"key": "value"}' : "JSON value",
+      });
+    }
+    fields.push({ name, kind, control });
+    const hint = [type, prop && prop.default !== undefined ? `default ${JSON.stringify(prop.default)}` : null]
+      .filter(Boolean)
+      .join(", ");
+    return h(
+      "div",
+      { class: "arg-row" },
+      h(
+        "label",
+        { for: id, title: (prop && prop.description) || "" },
+        h("code", {}, name),
+        required.has(name) ? h("span", { class: "req", title: "required" }, "*") : null,
+      ),
+      control,
+      h("span", { class: "arg-type" }, hint),
+    );
+  });
+
+  const read = () => {
+    const args = {};
+    for (const { name, kind, control } of fields) {
+      const raw = control.value;
+      if (raw === "") continue;
+      if (kind === "enum" || kind === "boolean") args[name] = JSON.parse(raw);
+      else if (kind === "number") {
+        const n = Number(raw);
+        if (!Number.isFinite(n)) throw new Error(`\`${name}\` is not a number`);
+        args[name] = n;
+      } else if (kind === "string") args[name] = raw;
+      else {
+        try {
+          args[name] = JSON.parse(raw);
+        } catch {
+          throw new Error(`\`${name}\` is not valid JSON`);
+        }
+      }
+    }
+    return args;
+  };
+
+  const fill = (args) => {
+    for (const { name, kind, control } of fields) {
+      const v = args ? args[name] : undefined;
+      if (v === undefined) control.value = "";
+      else if (kind === "enum" || kind === "boolean") control.value = JSON.stringify(v);
+      else if (kind === "string" && typeof v === "string") control.value = v;
+      else if (kind === "number" && typeof v === "number") control.value = String(v);
+      else control.value = JSON.stringify(v);
+    }
+  };
+
+  const known = new Set(fields.map((f) => f.name));
+  return {
+    element: h("div", { class: "arg-form" }, rows),
+    read,
+    fill,
+    /** Whether the form can show every member of `args`. */
+    canShow: (args) =>
+      args &&
+      typeof args === "object" &&
+      !Array.isArray(args) &&
+      Object.keys(args).every((k) => known.has(k)) &&
+      fields.every(({ name, kind }) => {
+        const v = args[name];
+        if (v === undefined) return true;
+        if (kind === "string") return typeof v === "string";
+        if (kind === "number") return typeof v === "number";
+        return true;
+      }),
+  };
+}

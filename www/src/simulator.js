@@ -1,0 +1,419 @@
+// The simulator: compose one tools/call and see the decision and what the agent
+// receives; run a sequence of identical calls and see which are admitted; see tools/list
+// as a grant sees it. Every answer comes from the wasm core (json_api::simulate,
+// eval_jsonl, list_tools); nothing is sent anywhere.
+
+import { h, render, decisionBadge, riskBadge, statusBadge, humanMs } from "./dom.js";
+import { argumentsForm, hasProperties } from "./schema.js";
+import { timeline } from "./timeline.js";
+import { pointerTokens } from "./pointer.js";
+import * as core from "./wasm.js";
+
+function pre(value, label) {
+  return h("pre", { class: "json", tabindex: "0", "aria-label": label }, typeof value === "string" ? value : JSON.stringify(value, null, 2));
+}
+
+export function createSimulator(root, app) {
+  let tool = app.tools.some((t) => t.name === "odoo_write") ? "odoo_write" : (app.tools[0] || {}).name || "";
+  let argsMode = "form";
+  let form = null;
+  let argsText = "{}";
+  // A first call worth evaluating: a write to a partner.
+  let lastArgs = tool === "odoo_write" ? { model: "res.partner", ids: [7], values: { phone: "+32 2 555 01 23" } } : {};
+
+  const toolInput = h("input", {
+    id: "sim-tool",
+    type: "text",
+    class: "mono",
+    list: "sim-tools",
+    value: tool,
+    spellcheck: "false",
+    autocomplete: "off",
+    onchange: (e) => setTool(e.target.value.trim()),
+  });
+  const grantInput = h("input", { id: "sim-grant", type: "text", class: "mono", value: "g1", spellcheck: "false" });
+  const sessionInput = h("input", { id: "sim-session", type: "text", class: "mono", value: "", placeholder: "none", spellcheck: "false" });
+  const atInput = h("input", { id: "sim-at", type: "number", min: "0", step: "1", value: "0" });
+  const argsBox = h("div", { id: "sim-args" });
+  const result = h("div", { id: "sim-result", class: "result", "aria-live": "polite" });
+
+  const countInput = h("input", { id: "seq-count", type: "number", min: "1", max: "2000", value: "30" });
+  const spacingInput = h("input", { id: "seq-spacing", type: "number", min: "0", step: "any", value: "4" });
+  const spanNote = h("span", { class: "muted small", id: "seq-span" });
+  const seqResult = h("div", { id: "seq-result", class: "result", "aria-live": "polite" });
+
+  function currentTool() {
+    return app.toolByName.get(tool);
+  }
+
+  function setTool(name) {
+    try {
+      lastArgs = readArgs();
+    } catch {
+      lastArgs = {};
+    }
+    tool = name;
+    toolInput.value = name;
+    const schema = currentTool() && currentTool().inputSchema;
+    argsMode = hasProperties(schema) ? "form" : "json";
+    lastArgs = {};
+    argsText = "{}";
+    buildArgs();
+  }
+
+  function readArgs() {
+    if (argsMode === "form" && form) return form.read();
+    const text = argsBox.querySelector("textarea") ? argsBox.querySelector("textarea").value : argsText;
+    let value;
+    try {
+      value = JSON.parse(text || "{}");
+    } catch (e) {
+      throw new Error(`the arguments are not valid JSON: ${e.message}`);
+    }
+    return value;
+  }
+
+  function buildArgs() {
+    const schema = currentTool() && currentTool().inputSchema;
+    const canForm = hasProperties(schema);
+    if (!canForm) argsMode = "json";
+    form = canForm ? argumentsForm(schema, "arg") : null;
+    const modeSwitch = h(
+      "div",
+      { class: "seg", role: "radiogroup", "aria-label": "Arguments as" },
+      [
+        ["form", "Form"],
+        ["json", "Raw JSON"],
+      ].map(([value, label]) =>
+        h(
+          "label",
+          { class: argsMode === value ? "on" : "" },
+          h("input", {
+            type: "radio",
+            name: "args-mode",
+            value,
+            checked: argsMode === value,
+            disabled: value === "form" && !canForm,
+            onchange: () => switchMode(value),
+          }),
+          label,
+        ),
+      ),
+    );
+    let body;
+    if (argsMode === "form" && form) {
+      if (form.canShow(lastArgs)) form.fill(lastArgs);
+      body = form.element;
+    } else {
+      body = h("textarea", {
+        id: "sim-args-json",
+        class: "mono",
+        rows: "5",
+        spellcheck: "false",
+        "aria-label": "Arguments (JSON object)",
+        value: argsText,
+        oninput: (e) => {
+          argsText = e.target.value;
+        },
+      });
+    }
+    render(
+      argsBox,
+      h(
+        "div",
+        { class: "args-head" },
+        h("span", { class: "field-label" }, "Arguments"),
+        modeSwitch,
+        canForm ? null : h("span", { class: "muted small" }, currentTool() ? "this tool's schema lists no arguments" : "tool not in the catalogue"),
+      ),
+      body,
+    );
+  }
+
+  function switchMode(mode) {
+    try {
+      const args = readArgs();
+      if (mode === "json") argsText = JSON.stringify(args, null, 2);
+      lastArgs = args;
+      if (mode === "form" && form && !form.canShow(args)) {
+        showError(result, "These arguments do not fit the form (a value of another type or an unknown key); keep editing them as JSON.");
+        buildArgs();
+        return;
+      }
+    } catch (e) {
+      showError(result, e.message);
+      buildArgs();
+      return;
+    }
+    argsMode = mode;
+    buildArgs();
+  }
+
+  function showError(where, message) {
+    render(where, h("p", { class: "error-text", role: "alert" }, message));
+  }
+
+  /** The `toolgate eval` line for the composed call at `at` (ms). */
+  function line(args, at, id = 1) {
+    const entry = {
+      body: { jsonrpc: "2.0", id, method: "tools/call", params: { name: tool, arguments: args } },
+      grant: grantInput.value || "anonymous",
+      at_ms: at,
+    };
+    if (sessionInput.value) entry.session = sessionInput.value;
+    return JSON.stringify(entry);
+  }
+
+  function policyProblem(where) {
+    if (app.checkOk) return false;
+    showError(where, "The policy has errors; fix them in the editor first (F8 jumps to the next one).");
+    return true;
+  }
+
+  function evaluate() {
+    if (policyProblem(result)) return;
+    let args;
+    try {
+      args = readArgs();
+    } catch (e) {
+      showError(result, e.message);
+      return;
+    }
+    const at = Math.max(0, Math.floor(Number(atInput.value) || 0));
+    const input = line(args, at);
+    const out = core.simulate(app.getText(), input);
+    if (!out.ok) {
+      showError(result, out.errors.map((e) => `${e.pointer}: ${e.message}`).join("\n"));
+      return;
+    }
+    const d = out.decision;
+    render(
+      result,
+      h(
+        "div",
+        { class: "verdict" },
+        decisionBadge(d.decision),
+        d.rule
+          ? h(
+              "button",
+              { type: "button", class: "linklike mono", title: "Show this rule in the editor", onclick: () => app.jumpTo(d.rule) },
+              d.rule,
+            )
+          : null,
+        d.message ? h("p", { class: "message" }, d.message) : null,
+      ),
+      h(
+        "div",
+        { class: "two" },
+        h("div", {}, h("h4", {}, "Decision object"), pre(d, "decision object")),
+        h(
+          "div",
+          {},
+          h("h4", {}, "What the agent receives"),
+          out.response
+            ? [h("p", { class: "muted small" }, `HTTP ${out.response.status}, from toolgate; nothing reaches the origin`), pre(out.response.body, "agent response")]
+            : h("p", { class: "muted" }, "The call is forwarded to the origin with the client's original bytes, and the agent receives the origin's own answer."),
+        ),
+      ),
+      h("details", { class: "eval-line" }, h("summary", {}, "The same call as a toolgate eval line"), pre(input, "eval line")),
+    );
+    result.dataset.decision = d.decision;
+  }
+
+  function updateSpan() {
+    const n = Math.max(1, Math.floor(Number(countInput.value) || 1));
+    const spacing = Math.max(0, Number(spacingInput.value) || 0) * 1000;
+    spanNote.textContent = `${n} calls over ${humanMs(Math.round((n - 1) * spacing))}`;
+  }
+
+  function runSequence() {
+    if (policyProblem(seqResult)) return;
+    let args;
+    try {
+      args = readArgs();
+    } catch (e) {
+      showError(seqResult, e.message);
+      return;
+    }
+    const n = Math.min(2000, Math.max(1, Math.floor(Number(countInput.value) || 1)));
+    const spacing = Math.max(0, Number(spacingInput.value) || 0) * 1000;
+    const start = Math.max(0, Math.floor(Number(atInput.value) || 0));
+    const lines = [];
+    for (let i = 0; i < n; i++) lines.push(line(args, Math.round(start + i * spacing), i + 1));
+    const input = lines.join("\n") + "\n";
+    const out = core.evalJsonl(app.getText(), input);
+    if (!out.ok) {
+      showError(seqResult, out.errors.map((e) => `${e.pointer}: ${e.message}`).join("\n"));
+      return;
+    }
+    // The counter a refusal names: the `counter` of the limit at its rule's pointer.
+    const counterAt = (pointer) => {
+      let v = app.policy;
+      for (const t of pointerTokens(pointer || "")) v = v && typeof v === "object" ? v[t] : undefined;
+      return v && typeof v === "object" ? v.counter : undefined;
+    };
+    const calls = out.decisions.map((decision, i) => ({
+      at: Math.round(start + i * spacing),
+      decision,
+      counter: decision.decision === "rate_limited" ? counterAt(decision.rule) : undefined,
+    }));
+    const row = app.statusOf(tool);
+    const limits = row ? row.limits : [];
+    const tally = {};
+    for (const c of calls) tally[c.decision.decision] = (tally[c.decision.decision] || 0) + 1;
+    render(
+      seqResult,
+      h(
+        "p",
+        { class: "tally" },
+        Object.entries(tally).map(([d, k]) => h("span", { class: "count", "data-decision": d }, decisionBadge(d), ` ${k}`)),
+      ),
+      limits.length ? null : h("p", { class: "muted small" }, "No rate limit applies to this tool under the policy."),
+      timeline(calls, limits),
+      h(
+        "div",
+        { class: "legend muted small" },
+        h("span", { class: "lg lg-allow" }, "admitted"),
+        h("span", { class: "lg lg-limited" }, "rate limited"),
+        h("span", { class: "lg lg-other" }, "denied, hidden or waiting for approval"),
+        h("span", { class: "lg lg-line" }, "admitted calls in the counter's rolling window"),
+      ),
+      h(
+        "details",
+        { class: "eval-line" },
+        h("summary", {}, "Input and output as toolgate eval reads and prints them"),
+        h("p", { class: "muted small" }, "toolgate eval --policy policy.json < calls.jsonl"),
+        pre(input, "eval input"),
+        pre(out.text, "eval output"),
+      ),
+    );
+  }
+
+  const toolsDatalist = h("datalist", { id: "sim-tools" }, app.tools.map((t) => h("option", { value: t.name })));
+  countInput.addEventListener("input", updateSpan);
+  spacingInput.addEventListener("input", updateSpan);
+
+  render(
+    root,
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "sim-call-title" },
+      h("h3", { id: "sim-call-title" }, "One call"),
+      h(
+        "div",
+        { class: "grid4" },
+        h("div", { class: "field wide" }, h("label", { for: "sim-tool" }, "Tool"), toolInput, toolsDatalist),
+        h("div", { class: "field" }, h("label", { for: "sim-grant" }, "Grant"), grantInput),
+        h("div", { class: "field" }, h("label", { for: "sim-session" }, "Session (Mcp-Session-Id)"), sessionInput),
+        h("div", { class: "field" }, h("label", { for: "sim-at" }, "Time (at_ms)"), atInput),
+      ),
+      argsBox,
+      h(
+        "div",
+        { class: "actions-row" },
+        h("button", { type: "button", id: "sim-run", class: "primary", onclick: evaluate }, "Evaluate call"),
+        h("span", { class: "muted small" }, h("kbd", {}, "Ctrl"), "+", h("kbd", {}, "Enter")),
+      ),
+      result,
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "sim-seq-title" },
+      h("h3", { id: "sim-seq-title" }, "A sequence of the same call"),
+      h(
+        "div",
+        { class: "seq-form" },
+        h("div", { class: "field" }, h("label", { for: "seq-count" }, "Calls"), countInput),
+        h("div", { class: "field" }, h("label", { for: "seq-spacing" }, "Every (seconds)"), spacingInput),
+        h("button", { type: "button", id: "seq-run", onclick: runSequence }, "Run sequence"),
+        spanNote,
+      ),
+      h("p", { class: "muted small" }, "Counters carry over from call to call, exactly as the gateway counts them, starting at the time above."),
+      seqResult,
+    ),
+  );
+  buildArgs();
+  updateSpan();
+
+  return {
+    evaluate,
+    runSequence,
+    setTool: (name) => {
+      setTool(name);
+    },
+    update: () => {},
+  };
+}
+
+export function createToolsList(root, app) {
+  const grant = h("input", { id: "list-grant", type: "text", class: "mono", value: "g1", spellcheck: "false" });
+  const out = h("div", { id: "list-result", "aria-live": "polite" });
+  grant.addEventListener("input", () => update());
+
+  function update() {
+    if (!app.checkOk) {
+      render(out, h("p", { class: "notice" }, "The policy has errors; fix them to see tools/list."));
+      return;
+    }
+    const res = core.listTools(app.getText(), app.toolsText);
+    if (!res.ok) {
+      render(out, h("p", { class: "error-text" }, res.errors.map((e) => e.message).join("; ")));
+      return;
+    }
+    const listed = res.response.result.tools;
+    const names = new Set(listed.map((t) => t.name));
+    const hidden = app.tools.filter((t) => !names.has(t.name));
+    render(
+      out,
+      h(
+        "p",
+        { class: "list-summary" },
+        "Grant ",
+        h("code", {}, grant.value || "anonymous"),
+        ` sees `,
+        h("strong", { id: "list-count" }, String(listed.length)),
+        ` of ${app.tools.length} tools.`,
+      ),
+      h(
+        "ul",
+        { class: "list-tools", "aria-label": "tools the grant sees" },
+        listed.map((t) => {
+          const row = app.statusOf(t.name);
+          return h(
+            "li",
+            {},
+            riskBadge((app.toolByName.get(t.name) || {}).risk || "other"),
+            h("code", {}, t.name),
+            row && row.status !== "allowed" ? statusBadge(row.status, { title: row.why }) : null,
+          );
+        }),
+      ),
+      hidden.length
+        ? h(
+            "details",
+            {},
+            h("summary", {}, `${hidden.length} hidden tools`),
+            h("p", { class: "mono small muted" }, hidden.map((t) => t.name).join(", ")),
+          )
+        : null,
+      h("details", {}, h("summary", {}, "The filtered tools/list response"), pre(res.response, "tools/list response")),
+    );
+  }
+
+  render(
+    root,
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "list-title" },
+      h("h3", { id: "list-title" }, "tools/list as a grant sees it"),
+      h("div", { class: "field narrow" }, h("label", { for: "list-grant" }, "Grant"), grant),
+      h(
+        "p",
+        { class: "muted small" },
+        "Hidden tools are removed from the origin's answer. In policy version 1, what is hidden does not depend on the grant, so every grant sees the same list.",
+      ),
+      out,
+    ),
+  );
+  return { update };
+}
