@@ -1,0 +1,409 @@
+// Shared harness for toolgate's end-to-end tests: the real Worker under `wrangler dev`
+// (workerd), in front of the real demo origin (MCP Python SDK), driven by the official
+// MCP TypeScript SDK client and by raw fetch.
+//
+// Every server runs in its own process group on a free 127.0.0.1 port and is stopped by
+// its own group id: in `after()`, and on exit or a signal as a safety net, so a run never
+// leaves processes behind. Nothing here sleeps to pass: waits poll a condition with a
+// bounded deadline and fail with the server's output when it does not hold.
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+/** The 198 tools the demo origin serves. */
+export const ORIGIN_TOOLS = JSON.parse(readFileSync(path.join(ROOT, 'www', 'odoo-tools.json'), 'utf8')).map(
+  (t) => t.name,
+);
+
+export const ACCEPT = 'application/json, text/event-stream';
+
+export const sha256hex = (text) => createHash('sha256').update(text).digest('hex');
+
+// ------------------------------------------------------------------ processes
+
+const live = new Set(); // process-group ids we started and have not seen die
+
+function killGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is gone
+  }
+}
+
+function groupAlive(pgid) {
+  return killGroup(pgid, 0);
+}
+
+process.on('exit', () => {
+  for (const pgid of live) killGroup(pgid, 'SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    for (const pgid of live) killGroup(pgid, 'SIGKILL');
+    process.exit(128 + (os.constants.signals[signal] ?? 1));
+  });
+}
+
+/**
+ * Starts a command in its own process group; collects its stdout and stderr.
+ * Returns { child, output(), exited (promise of the exit code), stop() }.
+ */
+export function startProcess(command, args, { cwd = ROOT, env = {} } = {}) {
+  const child = spawn(command, args, {
+    cwd,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+  });
+  const pgid = child.pid;
+  live.add(pgid);
+  let text = '';
+  const collect = (chunk) => {
+    text += chunk.toString('utf8');
+    if (text.length > 4_000_000) text = text.slice(-2_000_000);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  let exitCode = null;
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? signal;
+      resolve(exitCode);
+    });
+    child.on('error', (err) => {
+      collect(`spawn error: ${err.message}\n`);
+      exitCode = 'error';
+      resolve(exitCode);
+    });
+  });
+  async function stop() {
+    if (!live.has(pgid)) return;
+    killGroup(pgid, 'SIGTERM');
+    // The group leader (node or python) usually exits at once; workerd is its child.
+    await waitFor(() => !groupAlive(pgid), { timeoutMs: 5000, intervalMs: 50, quiet: true });
+    if (groupAlive(pgid)) killGroup(pgid, 'SIGKILL');
+    await waitFor(() => !groupAlive(pgid), { timeoutMs: 5000, intervalMs: 50, quiet: true });
+    live.delete(pgid);
+  }
+  return {
+    child,
+    pid: pgid,
+    output: () => text,
+    exited,
+    hasExited: () => exitCode !== null,
+    stop,
+  };
+}
+
+/**
+ * Polls `check` (sync or async; truthy = done) until it holds or the deadline passes.
+ * Returns the truthy value; throws with `what` (and `detail()`) at the deadline unless quiet.
+ */
+export async function waitFor(check, { timeoutMs = 10_000, intervalMs = 100, what = 'condition', detail, quiet } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      if (err?.fatal) throw err;
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      if (quiet) return undefined;
+      const extra = detail ? `\n--- detail ---\n${detail()}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError.message})` : ''}${extra}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks one; released before use). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let built;
+/** Builds the Worker into build/ once per process (a no-op when build/ is fresh). */
+export function buildWorker() {
+  built ??= (async () => {
+    const build = startProcess('bash', ['scripts/build-worker.sh']);
+    const code = await build.exited;
+    live.delete(build.pid);
+    if (code !== 0) throw new Error(`scripts/build-worker.sh failed (${code}):\n${build.output().slice(-4000)}`);
+  })();
+  return built;
+}
+
+// ------------------------------------------------------------------ the demo origin
+
+/** Starts the demo origin; resolves when /_demo/health answers. */
+export async function startOrigin() {
+  const port = await freePort();
+  const proc = startProcess('python3', ['demo/origin/server.py', '--port', String(port), '--log-level', 'warning']);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (proc.hasExited()) throw Object.assign(new Error(`the demo origin exited:\n${proc.output()}`), { fatal: true });
+      const r = await fetch(`${base}/_demo/health`, { signal: AbortSignal.timeout(2000) });
+      return r.status === 200;
+    },
+    { timeoutMs: 30_000, what: `the demo origin on ${port}`, detail: proc.output },
+  );
+  return {
+    port,
+    base,
+    url: `${base}/mcp`,
+    proc,
+    /** Every request the origin received on /mcp since the last reset. */
+    async log() {
+      const r = await fetch(`${base}/_demo/log`);
+      if (r.status !== 200) throw new Error(`/_demo/log answered ${r.status}`);
+      return r.json();
+    },
+    async reset() {
+      const r = await fetch(`${base}/_demo/reset`, { method: 'POST' });
+      if (r.status !== 200) throw new Error(`/_demo/reset answered ${r.status}`);
+    },
+    stop: proc.stop,
+  };
+}
+
+// ------------------------------------------------------------------ the gateway
+
+/**
+ * Starts `wrangler dev` on the real wrangler.toml with the CONTRACT §3 vars.
+ * `ready` is the status an unauthenticated POST /mcp gets once the Worker serves (401;
+ * 503 for a bad configuration).
+ */
+export async function startGateway({ originUrl, policy, grants, originHeaders, vars = {}, ready = 401 }) {
+  await buildWorker();
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const persist = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
+  const text = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+  const allVars = { ORIGIN_URL: originUrl, POLICY: text(policy), GRANTS: text(grants), ...vars };
+  if (originHeaders !== undefined) allVars.ORIGIN_HEADERS = text(originHeaders);
+  const args = [
+    'dev',
+    '--port', String(port),
+    '--ip', '127.0.0.1',
+    '--inspector-port', String(inspectorPort),
+    '--persist-to', persist,
+    '--show-interactive-dev-session=false',
+  ];
+  for (const [name, value] of Object.entries(allVars)) args.push('--var', `${name}:${value}`);
+  const proc = startProcess(WRANGLER, args, { env: { WRANGLER_SEND_METRICS: 'false' } });
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await proc.stop();
+    rmSync(persist, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (proc.hasExited()) throw Object.assign(new Error(`wrangler dev exited:\n${proc.output()}`), { fatal: true });
+        const r = await fetch(`${base}/mcp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: ACCEPT },
+          body: '{"jsonrpc":"2.0","id":0,"method":"ping"}',
+          signal: AbortSignal.timeout(3000),
+        });
+        await r.arrayBuffer();
+        return r.status === ready;
+      },
+      { timeoutMs: 180_000, intervalMs: 250, what: `wrangler dev on ${port} to answer ${ready}`, detail: proc.output },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, base, url: `${base}/mcp`, proc, output: proc.output, stop };
+}
+
+// ------------------------------------------------------------------ a whole stack
+
+/**
+ * The demo origin plus a gateway in front of it. `tokens` maps grant id → bearer token;
+ * GRANTS is built from their SHA-256. `originUrl` overrides where the gateway points
+ * (e.g. a closed port); the origin is still started unless `withOrigin` is false.
+ */
+export async function startStack({ policy, tokens, originHeaders, originUrl, vars, ready, withOrigin = true }) {
+  const grants = Object.fromEntries(Object.entries(tokens).map(([id, token]) => [id, sha256hex(token)]));
+  const origin = withOrigin ? await startOrigin() : null;
+  let gateway;
+  try {
+    gateway = await startGateway({ originUrl: originUrl ?? origin.url, policy, grants, originHeaders, vars, ready });
+  } catch (err) {
+    await origin?.stop();
+    throw err;
+  }
+  const clients = [];
+  const stack = {
+    origin,
+    gateway,
+    url: gateway.url,
+    base: gateway.base,
+    tokens,
+    originLog: () => origin.log(),
+    originReset: () => origin.reset(),
+
+    /** POSTs raw bytes to the gateway (default path /mcp) with a bearer token. */
+    post(body, { token, headers = {}, path: p = '/mcp', method = 'POST' } = {}) {
+      const h = { 'content-type': 'application/json', accept: ACCEPT, ...headers };
+      if (token !== undefined && token !== null) h.authorization = `Bearer ${token}`;
+      return fetch(`${gateway.base}${p}`, { method, headers: h, body });
+    },
+
+    /** initialize + notifications/initialized over raw fetch; returns the session's headers. */
+    async rawSession({ token, version = '2025-06-18' }) {
+      const init = await stack.post(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'init',
+          method: 'initialize',
+          params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'toolgate-e2e-raw', version: '0' } },
+        }),
+        { token },
+      );
+      if (init.status !== 200) throw new Error(`initialize answered ${init.status}: ${await init.text()}`);
+      const sessionId = init.headers.get('mcp-session-id');
+      const answer = await rpcResult(init, 'init');
+      const headers = { 'mcp-protocol-version': answer.result.protocolVersion };
+      if (sessionId) headers['mcp-session-id'] = sessionId;
+      const note = await stack.post('{"jsonrpc":"2.0","method":"notifications/initialized"}', { token, headers });
+      await note.arrayBuffer();
+      if (note.status !== 202) throw new Error(`notifications/initialized answered ${note.status}`);
+      return { sessionId, headers, negotiated: answer.result.protocolVersion };
+    },
+
+    /**
+     * An SDK client (Client + StreamableHTTPClientTransport) connected through the
+     * gateway. `protocolVersion` makes it offer that revision in `initialize` instead of
+     * the SDK's latest (the SDK negotiates down to any revision it supports).
+     */
+    async client({ token, protocolVersion } = {}) {
+      const transport = new StreamableHTTPClientTransport(new URL(gateway.url), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      });
+      if (protocolVersion) {
+        const send = transport.send.bind(transport);
+        transport.send = (message, options) => {
+          if (message?.method === 'initialize') {
+            message = { ...message, params: { ...message.params, protocolVersion } };
+          }
+          return send(message, options);
+        };
+      }
+      const client = new Client({ name: 'toolgate-e2e', version: '0.0.0' }, { capabilities: {} });
+      client.onerror = () => {}; // the standalone GET stream ends when a test closes the client
+      await client.connect(transport);
+      clients.push(client);
+      return { client, transport };
+    },
+
+    async stop() {
+      await Promise.allSettled(clients.map((c) => c.close()));
+      await gateway.stop();
+      await origin?.stop();
+    },
+  };
+  return stack;
+}
+
+// ------------------------------------------------------------------ reading answers
+
+/** Parses a text/event-stream body into its events' JSON data (non-JSON data kept as text). */
+export function parseSse(text) {
+  const messages = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    const data = block
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => l.slice(5).replace(/^ /, ''))
+      .join('\n');
+    if (!data) continue;
+    try {
+      messages.push(JSON.parse(data));
+    } catch {
+      messages.push(data);
+    }
+  }
+  return messages;
+}
+
+/** All JSON-RPC messages of an answer, JSON or SSE alike. */
+export async function rpcMessages(response) {
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  if (type.startsWith('text/event-stream')) return parseSse(text);
+  if (!text) return [];
+  return [JSON.parse(text)];
+}
+
+/** The JSON-RPC response with `id` in an answer (JSON or SSE); throws when absent. */
+export async function rpcResult(response, id) {
+  const messages = await rpcMessages(response);
+  const found = messages.find((m) => m && typeof m === 'object' && m.id === id && ('result' in m || 'error' in m));
+  if (!found) throw new Error(`no response with id ${JSON.stringify(id)} in ${JSON.stringify(messages).slice(0, 2000)}`);
+  return found;
+}
+
+/** A tools/call body with a given id, name and arguments. */
+export function callBody(id, name, args = {}, extraParams = {}) {
+  return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...extraParams } });
+}
+
+/**
+ * A raw HTTP/1.1 request whose path is sent exactly as given (fetch would normalize
+ * `/mcp/../mcp`). Resolves { status, headers, body } at the end of the answer, or at its
+ * headers with `headersOnly`.
+ */
+export function rawRequest(port, { method = 'POST', path: p, headers = {}, body = '', headersOnly = false }) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: p, headers: { 'content-length': Buffer.byteLength(body), ...headers } },
+      (res) => {
+        if (headersOnly) {
+          // e.g. an SSE stream that stays open: the status is all we need.
+          resolve({ status: res.statusCode, headers: res.headers, body: null });
+          req.destroy();
+          return;
+        }
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Tool-name matching as CONTRACT §1 defines it: `*` matches any run of characters. */
+export function matches(pattern, name) {
+  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(name);
+}
