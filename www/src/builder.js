@@ -6,17 +6,17 @@ import { h, render, richText, statusBadge, STATUS_LABEL } from "./dom.js";
 import { argumentPaths } from "./schema.js";
 
 const OPS = [
-  ["eq", "equals"],
-  ["neq", "does not equal"],
-  ["in", "is one of"],
-  ["not_in", "is none of"],
+  ["eq", "="],
+  ["neq", "≠"],
+  ["in", "one of"],
+  ["not_in", "none of"],
   ["lt", "<"],
   ["lte", "≤"],
   ["gt", ">"],
   ["gte", "≥"],
-  ["regex", "matches regex"],
-  ["contains", "contains"],
-  ["exists", "exists"],
+  ["regex", "matches"],
+  ["contains", "substring or item"],
+  ["exists", "present or absent"],
 ];
 const WINDOWS = ["second", "minute", "hour", "day"];
 const SCOPES = ["grant", "session", "global"];
@@ -111,7 +111,8 @@ export function showValue(value) {
   return JSON.stringify(value);
 }
 
-function keyMatches(key, name) {
+/** Whether a key of `tools` (an exact name or a `*` pattern) matches a tool name. */
+export function keyMatches(key, name) {
   if (!key.includes("*")) return key === name;
   const re = new RegExp("^" + key.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
   return re.test(name);

@@ -76,6 +76,11 @@ export function createCatalogue(root, app) {
       Object.entries(RISK_LABEL).map(([value, label]) => h("option", { value }, label)),
     );
     counts = h("div", { class: "counts", role: "group", "aria-label": "Tools by status" });
+    const hint = h(
+      "p",
+      { class: "muted small hint" },
+      "Every tool's status follows the policy as you type. Click a tool's name to write its rule in the Builder; hover a badge to see why.",
+    );
     summary = h("p", { class: "muted small", id: "catalogue-summary", "aria-live": "polite" });
     stale = h("p", { class: "notice", hidden: true }, "The policy has errors: statuses are those of the last valid policy.");
     tbody = h("tbody");
@@ -107,6 +112,7 @@ export function createCatalogue(root, app) {
     }
     render(
       root,
+      hint,
       h("div", { class: "toolbar" }, search, statusFilter, riskFilter),
       counts,
       stale,
@@ -131,7 +137,7 @@ export function createCatalogue(root, app) {
       tr.hidden = !visible;
       if (visible) shown++;
     }
-    summary.textContent = `${shown} of ${rows.size} tools shown. Click a tool's name to open it in the builder.`;
+    summary.textContent = `${shown} of ${rows.size} tools shown.`;
   }
 
   function update() {

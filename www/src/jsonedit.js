@@ -2,7 +2,7 @@
 // these functions rewrite only that value's text, so the rest of the document keeps the
 // author's layout, and the editor's undo history sees a small change.
 
-import { parseTree, walk } from "./pointer.js";
+import { parseTree } from "./pointer.js";
 
 /** Lines are kept within this many columns when a value is laid out. */
 export const WIDTH = 100;

@@ -7,7 +7,7 @@ import { createEditor } from "./editor.js";
 import { locate } from "./pointer.js";
 import { setAt, formatDocument } from "./jsonedit.js";
 import { createCatalogue } from "./catalogue.js";
-import { createBuilder } from "./builder.js";
+import { createBuilder, keyMatches } from "./builder.js";
 import { createSimulator, createToolsList } from "./simulator.js";
 import { policyFromHash, shareUrl } from "./share.js";
 import { EXAMPLES } from "./examples.js";
@@ -166,8 +166,9 @@ async function boot() {
       if (cat.ok) statuses = new Map(cat.tools.map((t) => [t.name, t]));
     }
     catalogue.update();
-    builder.update();
-    toolsList.update();
+    // Hidden tabs are redrawn when they are shown.
+    if (!$("panel-builder").hidden) builder.update();
+    if (!$("panel-list").hidden) toolsList.update();
     storePolicy(text);
   }, 150);
 
@@ -194,8 +195,7 @@ async function boot() {
         return { title: `${key} · ${RISK_LABEL[tool.risk]}`, description: `${status}${tool.description || ""}` };
       }
       if (key.includes("*")) {
-        const re = new RegExp("^" + key.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
-        const names = tools.filter((t) => re.test(t.name)).map((t) => t.name);
+        const names = tools.filter((t) => keyMatches(key, t.name)).map((t) => t.name);
         return {
           title: `${key} · pattern`,
           description: names.length
@@ -229,6 +229,8 @@ async function boot() {
       $(`panel-${t}`).hidden = !on;
       if (on && focusTab) tab.focus();
     }
+    if (name === "builder") builder.update();
+    if (name === "list") toolsList.update();
   }
   for (const t of tabs) {
     const tab = $(`tab-${t}`);
@@ -385,6 +387,8 @@ async function boot() {
   if (initial.from === "link") toast("Loaded the policy from the link.");
   if (initial.from === "bad-link") toast("The link's policy could not be read; showing the contract example.", "error");
 
+  // Ready once the first frame with the catalogue has been painted.
+  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
   document.documentElement.dataset.ready = "true";
   performance.mark("toolgate-ready");
   window.toolgate = { app, editor, showTab, simulator, builder };

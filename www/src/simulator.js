@@ -47,11 +47,6 @@ export function createSimulator(root, app) {
   }
 
   function setTool(name) {
-    try {
-      lastArgs = readArgs();
-    } catch {
-      lastArgs = {};
-    }
     tool = name;
     toolInput.value = name;
     const schema = currentTool() && currentTool().inputSchema;
@@ -338,10 +333,7 @@ export function createSimulator(root, app) {
   return {
     evaluate,
     runSequence,
-    setTool: (name) => {
-      setTool(name);
-    },
-    update: () => {},
+    setTool,
   };
 }
 
