@@ -5,7 +5,7 @@
 //! `PUT /admin/policy` is validated by the core before it is stored: a bad one is refused
 //! with its JSON Pointer errors and nothing changes.
 
-use crate::approval::Status;
+use crate::approval::{self, Approval, Status};
 use crate::audit::Query;
 use crate::gateway::{
     active_policy, bearer, config, json_response, new_active, object_passthrough, set_active,
@@ -16,6 +16,16 @@ use crate::policy::Policy;
 use crate::store::{AuditOp, ControlOp, AUDIT, CONTROL};
 use serde_json::{json, Value};
 use worker::{Env, Method, Request, Response, Result};
+
+#[derive(serde::Deserialize)]
+struct Listed {
+    approvals: Vec<Approval>,
+}
+
+#[derive(serde::Deserialize)]
+struct Decided {
+    approval: Approval,
+}
 
 fn error(status: u16, message: &str) -> Result<Response> {
     json_response(status, &json!({ "error": message }))
@@ -53,7 +63,20 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
                     }
                 },
             };
-            object_passthrough(env, CONTROL_BINDING, CONTROL, &ControlOp::List { status }).await
+            let mut reply =
+                object_passthrough(env, CONTROL_BINDING, CONTROL, &ControlOp::List { status })
+                    .await?;
+            if reply.status_code() != 200 {
+                return Ok(reply);
+            }
+            let listed: Listed = reply.json().await?;
+            let key = config.approval_key.as_ref();
+            let approvals: Vec<Value> = listed
+                .approvals
+                .iter()
+                .map(|a| approval::for_admin(a, key))
+                .collect();
+            json_response(200, &json!({ "approvals": approvals }))
         }
         (Method::Post, ["admin", "approvals", id, verdict @ ("approve" | "deny")]) => {
             let body = req.text().await.unwrap_or_default();
@@ -80,7 +103,15 @@ pub async fn handle(mut req: Request, env: &Env) -> Result<Response> {
                 admin,
                 note,
             };
-            object_passthrough(env, CONTROL_BINDING, CONTROL, &op).await
+            let mut reply = object_passthrough(env, CONTROL_BINDING, CONTROL, &op).await?;
+            if reply.status_code() != 200 {
+                return Ok(reply);
+            }
+            let decided: Decided = reply.json().await?;
+            json_response(
+                200,
+                &json!({ "approval": approval::for_admin(&decided.approval, config.approval_key.as_ref()) }),
+            )
         }
         (Method::Get, ["admin", "audit"]) => {
             let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();

@@ -15,10 +15,16 @@
 //!   refusal is not forever.
 //!
 //! Arguments are kept only while they may still be needed (pending or approved and
-//! unused): the approver must see them, and nobody needs them afterwards.
+//! unused): the approver must see them, and nobody needs them afterwards. They are kept
+//! **sealed** ([`seal`], ChaCha20-Poly1305 under a key derived from a Worker secret), so
+//! storage never holds an argument value in the clear, not even in a database's journal;
+//! only the admin API opens them, for the approver.
 
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,8 +75,8 @@ pub struct Approval {
     pub policy_version: u64,
     /// The pointer of the rule that asks for approval.
     pub rule: String,
-    /// The call's arguments, while the approval is pending or approved.
-    pub arguments: Option<Value>,
+    /// The call's arguments, sealed ([`seal`]), while the approval is pending or approved.
+    pub arguments_sealed: Option<String>,
     pub status: Status,
     pub created_at: u64,
     pub expires_at: u64,
@@ -126,7 +132,8 @@ pub struct Request {
     pub policy_version: u64,
     pub rule: String,
     pub ttl_ms: u64,
-    pub arguments: Value,
+    /// The call's arguments, sealed ([`seal`]); `None` when no key is configured.
+    pub arguments_sealed: Option<String>,
 }
 
 /// What to do with a call, given the newest approval of its binding (if any). `new_id`
@@ -142,7 +149,7 @@ pub fn on_call(existing: Option<Approval>, request: &Request, now_ms: u64, new_i
             }
             Status::Approved => {
                 approval.status = Status::Used;
-                approval.arguments = None;
+                approval.arguments_sealed = None;
                 return OnCall::Pass { approval };
             }
             Status::Denied => return OnCall::Denied { approval },
@@ -158,7 +165,7 @@ pub fn on_call(existing: Option<Approval>, request: &Request, now_ms: u64, new_i
             arguments_sha256: request.arguments_sha256.clone(),
             policy_version: request.policy_version,
             rule: request.rule.clone(),
-            arguments: Some(request.arguments.clone()),
+            arguments_sealed: request.arguments_sealed.clone(),
             status: Status::Pending,
             created_at: now_ms,
             expires_at: now_ms.saturating_add(request.ttl_ms),
@@ -192,7 +199,7 @@ pub fn decide(
     approval.status = if approve {
         Status::Approved
     } else {
-        approval.arguments = None;
+        approval.arguments_sealed = None;
         Status::Denied
     };
     approval.decided_by = Some(admin.to_owned());
@@ -201,12 +208,79 @@ pub fn decide(
     Ok(approval)
 }
 
-/// The Slack-compatible webhook body announcing a new pending approval.
-pub fn webhook_body(approval: &Approval) -> Value {
+/// The key that seals approval arguments, derived from secret material (the
+/// `APPROVAL_KEY` secret, or else the `ADMINS` secret).
+pub fn sealing_key(secret: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"toolgate approval arguments v1\n")
+        .chain_update(secret.as_bytes())
+        .finalize()
+        .into()
+}
+
+/// Seals a value: hex of the 12-byte `nonce` followed by the ChaCha20-Poly1305
+/// ciphertext of its JSON. The nonce must never repeat under one key (use random bytes).
+pub fn seal(key: &[u8; 32], nonce: [u8; 12], value: &Value) -> String {
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&nonce), value.to_string().as_bytes())
+        .unwrap_or_default();
+    let mut out = crate::json::hex(&nonce);
+    out.push_str(&crate::json::hex(&sealed));
+    out
+}
+
+/// Opens what [`seal`] sealed; `None` if the key is not the one it was sealed with, or
+/// the text was altered.
+pub fn open(key: &[u8; 32], sealed: &str) -> Option<Value> {
+    let bytes = crate::json::unhex(sealed)?;
+    let (nonce, ciphertext) = bytes.split_at_checked(12)?;
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
+    let plain = cipher.decrypt(Nonce::from_slice(nonce), ciphertext).ok()?;
+    crate::json::parse(&plain).ok()
+}
+
+/// The approval as the admin API shows it: its arguments opened with `key`
+/// (`"arguments": null` once they are gone or cannot be opened).
+pub fn for_admin(approval: &Approval, key: Option<&[u8; 32]>) -> Value {
+    let mut value = serde_json::to_value(approval).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        let arguments = approval
+            .arguments_sealed
+            .as_deref()
+            .zip(key)
+            .and_then(|(sealed, key)| open(key, sealed))
+            .unwrap_or(Value::Null);
+        map.remove("arguments_sealed");
+        map.insert("arguments".to_owned(), arguments);
+    }
+    value
+}
+
+/// The Slack-compatible webhook body announcing a new pending approval, with its
+/// arguments in the clear for the approver.
+pub fn webhook_body(approval: &Approval, key: Option<&[u8; 32]>) -> Value {
+    let approval = for_admin(approval, key);
+    let grant = approval
+        .get("grant")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let tool = approval
+        .get("tool")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let id = approval
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let expires_at = approval
+        .get("expires_at")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
     serde_json::json!({
         "text": format!(
             "toolgate: grant `{}` wants to call `{}` (approval `{}`, expires at {} ms). Approve or deny it in the admin page or with POST /admin/approvals/{}/approve.",
-            approval.grant, approval.tool, approval.id, approval.expires_at, approval.id
+            grant, tool, id, expires_at, id
         ),
         "approval": approval,
     })

@@ -26,6 +26,7 @@ pub struct Vars<'a> {
     pub origin_timeout_ms: Option<&'a str>,
     pub approval_webhook_url: Option<&'a str>,
     pub audit_retention_days: Option<&'a str>,
+    pub approval_key: Option<&'a str>,
 }
 
 /// A problem with the configuration.
@@ -67,6 +68,10 @@ pub struct Config {
     pub approval_webhook_url: Option<String>,
     /// How long audit records are kept.
     pub audit_retention_days: u64,
+    /// The key that seals approval arguments at rest: from `APPROVAL_KEY`, or else derived
+    /// from `ADMINS`. Without either, nobody can decide an approval, and no arguments are
+    /// kept.
+    pub approval_key: Option<[u8; 32]>,
 }
 
 /// The default audit retention.
@@ -165,6 +170,11 @@ impl Config {
                 origin_timeout_ms: timeout,
                 approval_webhook_url,
                 audit_retention_days,
+                approval_key: vars
+                    .approval_key
+                    .filter(|k| !k.trim().is_empty())
+                    .or(vars.admins)
+                    .map(crate::approval::sealing_key),
             }),
             _ => Err(errors),
         }

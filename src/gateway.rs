@@ -138,12 +138,26 @@ pub(crate) fn new_active(version: u64, policy: Policy) -> Active {
     }
 }
 
+/// 12 random bytes, a nonce for [`approval::seal`].
+fn random_nonce() -> [u8; 12] {
+    let mut nonce = [0u8; 12];
+    if getrandom::fill(&mut nonce).is_err() {
+        // Never expected on Workers; a time-based nonce is still unique per isolate.
+        for (byte, time) in nonce.iter_mut().zip(Date::now().as_millis().to_le_bytes()) {
+            *byte = time;
+        }
+    }
+    nonce
+}
+
 /// A random id: 16 bytes as hex.
 pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
         // Never expected on Workers; fall back to something unique enough per isolate.
-        bytes[..8].copy_from_slice(&Date::now().as_millis().to_le_bytes());
+        for (byte, time) in bytes.iter_mut().zip(Date::now().as_millis().to_le_bytes()) {
+            *byte = time;
+        }
     }
     json::sha256_hex(&bytes).chars().take(32).collect()
 }
@@ -172,6 +186,7 @@ pub(crate) fn config(env: &Env) -> Rc<Result<Config, String>> {
         "ORIGIN_TIMEOUT_MS",
         "APPROVAL_WEBHOOK_URL",
         "AUDIT_RETENTION_DAYS",
+        "APPROVAL_KEY",
     ]
     .iter()
     .map(|name| read_var(env, name))
@@ -187,6 +202,7 @@ pub(crate) fn config(env: &Env) -> Rc<Result<Config, String>> {
         origin_timeout_ms: get(6),
         approval_webhook_url: get(7),
         audit_retention_days: get(8),
+        approval_key: get(9),
     })
     .map_err(|errors| {
         errors
@@ -486,7 +502,10 @@ async fn post(
                 policy_version: active.version,
                 rule: approval.pointer.clone(),
                 ttl_ms: approval.ttl_ms,
-                arguments: arguments.clone(),
+                arguments_sealed: config
+                    .approval_key
+                    .as_ref()
+                    .map(|key| approval::seal(key, random_nonce(), arguments)),
             };
             match approval_step(env, ctx, config, request).await {
                 Ok(ApprovalStep::Pass) => (limits, Some(allow_rule)),
@@ -608,7 +627,8 @@ async fn approval_step(
     let reply: CallReply = object_call(env, CONTROL_BINDING, CONTROL, &op).await?;
     if reply.created {
         if let Some(url) = config.approval_webhook_url.clone() {
-            let body = approval::webhook_body(&reply.approval).to_string();
+            let body =
+                approval::webhook_body(&reply.approval, config.approval_key.as_ref()).to_string();
             ctx.wait_until(async move {
                 if let Err(why) = post_json(&url, body).await {
                     console_error!("toolgate: approval webhook failed: {why}");

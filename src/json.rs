@@ -202,13 +202,31 @@ pub fn canonical(value: &Value) -> String {
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for byte in digest {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         out.push(hex_digit(u32::from(byte >> 4)));
         out.push(hex_digit(u32::from(byte & 0xf)));
     }
     out
+}
+
+/// The bytes of lowercase or uppercase hex; `None` if it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let digit = |b: u8| char::from(b).to_digit(16);
+            Some((digit(*pair.first()?)? << 4 | digit(*pair.get(1)?)?) as u8)
+        })
+        .collect()
 }
 
 /// The lowercase hex digit of `n` (0–15).

@@ -92,13 +92,17 @@ pub struct ControlStore {
 impl ControlStore {
     fn schema(&self) -> Result<()> {
         self.sql.exec(
-            "CREATE TABLE IF NOT EXISTS approvals (
+            "CREATE TABLE IF NOT EXISTS approval (
                 id TEXT PRIMARY KEY, binding TEXT NOT NULL, created_at INTEGER NOT NULL,
-                body TEXT NOT NULL)",
+                expires_at INTEGER NOT NULL, sealed INTEGER NOT NULL, body TEXT NOT NULL)",
             None,
         )?;
         self.sql.exec(
-            "CREATE INDEX IF NOT EXISTS approvals_by_binding ON approvals (binding, created_at)",
+            "CREATE INDEX IF NOT EXISTS approval_by_binding ON approval (binding, created_at)",
+            None,
+        )?;
+        self.sql.exec(
+            "CREATE INDEX IF NOT EXISTS approval_sealed ON approval (sealed, expires_at)",
             None,
         )?;
         self.sql.exec(
@@ -113,15 +117,31 @@ impl ControlStore {
     fn save(&self, approval: &Approval) -> Result<()> {
         let body = serde_json::to_string(approval).map_err(|e| e.to_string())?;
         self.sql.exec(
-            "INSERT INTO approvals (id, binding, created_at, body) VALUES (?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            "INSERT INTO approval (id, binding, created_at, expires_at, sealed, body)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, body = excluded.body",
             vec![
                 approval.id.as_str().into(),
                 approval.binding.as_str().into(),
                 sql_int(approval.created_at),
+                sql_int(approval.expires_at),
+                i64::from(approval.arguments_sealed.is_some()).into(),
                 body.into(),
             ],
         )?;
+        Ok(())
+    }
+
+    /// Drops the sealed arguments of approvals that have expired: nobody will need them.
+    fn scrub(&self, now: u64) -> Result<()> {
+        let expired = self.approvals(
+            "SELECT body FROM approval WHERE sealed = 1 AND expires_at <= ?",
+            vec![sql_int(now)],
+        )?;
+        for mut approval in expired {
+            approval.arguments_sealed = None;
+            self.save(&approval)?;
+        }
         Ok(())
     }
 
@@ -140,11 +160,12 @@ impl ControlStore {
     fn handle(&self, op: ControlOp) -> Result<Response> {
         self.schema()?;
         let now = Date::now().as_millis();
+        self.scrub(now)?;
         match op {
             ControlOp::Call { request, new_id } => {
                 let newest = self
                     .approvals(
-                        "SELECT body FROM approvals WHERE binding = ? ORDER BY created_at DESC LIMIT 1",
+                        "SELECT body FROM approval WHERE binding = ? ORDER BY created_at DESC LIMIT 1",
                         vec![request.binding.as_str().into()],
                     )?
                     .into_iter()
@@ -162,14 +183,11 @@ impl ControlStore {
             }
             ControlOp::List { status } => {
                 let mut list = self.approvals(
-                    "SELECT body FROM approvals ORDER BY created_at DESC LIMIT 1000",
+                    "SELECT body FROM approval ORDER BY created_at DESC LIMIT 1000",
                     Vec::new(),
                 )?;
                 for approval in &mut list {
                     approval.status = approval.status_at(now);
-                    if approval.status == Status::Expired {
-                        approval.arguments = None;
-                    }
                 }
                 list.retain(|a| status.is_none_or(|s| a.status == s));
                 reply(&json!({ "approvals": list }))
@@ -182,7 +200,7 @@ impl ControlStore {
             } => {
                 let Some(found) = self
                     .approvals(
-                        "SELECT body FROM approvals WHERE id = ?",
+                        "SELECT body FROM approval WHERE id = ?",
                         vec![id.as_str().into()],
                     )?
                     .into_iter()

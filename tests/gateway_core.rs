@@ -34,8 +34,10 @@ fn config_reads_every_variable_and_authenticates_by_digest() {
         origin_timeout_ms: None,
         approval_webhook_url: Some("https://hooks.example.com/x"),
         audit_retention_days: Some("7"),
+        approval_key: None,
     })
     .unwrap();
+    assert_eq!(config.approval_key, Some(approval::sealing_key(&admins)));
     assert_eq!(config.grant_for("agent-secret"), Some("g1"));
     assert_eq!(config.grant_for("agent-secret "), None);
     assert_eq!(config.grant_for("admin-secret"), None);
@@ -63,6 +65,7 @@ fn bad_config_reports_every_problem_without_echoing_secrets() {
         origin_timeout_ms: None,
         approval_webhook_url: None,
         audit_retention_days: None,
+        approval_key: None,
     })
     .unwrap_err();
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -173,6 +176,8 @@ fn mirrored_headers_must_match_the_body() {
     );
 }
 
+const KEY: [u8; 32] = [7; 32];
+
 fn request(args: Value, ttl_ms: u64) -> approval::Request {
     approval::Request {
         binding: "b".to_owned(),
@@ -182,7 +187,7 @@ fn request(args: Value, ttl_ms: u64) -> approval::Request {
         policy_version: 0,
         rule: "/tools/ai_invoice_pipeline_run/approval".to_owned(),
         ttl_ms,
-        arguments: args,
+        arguments_sealed: Some(approval::seal(&KEY, [1; 12], &args)),
     }
 }
 
@@ -196,7 +201,13 @@ fn approval_lifecycle_holds_passes_once_and_expires() {
     let first = approval::on_call(None, &req, 0, "a1");
     assert!(matches!(first, OnCall::Pending { created: true, .. }));
     assert_eq!(first.approval().expires_at, 1_000);
-    assert_eq!(first.approval().arguments, Some(json!({"invoice": 42})));
+    let shown = approval::for_admin(first.approval(), Some(&KEY));
+    assert_eq!(shown["arguments"], json!({"invoice": 42}));
+    assert!(shown.get("arguments_sealed").is_none());
+    assert_eq!(
+        approval::for_admin(first.approval(), Some(&[8; 32]))["arguments"],
+        Value::Null
+    );
 
     let again = approval::on_call(stored(&first), &req, 500, "a2");
     assert!(matches!(&again, OnCall::Pending { created: false, approval } if approval.id == "a1"));
@@ -214,7 +225,7 @@ fn approval_lifecycle_holds_passes_once_and_expires() {
 
     let pass = approval::on_call(Some(approved), &req, 700, "a3");
     assert!(
-        matches!(&pass, OnCall::Pass { approval } if approval.status == Status::Used && approval.arguments.is_none())
+        matches!(&pass, OnCall::Pass { approval } if approval.status == Status::Used && approval.arguments_sealed.is_none())
     );
 
     let held_again = approval::on_call(stored(&pass), &req, 800, "a4");
@@ -241,7 +252,7 @@ fn an_operator_deny_answers_with_its_note_until_expiry() {
         5,
     )
     .unwrap();
-    assert_eq!(denied.arguments, None);
+    assert_eq!(denied.arguments_sealed, None);
     let next = approval::on_call(Some(denied.clone()), &req, 10, "a2");
     assert!(
         matches!(&next, OnCall::Denied { approval } if approval.note.as_deref() == Some("not this month"))
@@ -356,4 +367,26 @@ fn audit_queries_parse_with_clear_errors() {
         Query::from_pairs([("user", "x")]).unwrap_err(),
         "unknown parameter `user`, expected `since`, `until`, `grant`, `tool`, `decision`, `limit` or `cursor`"
     );
+}
+
+#[test]
+fn sealed_arguments_hold_no_value_in_the_clear_and_resist_tampering() {
+    let args = json!({"vals": {"name": "zebra-7781"}, "amount": 12.5});
+    let sealed = approval::seal(&KEY, [3; 12], &args);
+    assert!(!sealed.contains("zebra") && !sealed.contains(&toolgate::json::hex(b"zebra")));
+    assert_eq!(approval::open(&KEY, &sealed), Some(args.clone()));
+    assert_ne!(
+        approval::seal(&KEY, [4; 12], &args),
+        sealed,
+        "a new nonce, a new text"
+    );
+    let mut tampered = sealed.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
+    assert_eq!(
+        approval::open(&KEY, std::str::from_utf8(&tampered).unwrap()),
+        None
+    );
+    assert_eq!(approval::open(&KEY, "zz"), None);
+    assert_ne!(approval::sealing_key("a"), approval::sealing_key("b"));
 }
