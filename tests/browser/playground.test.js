@@ -100,6 +100,34 @@ test("invalid_policy_shows_each_error_at_its_line_and_fixing_it_clears_it", asyn
   await context.close();
 });
 
+test("unusual_policies_are_reported_and_never_break_the_page", async () => {
+  const { page, context } = await openPage(browser, server.url);
+  const cases = [
+    ["", ["/: invalid json: unexpected end of input at line 1 column 1"]],
+    ["[]", ["/: expected an object, found an array"]],
+    [
+      '{"version":"1","default":"deny","tools":{"a/b~c":{"deny_if":[{"path":"args.x","op":"gt","value":"x"}]}}}',
+      [
+        "/tools/a~1b~0c: a/b~c can never match a tool: / is not allowed, use only A-Z a-z 0-9 _ . - and *",
+        "/tools/a~1b~0c/deny_if/0/value: op gt needs a number value, found a string",
+      ],
+    ],
+    ['{"version":"1","default":"deny","tools":[],"hide":"x"}', ["/hide: expected an array, found a string", "/tools: expected an object, found an array"]],
+    ['{"version":"1","default":"allow","tools":{"*":{"limits":[{"counter":"c","window":"second","max":1}]}}}', []],
+  ];
+  for (const [text, errors] of cases) {
+    await setPolicy(page, text);
+    assert.equal(await editorText(page), text);
+    const shown = await page.locator(".errors li").evaluateAll((items) =>
+      items.map((li) => `${li.querySelector(".error-pointer").textContent}: ${li.querySelector(".error-msg").textContent}`),
+    );
+    assert.deepEqual(shown, errors, text);
+    for (const tab of ["builder", "simulator", "list", "tools"]) await page.click(`#tab-${tab}`);
+  }
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test("builder_edits_the_json_and_json_edits_redraw_the_builder", async () => {
   const { page, context } = await openPage(browser, server.url);
   await page.click("#tab-builder");

@@ -87,6 +87,22 @@ function step(from, to) {
 export const undo = step("done", "undone");
 export const redo = step("undone", "done");
 
+// --- Selection -------------------------------------------------------------------------
+// (The few commands of @codemirror/commands this editor needs, which the browser's own
+// contenteditable handling does not do reliably.)
+
+function selectAll(view) {
+  view.dispatch({ selection: EditorSelection.range(0, view.state.doc.length), userEvent: "select" });
+  return true;
+}
+
+/** Deletes the selected text; with nothing selected, lets the browser delete a character. */
+function deleteSelection(view) {
+  if (view.state.selection.ranges.every((r) => r.empty)) return false;
+  view.dispatch(view.state.replaceSelection(""), { userEvent: "delete.selection", scrollIntoView: true });
+  return true;
+}
+
 // --- Indentation ----------------------------------------------------------------------
 
 function insertNewline(view) {
@@ -429,6 +445,9 @@ export function createEditor(parent, { text, onChange, schema, label, describe }
         errorsField,
         docsTooltip(schema, describe),
         keymap.of([
+          { key: "Mod-a", run: selectAll, preventDefault: true },
+          { key: "Backspace", run: deleteSelection },
+          { key: "Delete", run: deleteSelection },
           { key: "Mod-z", run: undo, preventDefault: true },
           { key: "Mod-y", run: redo, preventDefault: true },
           { key: "Mod-Shift-z", run: redo, preventDefault: true },

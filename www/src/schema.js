@@ -98,7 +98,8 @@ export function argumentsForm(inputSchema, idPrefix) {
       });
     }
     fields.push({ name, kind, control });
-    const hint = [type, prop && prop.default !== undefined ? `default ${JSON.stringify(prop.default)}` : null]
+    const shown = type === "array" && prop && prop.items ? `${typeOf(prop.items)}[]` : type;
+    const hint = [shown, prop && prop.default !== undefined ? `default ${JSON.stringify(prop.default)}` : null]
       .filter(Boolean)
       .join(", ");
     return h(
