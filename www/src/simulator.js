@@ -299,7 +299,7 @@ export function createSimulator(root, app) {
         { class: "grid4" },
         h("div", { class: "field wide" }, h("label", { for: "sim-tool" }, "Tool"), toolInput, toolsDatalist),
         h("div", { class: "field" }, h("label", { for: "sim-grant" }, "Grant"), grantInput),
-        h("div", { class: "field" }, h("label", { for: "sim-session" }, "Session (Mcp-Session-Id)"), sessionInput),
+        h("div", { class: "field" }, h("label", { for: "sim-session", title: "The Mcp-Session-Id header; session-scoped limits count per session" }, "Session"), sessionInput),
         h("div", { class: "field" }, h("label", { for: "sim-at" }, "Time (at_ms)"), atInput),
       ),
       argsBox,
