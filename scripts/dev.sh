@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # wasm-opt makes the Worker smaller but takes a minute; a dev loop does without it.
 export TOOLGATE_NO_OPT="${TOOLGATE_NO_OPT-1}"
-if [ -f scripts/build-playground.sh ]; then bash scripts/build-playground.sh; fi
-bash scripts/build-worker.sh
+bash scripts/build.sh
 
 PORT="${PORT:-8787}"
 POLICY_FILE="${POLICY_FILE:-examples/odoo.policy.json}"

@@ -24,8 +24,7 @@ step "origin: demo origin test"
 python3 demo/origin/test_origin.py
 
 step "build: Worker and playground"
-bash scripts/build-worker.sh
-if [ -f scripts/build-playground.sh ]; then bash scripts/build-playground.sh; fi
+bash scripts/build.sh
 
 suites=()
 [ -d tests/e2e ] && suites+=(tests/e2e/)

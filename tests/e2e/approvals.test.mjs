@@ -490,7 +490,8 @@ describe('approvals, audit, admin API and admin page (wrangler dev + demo origin
     }
 
     // What the control object's SQLite database holds, row by row (read from a copy with
-    // Python's sqlite3, WAL included): only live approvals may keep their arguments.
+    // Python's sqlite3, WAL included): only live approvals may keep their (sealed)
+    // arguments, and no row holds an argument value in the clear.
     const dir = persistDir();
     const db = filesUnder(dir).find((f) => /ControlStore/.test(f.path) && f.path.endsWith('.sqlite'));
     assert.ok(db, `no ControlStore database under ${dir}`);
@@ -501,7 +502,7 @@ describe('approvals, audit, admin API and admin page (wrangler dev + demo origin
       }
       const read = spawnSync(
         'python3',
-        ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]); print(json.dumps([r[0] for r in c.execute("SELECT body FROM approvals")]))', path.join(copy, 'control.sqlite')],
+        ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]); print(json.dumps([r[0] for r in c.execute("SELECT body FROM approval")]))', path.join(copy, 'control.sqlite')],
         { encoding: 'utf8' },
       );
       assert.equal(read.status, 0, read.stderr);
@@ -509,9 +510,10 @@ describe('approvals, audit, admin API and admin page (wrangler dev + demo origin
       const rows = JSON.parse(read.stdout).map((b) => JSON.parse(b));
       assert.ok(rows.length > 0);
       const kept = rows
-        .filter((r) => r.arguments !== null && r.arguments !== undefined)
+        .filter((r) => r.arguments_sealed !== null && r.arguments_sealed !== undefined)
         .filter((r) => !(['pending', 'approved'].includes(r.status) && r.expires_at > now))
-        .map((r) => ({ id: r.id, stored_status: r.status, expired: r.expires_at <= now, arguments: r.arguments }));
+        .map((r) => ({ id: r.id, stored_status: r.status, expired: r.expires_at <= now }));
+      assert.ok(rows.every((r) => r.arguments === undefined), 'a stored approval holds its arguments in the clear');
       // And byte by byte, in every file (WAL and free pages included).
       const files = findInFiles(dir, ['pelican-6602', 'ibis-2207', 'heron-8843']);
       assert.deepEqual(
