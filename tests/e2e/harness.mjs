@@ -33,6 +33,7 @@ export const sha256hex = (text) => createHash('sha256').update(text).digest('hex
 // ------------------------------------------------------------------ processes
 
 const live = new Set(); // process-group ids we started and have not seen die
+const scratch = new Set(); // temporary directories to remove on exit
 
 function killGroup(pgid, signal) {
   try {
@@ -49,12 +50,10 @@ function groupAlive(pgid) {
 
 process.on('exit', () => {
   for (const pgid of live) killGroup(pgid, 'SIGKILL');
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    for (const pgid of live) killGroup(pgid, 'SIGKILL');
-    process.exit(128 + (os.constants.signals[signal] ?? 1));
-  });
+  process.once(signal, () => process.exit(128 + (os.constants.signals[signal] ?? 1)));
 }
 
 /**
@@ -196,12 +195,13 @@ export async function startOrigin() {
 /**
  * Starts `wrangler dev` on the real wrangler.toml with the CONTRACT §3 vars.
  * `ready` is the status an unauthenticated POST /mcp gets once the Worker serves (401;
- * 503 for a bad configuration).
+ * 503 for a bad configuration). `wranglerArgs` are added to the command line.
  */
-export async function startGateway({ originUrl, policy, grants, originHeaders, vars = {}, ready = 401 }) {
+export async function startGateway({ originUrl, policy, grants, originHeaders, vars = {}, ready = 401, wranglerArgs = [] }) {
   await buildWorker();
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const persist = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
+  scratch.add(persist);
   const text = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
   const allVars = { ORIGIN_URL: originUrl, POLICY: text(policy), GRANTS: text(grants), ...vars };
   if (originHeaders !== undefined) allVars.ORIGIN_HEADERS = text(originHeaders);
@@ -212,6 +212,7 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
     '--inspector-port', String(inspectorPort),
     '--persist-to', persist,
     '--show-interactive-dev-session=false',
+    ...wranglerArgs,
   ];
   for (const [name, value] of Object.entries(allVars)) args.push('--var', `${name}:${value}`);
   const proc = startProcess(WRANGLER, args, { env: { WRANGLER_SEND_METRICS: 'false' } });
@@ -219,6 +220,7 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
   const stop = async () => {
     await proc.stop();
     rmSync(persist, { recursive: true, force: true });
+    scratch.delete(persist);
   };
   try {
     await waitFor(
@@ -249,12 +251,12 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
  * GRANTS is built from their SHA-256. `originUrl` overrides where the gateway points
  * (e.g. a closed port); the origin is still started unless `withOrigin` is false.
  */
-export async function startStack({ policy, tokens, originHeaders, originUrl, vars, ready, withOrigin = true }) {
+export async function startStack({ policy, tokens, originHeaders, originUrl, vars, ready, wranglerArgs, withOrigin = true }) {
   const grants = Object.fromEntries(Object.entries(tokens).map(([id, token]) => [id, sha256hex(token)]));
   const origin = withOrigin ? await startOrigin() : null;
   let gateway;
   try {
-    gateway = await startGateway({ originUrl: originUrl ?? origin.url, policy, grants, originHeaders, vars, ready });
+    gateway = await startGateway({ originUrl: originUrl ?? origin.url, policy, grants, originHeaders, vars, ready, wranglerArgs });
   } catch (err) {
     await origin?.stop();
     throw err;
