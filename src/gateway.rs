@@ -368,7 +368,10 @@ pub(crate) fn unauthorized() -> worker::Result<Response> {
     Ok(response)
 }
 
-/// Reads the request body, refusing more than `limit` bytes.
+/// Reads the request body, refusing more than `limit` bytes. A refused body is still
+/// read to its end (up to [`DRAIN_LIMIT_BYTES`]) and thrown away: answering before the
+/// client has finished sending breaks the connection under some runtimes, and the next
+/// request with it.
 async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, u16> {
     let declared = req
         .headers()
@@ -376,20 +379,33 @@ async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, u16> {
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(413);
-    }
+    let mut too_large = declared.is_some_and(|n| n > limit as u64);
     let mut body = Vec::new();
+    let mut seen = 0usize;
     let mut chunks = req.stream().map_err(|_| 400u16)?;
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|_| 400u16)?;
-        if body.len() + chunk.len() > limit {
-            return Err(413);
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            too_large = true;
+            body = Vec::new();
+        }
+        if too_large {
+            if seen > DRAIN_LIMIT_BYTES {
+                break;
+            }
+            continue;
         }
         body.extend_from_slice(&chunk);
     }
+    if too_large {
+        return Err(413);
+    }
     Ok(body)
 }
+
+/// How much of a refused body is read and thrown away before giving up on it.
+const DRAIN_LIMIT_BYTES: usize = 16 << 20;
 
 async fn post(
     req: &mut Request,

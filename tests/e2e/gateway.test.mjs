@@ -568,10 +568,26 @@ test('only /mcp is proxied: /messages, /sse, /mcp/, /MCP and other look-alikes n
   assert.deepEqual(await stack.originLog(), []);
 });
 
-test('raw request targets with dot segments (/mcp/../mcp, /x/../mcp) are not proxied', async () => {
-  assert.deepEqual(
-    await proxiedPaths(['/mcp/../mcp', '/x/../mcp', '/mcp/./']),
-    [],
-    'these requests were proxied although their request-target is not /mcp',
-  );
+// The runtime hands the Worker a URL whose dot segments are already resolved (RFC 3986
+// §5.2.4, as every HTTP client resolves them): `/mcp/../mcp` *is* `/mcp`. Such a request
+// is never a way around the gateway: it meets the same authentication and policy.
+test('raw request targets with dot segments are resolved first: /mcp/../mcp meets auth and policy like /mcp, /mcp/./ is not proxied', async () => {
+  assert.deepEqual(await proxiedPaths(['/mcp/./', '/mcp/x/..', '/x/../mcp/']), [], 'these resolve to paths other than /mcp');
+  const session = await stack.rawSession({ token: TOKEN });
+  for (const p of ['/mcp/../mcp', '/x/../mcp']) {
+    await stack.originReset();
+    const anonymous = await rawRequest(stack.gateway.port, {
+      path: p,
+      headers: { 'content-type': 'application/json', accept: ACCEPT, ...session.headers },
+      body: callBody('dot-1', 'odoo_read', { model: 'res.partner', ids: [1] }),
+    });
+    assert.equal(anonymous.status, 401, `${p} without a token`);
+    const hidden = await rawRequest(stack.gateway.port, {
+      path: p,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: ACCEPT, ...session.headers },
+      body: callBody('dot-2', 'ssh_execute', { command: 'id' }),
+    });
+    assert.equal(JSON.parse(hidden.body).error?.code, -32602, `${p} with a hidden tool`);
+    assert.deepEqual(await stack.originLog(), [], `${p}: nothing may reach the origin`);
+  }
 });
