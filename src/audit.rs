@@ -12,6 +12,14 @@ use serde_json::Value;
 /// The most records one page holds.
 pub const MAX_PAGE: usize = 1_000;
 
+const DAY_MS: u64 = 86_400_000;
+
+/// The time before which records are deleted, `retention_days` before `now_ms`: a record
+/// lives at least `retention_days` whole days.
+pub fn retention_cutoff(now_ms: u64, retention_days: u64) -> u64 {
+    now_ms.saturating_sub(retention_days.saturating_mul(DAY_MS))
+}
+
 /// One audit record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {

@@ -390,3 +390,15 @@ fn sealed_arguments_hold_no_value_in_the_clear_and_resist_tampering() {
     assert_eq!(approval::open(&KEY, "zz"), None);
     assert_ne!(approval::sealing_key("a"), approval::sealing_key("b"));
 }
+
+#[test]
+fn audit_retention_keeps_whole_days() {
+    let day = 86_400_000;
+    assert_eq!(audit::retention_cutoff(40 * day, 30), 10 * day);
+    assert_eq!(
+        audit::retention_cutoff(5 * day, 30),
+        0,
+        "nothing is older than the epoch"
+    );
+    assert_eq!(audit::retention_cutoff(u64::MAX, u64::MAX), 0);
+}
