@@ -464,9 +464,7 @@ impl DurableObject for AuditStore {
             .to_array::<Row>()?
             .first()
             .map_or(30, |r| r.value as u64);
-        let cutoff = Date::now()
-            .as_millis()
-            .saturating_sub(days.saturating_mul(DAY_MS));
+        let cutoff = crate::audit::retention_cutoff(Date::now().as_millis(), days);
         self.sql
             .exec("DELETE FROM audit WHERE at < ?", vec![sql_int(cutoff)])?;
         self.state
