@@ -260,28 +260,11 @@ pub fn for_admin(approval: &Approval, key: Option<&[u8; 32]>) -> Value {
 /// The Slack-compatible webhook body announcing a new pending approval, with its
 /// arguments in the clear for the approver.
 pub fn webhook_body(approval: &Approval, key: Option<&[u8; 32]>) -> Value {
-    let approval = for_admin(approval, key);
-    let grant = approval
-        .get("grant")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let tool = approval
-        .get("tool")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let id = approval
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let expires_at = approval
-        .get("expires_at")
-        .and_then(Value::as_u64)
-        .unwrap_or_default();
     serde_json::json!({
         "text": format!(
             "toolgate: grant `{}` wants to call `{}` (approval `{}`, expires at {} ms). Approve or deny it in the admin page or with POST /admin/approvals/{}/approve.",
-            grant, tool, id, expires_at, id
+            approval.grant, approval.tool, approval.id, approval.expires_at, approval.id
         ),
-        "approval": approval,
+        "approval": for_admin(approval, key),
     })
 }
