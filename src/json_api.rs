@@ -106,6 +106,30 @@ impl Evaluator {
     /// the line.
     pub fn line(&mut self, line: &str) -> Option<Decision> {
         self.line += 1;
+        self.decide_line(line)
+    }
+
+    /// Like [`Evaluator::line`], for a line as raw bytes. A line that is not UTF-8 holds
+    /// a body the gateway would refuse as a parse error (`-32700`), and gets that decision.
+    pub fn line_bytes(&mut self, line: &[u8]) -> Option<Decision> {
+        self.line += 1;
+        match std::str::from_utf8(line) {
+            Ok(text) => self.decide_line(text),
+            Err(e) => Some(Decision::invalid(&crate::mcp::Invalid {
+                code: crate::mcp::PARSE_ERROR,
+                message: format!(
+                    "parse error: invalid utf-8 at byte {} of eval line {}",
+                    e.valid_up_to(),
+                    self.line
+                ),
+                method: None,
+                tool: None,
+                id: None,
+            })),
+        }
+    }
+
+    fn decide_line(&mut self, line: &str) -> Option<Decision> {
         if line.trim().is_empty() {
             return None;
         }

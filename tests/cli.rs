@@ -419,3 +419,29 @@ fn schema_matches_the_committed_policy_schema() {
     );
     assert_eq!(schema["additionalProperties"], false);
 }
+
+/// A line that is not UTF-8 holds a body the gateway would refuse as a parse error; eval
+/// says so for that line and goes on with the next (CRLF line ends are accepted too).
+#[test]
+fn eval_answers_a_non_utf8_line_with_a_parse_error_and_goes_on() {
+    let path = policy_file("utf8", r#"{"version":"1","default":"allow"}"#);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toolgate"))
+        .args(["eval", "--policy", path.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input =
+        br#"{"body":{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"#.to_vec();
+    input.extend_from_slice(b"\xff\"}}}\n");
+    input.extend_from_slice(
+        b"{\"body\":{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}}\r\n",
+    );
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"decision\":\"invalid\",\"message\":\"parse error: invalid utf-8 at byte 73 of eval line 1\",\"code\":-32700}\n{\"decision\":\"allow\",\"method\":\"tools/list\"}\n"
+    );
+}

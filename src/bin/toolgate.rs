@@ -75,19 +75,24 @@ fn eval(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let stdin = std::io::stdin();
+    let mut stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for line in stdin.lock().lines() {
-        let line = match line {
-            Ok(line) => line,
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match stdin.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
             Err(e) => {
                 eprintln!("error: cannot read standard input: {e}");
                 return ExitCode::FAILURE;
             }
-        };
-        if let Some(decision) = evaluator.line(&line) {
-            let text = serde_json::to_string(&decision).unwrap_or_default();
-            if writeln!(out, "{text}").is_err() {
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if let Some(decision) = evaluator.line_bytes(text) {
+            let json = serde_json::to_string(&decision).unwrap_or_default();
+            if writeln!(out, "{json}").is_err() {
                 return ExitCode::FAILURE;
             }
         }
