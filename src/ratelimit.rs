@@ -47,7 +47,7 @@ impl WindowLog {
         let now = self.effective_now(now_ms);
         self.runs
             .iter()
-            .filter(|(t, _)| t + window_ms > now)
+            .filter(|(t, _)| now.saturating_sub(*t) < window_ms)
             .map(|(_, n)| u64::from(*n))
             .sum()
     }
@@ -83,8 +83,11 @@ impl WindowLog {
     /// Whether one more call fits at `now_ms`, without recording it.
     pub fn check(&self, now_ms: u64, window_ms: u64, max: u32) -> Result<(), Exhausted> {
         let now = self.effective_now(now_ms);
-        // Runs are in time order, so the ones inside the window are a suffix.
-        let inside = self.runs.partition_point(|(t, _)| t + window_ms <= now);
+        // Runs are in time order, so the ones inside the window are a suffix. `now` is never
+        // before a run, so `now - t` cannot overflow, whatever the times.
+        let inside = self
+            .runs
+            .partition_point(|(t, _)| now.saturating_sub(*t) >= window_ms);
         let in_window = self.runs.range(inside..);
         let count: u64 = in_window.clone().map(|(_, n)| u64::from(*n)).sum();
         if count < u64::from(max) {
@@ -97,7 +100,7 @@ impl WindowLog {
             left += u64::from(*n);
             if left >= must_leave {
                 return Err(Exhausted {
-                    retry_after_ms: t + window_ms - now,
+                    retry_after_ms: window_ms.saturating_sub(now.saturating_sub(*t)),
                 });
             }
         }

@@ -503,3 +503,16 @@ fn in_window_count(admitted: &[u64], t: u64, window: u64) -> u64 {
         .filter(|a| **a <= t && *a + window > t)
         .count() as u64
 }
+
+/// Times at the very end of the clock (a hostile `at_ms`) count like any others: no
+/// overflow, and the window still holds.
+#[test]
+fn times_at_the_end_of_the_clock_neither_overflow_nor_escape_the_limit() {
+    let end = u64::MAX;
+    let mut log = WindowLog::new();
+    assert_eq!(log.admit(end - 5, 1_000, 2), Ok(end - 5));
+    assert_eq!(log.admit(end, 1_000, 2), Ok(end));
+    let refused = log.admit(end, 1_000, 2).unwrap_err();
+    assert_eq!(refused.retry_after_ms, 995);
+    assert_eq!(log.count(end, 1_000), 2);
+}
