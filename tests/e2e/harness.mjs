@@ -197,11 +197,12 @@ export async function startOrigin() {
  * `ready` is the status an unauthenticated POST /mcp gets once the Worker serves (401;
  * 503 for a bad configuration). `wranglerArgs` are added to the command line.
  */
-export async function startGateway({ originUrl, policy, grants, originHeaders, vars = {}, ready = 401, wranglerArgs = [] }) {
+export async function startGateway({ originUrl, policy, grants, originHeaders, vars = {}, ready = 401, wranglerArgs = [], persistTo }) {
   await buildWorker();
   const [port, inspectorPort] = [await freePort(), await freePort()];
-  const persist = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
-  scratch.add(persist);
+  // `persistTo`: a storage directory the caller owns and keeps across restarts.
+  const persist = persistTo ?? mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
+  if (!persistTo) scratch.add(persist);
   const text = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
   const allVars = { ORIGIN_URL: originUrl, POLICY: text(policy), GRANTS: text(grants), ...vars };
   if (originHeaders !== undefined) allVars.ORIGIN_HEADERS = text(originHeaders);
@@ -219,8 +220,10 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await proc.stop();
-    rmSync(persist, { recursive: true, force: true });
-    scratch.delete(persist);
+    if (!persistTo) {
+      rmSync(persist, { recursive: true, force: true });
+      scratch.delete(persist);
+    }
   };
   try {
     await waitFor(
