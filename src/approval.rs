@@ -26,6 +26,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// The most approvals one grant may have waiting at once. Asking for approval costs an
+/// agent no rate-limit budget, so without a cap a looping agent could fill the store and
+/// the operators' queue; past it, new requests are denied until operators catch up.
+pub const MAX_PENDING_PER_GRANT: u64 = 100;
+
+/// How long a finished (used, denied or expired) approval is kept for the record.
+pub const KEEP_FINISHED_MS: u64 = 30 * 86_400_000;
+
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

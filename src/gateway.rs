@@ -540,6 +540,15 @@ async fn post(
                         denied.note.as_deref().unwrap_or_default(),
                     ))
                 }
+                Ok(ApprovalStep::Full) => {
+                    return refuse(&Decision {
+                        message: Some(format!(
+                            "grant `{grant}` already has {} approvals waiting; ask an operator to decide them before asking for more",
+                            approval::MAX_PENDING_PER_GRANT
+                        )),
+                        ..Decision::denied_by_operator(&message, &approval.pointer, "")
+                    });
+                }
                 Err(why) => {
                     console_error!("toolgate: approval store unavailable: {why}");
                     return refuse(&Decision {
@@ -619,6 +628,8 @@ enum ApprovalStep {
     Pass,
     Held(approval::Approval),
     Denied(approval::Approval),
+    /// The grant has [`approval::MAX_PENDING_PER_GRANT`] approvals waiting already.
+    Full,
 }
 
 #[derive(serde::Deserialize)]
@@ -655,6 +666,7 @@ async fn approval_step(
     Ok(match reply.outcome.as_str() {
         "pass" => ApprovalStep::Pass,
         "denied" => ApprovalStep::Denied(reply.approval),
+        "full" => ApprovalStep::Full,
         _ => ApprovalStep::Held(reply.approval),
     })
 }

@@ -93,8 +93,9 @@ impl ControlStore {
     fn schema(&self) -> Result<()> {
         self.sql.exec(
             "CREATE TABLE IF NOT EXISTS approval (
-                id TEXT PRIMARY KEY, binding TEXT NOT NULL, created_at INTEGER NOT NULL,
-                expires_at INTEGER NOT NULL, sealed INTEGER NOT NULL, body TEXT NOT NULL)",
+                id TEXT PRIMARY KEY, binding TEXT NOT NULL, grant_id TEXT NOT NULL,
+                status TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+                sealed INTEGER NOT NULL, body TEXT NOT NULL)",
             None,
         )?;
         self.sql.exec(
@@ -103,6 +104,10 @@ impl ControlStore {
         )?;
         self.sql.exec(
             "CREATE INDEX IF NOT EXISTS approval_sealed ON approval (sealed, expires_at)",
+            None,
+        )?;
+        self.sql.exec(
+            "CREATE INDEX IF NOT EXISTS approval_by_grant ON approval (grant_id, status, expires_at)",
             None,
         )?;
         self.sql.exec(
@@ -117,12 +122,15 @@ impl ControlStore {
     fn save(&self, approval: &Approval) -> Result<()> {
         let body = serde_json::to_string(approval).map_err(|e| e.to_string())?;
         self.sql.exec(
-            "INSERT INTO approval (id, binding, created_at, expires_at, sealed, body)
-             VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, body = excluded.body",
+            "INSERT INTO approval (id, binding, grant_id, status, created_at, expires_at, sealed, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, sealed = excluded.sealed,
+               body = excluded.body",
             vec![
                 approval.id.as_str().into(),
                 approval.binding.as_str().into(),
+                approval.grant.as_str().into(),
+                approval.status.name().into(),
                 sql_int(approval.created_at),
                 sql_int(approval.expires_at),
                 i64::from(approval.arguments_sealed.is_some()).into(),
@@ -142,7 +150,27 @@ impl ControlStore {
             approval.arguments_sealed = None;
             self.save(&approval)?;
         }
+        self.sql.exec(
+            "DELETE FROM approval WHERE expires_at < ?",
+            vec![sql_int(now.saturating_sub(approval::KEEP_FINISHED_MS))],
+        )?;
         Ok(())
+    }
+
+    /// How many approvals `grant` has waiting.
+    fn pending_of(&self, grant: &str, now: u64) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct Row {
+            n: f64,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT COUNT(*) AS n FROM approval WHERE grant_id = ? AND status = 'pending' AND expires_at > ?",
+                vec![grant.into(), sql_int(now)],
+            )?
+            .to_array()?;
+        Ok(rows.first().map_or(0, |r| r.n as u64))
     }
 
     fn approvals(
@@ -171,6 +199,13 @@ impl ControlStore {
                     .into_iter()
                     .next();
                 let outcome = approval::on_call(newest, &request, now, &new_id);
+                if matches!(outcome, OnCall::Pending { created: true, .. })
+                    && self.pending_of(&request.grant, now)? >= approval::MAX_PENDING_PER_GRANT
+                {
+                    return reply(
+                        &json!({ "outcome": "full", "created": false, "approval": outcome.approval() }),
+                    );
+                }
                 self.save(outcome.approval())?;
                 let (kind, created) = match &outcome {
                     OnCall::Pending { created, .. } => ("pending", *created),

@@ -105,3 +105,24 @@ test('without ADMINS every /admin/* path is 404, whatever the token', async () =
     }
   }
 });
+
+test('a grant with 100 approvals waiting is refused new ones, while its pending ones still answer', async () => {
+  // Earlier tests left a few pending approvals for this grant; fill up to the cap.
+  const first = await held('cap-0', { invoice: 'CAP-0' });
+  let pending = null;
+  for (let i = 1; i < 200 && pending === null; i += 1) {
+    const response = await stack.post(callBody(`cap-${i}`, 'ai_invoice_pipeline_run', { invoice: `CAP-${i}` }), { token: TOKEN });
+    const decision = (await rpcResult(response, `cap-${i}`)).result?._meta?.['toolgate/decision'];
+    if (decision?.decision === 'deny') pending = { i, decision };
+    else assert.equal(decision?.decision, 'approval_required', `call ${i}`);
+  }
+  assert.ok(pending, 'the cap was never reached');
+  assert.equal(
+    pending.decision.message,
+    'grant `ops_bot` already has 100 approvals waiting; ask an operator to decide them before asking for more',
+  );
+  assert.equal(pending.decision.rule, '/tools/ai_invoice_pipeline_run/approval');
+  // The identical call of a waiting approval still finds it.
+  const again = await held('cap-again', { invoice: 'CAP-0' });
+  assert.equal(again.approval_id, first.approval_id);
+});
