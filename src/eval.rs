@@ -263,8 +263,12 @@ impl Policy {
         let Kind::ToolCall { name, arguments } = &message.kind else {
             return Verdict::Final(Decision::new(Outcome::Allow, message));
         };
-        let (visibility, rule) = self.visibility(name);
-        if visibility == Visibility::Hidden {
+        let entries = self.matching(name);
+        let hidden = self.hidden_by(name).or_else(|| {
+            (entries.is_empty() && self.default == DefaultAction::Deny)
+                .then(|| "/default".to_owned())
+        });
+        if let Some(rule) = hidden {
             return Verdict::Final(Decision {
                 rule: Some(rule),
                 message: Some(format!("Unknown tool: {name}")),
@@ -272,7 +276,6 @@ impl Policy {
                 ..Decision::new(Outcome::Hidden, message)
             });
         }
-        let entries = self.matching(name);
         for entry in &entries {
             let deny = |rule: String, why: String| {
                 Verdict::Final(Decision {
