@@ -6,6 +6,8 @@
 // operator signs out). Everything the agent sent (tool names, grants, arguments) is
 // untrusted text: it is only ever put into the page with textContent, never as HTML.
 
+import { toast } from "./src/dom.js";
+
 const TOKEN_KEY = "toolgate-admin.token";
 const PLAYGROUND_KEY = "toolgate-playground.policy";
 const APPROVALS_EVERY_MS = 3000;
@@ -81,16 +83,6 @@ function localToMs(value) {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-function toast(message, kind = "info") {
-  const el = $("toast");
-  el.textContent = message;
-  el.className = `toast toast-${kind}`;
-  el.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => {
-    el.hidden = true;
-  }, 4500);
-}
 
 /** JSON pretty-printed into syntax-coloured spans (text nodes only). */
 function jsonView(value) {

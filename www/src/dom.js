@@ -142,3 +142,15 @@ export function richText(message) {
     .map((part, i) => (i % 2 ? h("code", {}, part) : part))
     .filter((part) => part !== "");
 }
+
+/** Shows `message` in the page's `#toast` element for a few seconds. */
+export function toast(message, kind = "info") {
+  const el = document.getElementById("toast");
+  el.textContent = message;
+  el.className = `toast toast-${kind}`;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => {
+    el.hidden = true;
+  }, 4500);
+}

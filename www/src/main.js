@@ -11,21 +11,11 @@ import { createBuilder, keyMatches } from "./builder.js";
 import { createSimulator, createToolsList } from "./simulator.js";
 import { policyFromHash, shareUrl } from "./share.js";
 import { EXAMPLES } from "./examples.js";
-import { h, render, debounce, richText, STATUS_LABEL, RISK_LABEL } from "./dom.js";
+import { h, render, debounce, richText, toast, STATUS_LABEL, RISK_LABEL } from "./dom.js";
 
 const STORAGE_KEY = "toolgate-playground.policy";
 const $ = (id) => document.getElementById(id);
 
-function toast(message, kind = "info") {
-  const el = $("toast");
-  el.textContent = message;
-  el.className = `toast toast-${kind}`;
-  el.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => {
-    el.hidden = true;
-  }, 4000);
-}
 
 function storedPolicy() {
   try {
