@@ -358,11 +358,6 @@ impl Policy {
         }
     }
 
-    /// Whether `default` hides unlisted tools.
-    pub fn hides_unlisted(&self) -> bool {
-        self.default == DefaultAction::Deny
-    }
-
     /// Removes hidden tools from a `tools/list` response; returns how many were removed.
     pub fn filter_tools_list(&self, response: &mut Value) -> usize {
         mcp::filter_tools_list(response, |name| {

@@ -101,6 +101,11 @@ pub(crate) async fn active_policy(env: &Env, config: &Config) -> Result<Active, 
     let reply: PolicyReply =
         object_call(env, CONTROL_BINDING, CONTROL, &ControlOp::Policy { have }).await?;
     let active = match (reply.version, reply.policy, cached) {
+        // Unchanged: keep the compiled policy, only note when it was confirmed.
+        (version, _, Some(cached)) if cached.version == version => Active {
+            checked_at: now,
+            ..cached
+        },
         (0, _, _) => Active {
             version: 0,
             policy: Rc::new(config.policy.clone()),
@@ -114,11 +119,7 @@ pub(crate) async fn active_policy(env: &Env, config: &Config) -> Result<Active, 
             },
             Err(e) => return Err(format!("stored policy version {version} is invalid: {e}")),
         },
-        (_, None, Some(cached)) => Active {
-            checked_at: now,
-            ..cached
-        },
-        (version, None, None) => return Err(format!("policy version {version} was not sent")),
+        (version, None, _) => return Err(format!("policy version {version} was not sent")),
     };
     set_active(active.clone());
     Ok(active)
@@ -159,7 +160,7 @@ pub(crate) fn random_id() -> String {
             *byte = time;
         }
     }
-    json::sha256_hex(&bytes).chars().take(32).collect()
+    json::hex(&bytes)
 }
 
 fn read_var(env: &Env, name: &str) -> Option<String> {

@@ -21,6 +21,8 @@ Test hooks (plain HTTP, outside /mcp):
 * ``"_demo_status": N`` (integer 400..599) in a ``tools/call``'s arguments: the
   HTTP answer to that POST is status N with a plain-text body; the SDK never sees
   the request (it is still logged).
+* Every answer on /mcp sets a cookie (``Set-Cookie: demo_origin_session=...``), as
+  origins with their own web sessions do, so a gateway can show it never passes one on.
 * ``"_demo_progress": N`` (milliseconds) in a ``tools/call``'s arguments: the tool
   first sends a ``notifications/message`` (level info) on the request's own SSE
   stream, plus a ``notifications/progress`` when the request carried a
@@ -215,7 +217,14 @@ class DemoHooks:
         async def replay_receive() -> Message:
             return replay.pop(0) if replay else await receive()
 
-        await self.app(scope, replay_receive, send)
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"set-cookie", b"demo_origin_session=origin-cookie-3d1e; Path=/; HttpOnly"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, replay_receive, send_with_cookie)
 
 
 def build_app(host_check: bool = True) -> ASGIApp:

@@ -321,6 +321,8 @@ test('the agent\'s token and cookie never reach the origin; ORIGIN_HEADERS does,
   }
   assert.ok(!JSON.stringify(log).includes(TOKEN), 'the agent\'s token appears at the origin');
   for (const text of seen) assert.ok(!text.includes(ORIGIN_SECRET), `the origin's secret leaked to the client: ${text.slice(0, 300)}`);
+  // The demo origin sets a session cookie on every answer: the agent never gets it.
+  for (const text of seen) assert.ok(!text.includes('origin-cookie-3d1e'), `the origin's cookie reached the client: ${text.slice(0, 300)}`);
 });
 
 test('SSE: a notification the origin sends early reaches the client before the final result', async (t) => {
