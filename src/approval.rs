@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// Arguments up to this size are shown in approval lists; larger ones only by id.
+pub const LIST_ARGUMENTS_BYTES: usize = 4 << 10;
+
 /// The most approvals one grant may have waiting at once. Asking for approval costs an
 /// agent no rate-limit budget, so without a cap a looping agent could fill the store and
 /// the operators' queue; past it, new requests are denied until operators catch up.
@@ -226,12 +229,13 @@ pub fn sealing_key(secret: &str) -> [u8; 32] {
         .into()
 }
 
-/// Seals a value: hex of the 12-byte `nonce` followed by the ChaCha20-Poly1305
-/// ciphertext of its JSON. The nonce must never repeat under one key (use random bytes).
-pub fn seal(key: &[u8; 32], nonce: [u8; 12], value: &Value) -> String {
+/// Seals a text (the arguments' exact JSON): hex of the 12-byte `nonce` followed by the
+/// ChaCha20-Poly1305 ciphertext. The nonce must never repeat under one key (use random
+/// bytes).
+pub fn seal(key: &[u8; 32], nonce: [u8; 12], plain: &str) -> String {
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
     let sealed = cipher
-        .encrypt(Nonce::from_slice(&nonce), value.to_string().as_bytes())
+        .encrypt(Nonce::from_slice(&nonce), plain.as_bytes())
         .unwrap_or_default();
     let mut out = crate::json::hex(&nonce);
     out.push_str(&crate::json::hex(&sealed));
@@ -240,39 +244,74 @@ pub fn seal(key: &[u8; 32], nonce: [u8; 12], value: &Value) -> String {
 
 /// Opens what [`seal`] sealed; `None` if the key is not the one it was sealed with, or
 /// the text was altered.
-pub fn open(key: &[u8; 32], sealed: &str) -> Option<Value> {
+pub fn open(key: &[u8; 32], sealed: &str) -> Option<String> {
     let bytes = crate::json::unhex(sealed)?;
     let (nonce, ciphertext) = bytes.split_at_checked(12)?;
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
     let plain = cipher.decrypt(Nonce::from_slice(nonce), ciphertext).ok()?;
-    crate::json::parse(&plain).ok()
+    String::from_utf8(plain).ok()
 }
 
-/// The approval as the admin API shows it: its arguments opened with `key`
-/// (`"arguments": null` once they are gone or cannot be opened).
-pub fn for_admin(approval: &Approval, key: Option<&[u8; 32]>) -> Value {
+/// The approval as the admin API shows it (JSON text), with its arguments opened with
+/// `key`: `arguments` (the exact JSON, every digit as sent) and `arguments_json` (the
+/// same as a string, for a page that must not round numbers), or `"arguments": null` once
+/// they are gone or cannot be opened. Unless `whole`, arguments over
+/// [`LIST_ARGUMENTS_BYTES`] are left out with `"arguments_truncated": true`.
+pub fn for_admin(approval: &Approval, key: Option<&[u8; 32]>, whole: bool) -> String {
     let mut value = serde_json::to_value(approval).unwrap_or(Value::Null);
+    let opened = approval
+        .arguments_sealed
+        .as_deref()
+        .zip(key)
+        .and_then(|(sealed, key)| open(key, sealed))
+        .filter(|text| crate::json::Document::parse(text.as_bytes()).is_ok());
+    let mut tail = String::new();
     if let Some(map) = value.as_object_mut() {
-        let arguments = approval
-            .arguments_sealed
-            .as_deref()
-            .zip(key)
-            .and_then(|(sealed, key)| open(key, sealed))
-            .unwrap_or(Value::Null);
         map.remove("arguments_sealed");
-        map.insert("arguments".to_owned(), arguments);
+        map.remove("binding");
+        match &opened {
+            Some(text) if !whole && text.len() > LIST_ARGUMENTS_BYTES => {
+                map.insert("arguments_truncated".to_owned(), Value::Bool(true));
+                map.insert("arguments_bytes".to_owned(), Value::from(text.len()));
+            }
+            Some(text) => {
+                tail = format!(
+                    r#","arguments":{text},"arguments_json":{}"#,
+                    crate::json::quote(text)
+                );
+            }
+            None => {
+                map.insert("arguments".to_owned(), Value::Null);
+            }
+        }
     }
-    value
+    let mut out = value.to_string();
+    if !tail.is_empty() && out.ends_with('}') {
+        out.pop();
+        if out.len() == 1 {
+            tail.remove(0);
+        }
+        out.push_str(&tail);
+        out.push('}');
+    }
+    out
 }
 
 /// The Slack-compatible webhook body announcing a new pending approval, with its
-/// arguments in the clear for the approver.
-pub fn webhook_body(approval: &Approval, key: Option<&[u8; 32]>) -> Value {
+/// arguments in the clear for the approver. `admin_url` is where it is decided.
+pub fn webhook_body(approval: &Approval, key: Option<&[u8; 32]>, admin_url: Option<&str>) -> String {
+    let place = admin_url.map_or_else(
+        || "the admin page".to_owned(),
+        |url| format!("{url}#approval={}", approval.id),
+    );
     serde_json::json!({
         "text": format!(
-            "toolgate: grant `{}` wants to call `{}` (approval `{}`, expires at {} ms). Approve or deny it in the admin page or with POST /admin/approvals/{}/approve.",
+            "toolgate: grant `{}` wants to call `{}` (approval `{}`, expires at {} ms). Approve or deny it at {place}, or with POST /admin/approvals/{}/approve.",
             approval.grant, approval.tool, approval.id, approval.expires_at, approval.id
         ),
-        "approval": for_admin(approval, key),
     })
+    .to_string()
+    .strip_suffix('}')
+    .map(|head| format!(r#"{head},"approval":{}}}"#, for_admin(approval, key, true)))
+    .unwrap_or_default()
 }

@@ -2,12 +2,49 @@
 //!
 //! A record holds the argument **keys** and the SHA-256 of the arguments' canonical JSON,
 //! never a value, and never a token. [`Query`] is the admin API's filter.
+//!
+//! **Size.** Every field an agent controls is bounded: at most [`MAX_KEYS`] argument keys,
+//! each cut to [`MAX_KEY_BYTES`] bytes (with `argument_key_count` saying how many there
+//! were), the request id and the session cut to [`MAX_ID_BYTES`], the method to
+//! [`MAX_METHOD_BYTES`], the message to [`MAX_MESSAGE_BYTES`]. Control characters in
+//! them become U+FFFD, so that escaping cannot blow them up. A record's JSON is therefore
+//! at most about 21 KiB (64 keys of 128 bytes, each `"` or `\\` doubled in the worst case:
+//! 16.5 KiB; the message 2 KiB; the rest under 2 KiB), and typically under 1 KiB.
 
-use crate::eval::Decision;
+use crate::eval::{Decision, MonitorDecision};
 use crate::json;
 use crate::mcp::{Kind, Message};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+/// The most argument keys a record keeps.
+pub const MAX_KEYS: usize = 64;
+/// The longest argument key a record keeps, in bytes.
+pub const MAX_KEY_BYTES: usize = 128;
+/// The longest request id or session a record keeps, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+/// The longest method a record keeps, in bytes.
+pub const MAX_METHOD_BYTES: usize = 128;
+/// The longest message a record keeps, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 2_048;
+/// The most bytes of records one audit page holds (besides [`MAX_PAGE`]).
+pub const MAX_PAGE_BYTES: usize = 2 << 20;
+
+/// `text` cut to at most `max` bytes (at a character boundary, marked with `…`), with
+/// control characters replaced.
+pub fn bounded(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if clean.len() <= max {
+        return clean;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !clean.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", clean.get(..end).unwrap_or_default())
+}
 
 /// The most records one page holds.
 pub const MAX_PAGE: usize = 1_000;
@@ -36,8 +73,11 @@ pub struct Record {
     pub decision: String,
     pub rule: Option<String>,
     pub message: Option<String>,
-    /// The top-level keys of the arguments, sorted.
+    /// The top-level keys of the arguments, sorted, at most [`MAX_KEYS`], each bounded.
     pub argument_keys: Vec<String>,
+    /// How many top-level keys the arguments had.
+    #[serde(default)]
+    pub argument_key_count: usize,
     pub arguments_sha256: Option<String>,
     pub policy_version: u64,
     /// The origin's HTTP status, when the request went there.
@@ -45,6 +85,18 @@ pub struct Record {
     /// Milliseconds from the request's arrival to the origin's answer (or to toolgate's
     /// own answer).
     pub latency_ms: u64,
+    /// What the whole policy would have decided, when monitored rules made it differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorDecision>,
+    /// For a `tools/list`: the tools removed from the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<usize>,
+    /// For a `tools/list` under monitored rules: the tools that would have been hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_hidden: Option<usize>,
+    /// For a change of a tool's definition (CONTRACT §8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<crate::catalogue::Change>,
 }
 
 /// What a record is made from.
@@ -59,41 +111,59 @@ pub struct Context<'a> {
 
 impl Record {
     /// The record of one decision on a message.
-    pub fn new(context: Context<'_>, message: Option<&Message>, decision: &Decision) -> Self {
-        let (argument_keys, arguments_sha256) = match message.map(|m| &m.kind) {
-            Some(Kind::ToolCall { arguments, .. }) => {
-                let mut keys: Vec<String> = arguments
-                    .as_object()
-                    .map(|m| m.keys().cloned().collect())
-                    .unwrap_or_default();
-                keys.sort();
-                (
-                    keys,
-                    Some(json::sha256_hex(json::canonical(arguments).as_bytes())),
-                )
-            }
-            _ => (Vec::new(), None),
-        };
-        let decision_name = serde_json::to_value(decision.decision)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+    pub fn new(context: Context<'_>, message: Option<&Message<'_>>, decision: &Decision) -> Self {
+        let (argument_keys, argument_key_count, arguments_sha256) =
+            match message.map(|m| (&m.kind, m)) {
+                Some((Kind::ToolCall { .. }, m)) => {
+                    let arguments = m.arguments();
+                    let mut keys: Vec<String> = arguments
+                        .members()
+                        .map(|(k, _)| k.as_str().unwrap_or_default().into_owned())
+                        .collect();
+                    keys.sort();
+                    let count = keys.len();
+                    keys.truncate(MAX_KEYS);
+                    let keys = keys.iter().map(|k| bounded(k, MAX_KEY_BYTES)).collect();
+                    (
+                        keys,
+                        count,
+                        Some(json::sha256_hex(arguments.canonical().as_bytes())),
+                    )
+                }
+                _ => (Vec::new(), 0, None),
+            };
         Record {
             id: context.id.to_owned(),
             at: context.at,
-            request_id: message.and_then(|m| m.id.as_ref()).map(Value::to_string),
+            request_id: message
+                .and_then(|m| m.id.as_deref())
+                .map(|id| bounded(id, MAX_ID_BYTES)),
             grant: context.grant.to_owned(),
-            session: context.session.map(str::to_owned),
-            method: decision.method.clone(),
+            session: context.session.map(|s| bounded(s, MAX_ID_BYTES)),
+            method: decision
+                .method
+                .as_deref()
+                .map(|m| bounded(m, MAX_METHOD_BYTES)),
             tool: decision.tool.clone(),
-            decision: decision_name,
+            decision: decision.decision.name().to_owned(),
             rule: decision.rule.clone(),
-            message: decision.message.clone(),
+            message: decision
+                .message
+                .as_deref()
+                .map(|m| bounded(m, MAX_MESSAGE_BYTES)),
             argument_keys,
+            argument_key_count,
             arguments_sha256,
             policy_version: context.policy_version,
             origin_status: None,
             latency_ms: 0,
+            monitor: decision.monitor.clone().map(|mut m| {
+                m.message = m.message.map(|t| bounded(&t, MAX_MESSAGE_BYTES));
+                m
+            }),
+            removed: None,
+            monitor_hidden: None,
+            pin: None,
         }
     }
 }
@@ -106,6 +176,9 @@ pub struct Query {
     pub grant: Option<String>,
     pub tool: Option<String>,
     pub decision: Option<String>,
+    /// Only records whose monitor decision refused the call (`monitor=refused`).
+    #[serde(default)]
+    pub monitor_refused: bool,
     pub limit: usize,
     /// Continue after this position: `(at, id)` of the last record of the previous page.
     pub cursor: Option<(u64, String)>,
@@ -131,6 +204,8 @@ impl Query {
                 "grant" => query.grant = Some(value.to_owned()),
                 "tool" => query.tool = Some(value.to_owned()),
                 "decision" => query.decision = Some(value.to_owned()),
+                "monitor" if value == "refused" => query.monitor_refused = true,
+                "monitor" => return Err(format!("`monitor` must be `refused`, not `{value}`")),
                 "limit" => {
                     let n = number(key, value)?;
                     query.limit = usize::try_from(n).unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
@@ -144,7 +219,7 @@ impl Query {
                 }
                 other => {
                     return Err(format!(
-                        "unknown parameter `{other}`, expected `since`, `until`, `grant`, `tool`, `decision`, `limit` or `cursor`"
+                        "unknown parameter `{other}`, expected `since`, `until`, `grant`, `tool`, `decision`, `monitor`, `limit` or `cursor`"
                     ))
                 }
             }

@@ -1,533 +1,48 @@
-//! The tool catalogue: what kind of tool each one is, and what a policy does to it
-//! before any call is made. The playground shows both beside every tool.
+//! The origin's tool catalogue: the tools the origin lists, as the gateway knows them
+//! (CONTRACT §3, "A way to tell a hidden tool from a missing one"), their pins (§8), and
+//! the warnings a reviewer should read (§8).
 //!
-//! # Risk categories
+//! - [`Tool`], [`tools_from_json`]: a catalogue read from a `tools/list` answer, its
+//!   `result`, its `tools` array, or an SSE body holding one.
+//! - [`definition_sha256`]: a tool's pin, the SHA-256 of its canonical JSON (RFC 8785
+//!   with exact numbers, [`crate::json`]) without its top-level `_meta`. A change of one
+//!   character in a description, a schema or an annotation is a change; an order of
+//!   keys is not.
+//! - [`Pins`]: trust on first use. The first answer the gateway ever sees pins every tool
+//!   in it; a tool that appears later is **new**, one whose definition no longer matches
+//!   its pin is **changed**, one a complete list no longer holds is **removed**, until an
+//!   operator accepts it ([`Pins::accept`]).
+//! - [`Snapshot`] and [`View`]: what each isolate keeps of the catalogue to decide calls
+//!   and filter answers without a round trip.
+//! - [`warnings`]: text that addresses the model, invisible or bidirectional Unicode, and
+//!   descriptions far longer than the catalogue's others.
 //!
-//! [`risk`] puts a tool in one of six categories by the words of its name and of its
-//! description. It is a heuristic for people reading a catalogue, never an input to a
-//! decision.
-//!
-//! The words of the name are its pieces split at `_`, `.`, `-` and lower-to-upper case
-//! changes, lowercased, after dropping a server prefix that ends in `__` (`cloudflare__`,
-//! `filesystem__`). The description's *lead* is its first word and its *first sentence*
-//! runs to the first `. `; a leading `[server]` tag is skipped. A word matches a list entry
-//! when it is the entry or the entry plus `s` (`invoices`, `deletes`). The first rule that
-//! applies decides:
-//!
-//! 1. **Destructive**: a name word in [`DESTRUCTIVE`] (`odoo_unlink`, `memory_delete`,
-//!    `cloudflare__cf_tunnel_route_remove`).
-//! 2. **Execute**: a name word in [`EXECUTE`] (`odoo_execute`, `ssh_execute`,
-//!    `ai_pipeline_run`, `proxy_call`, `github_api`).
-//! 3. **Financial**: a name word, or a word of the description's first sentence, in
-//!    [`FINANCIAL`] (`ai_usage_budget_status`, `public_access_portal_invoices`, and
-//!    `odoo_fp_list`, whose description speaks of fiscal positions).
-//! 4. **Write** or **Read**: the *last* name word found in [`WRITE`] or [`READ`]
-//!    decides, so `telegram_auth_status` reads and `cloudflare__cf_tunnel_config_put`
-//!    writes.
-//! 5. When no name word is in any list, the description's lead is looked up in
-//!    [`DESTRUCTIVE`], [`EXECUTE`], [`WRITE`] and [`READ`], in that order (`git_remote`:
-//!    "Run git commands ..." is Execute; `odoo_connections`: "List all ..." is Read).
-//! 6. **Other**: nothing matched (`open_connection_manager`).
-//!
-//! A destructive or executing name outranks a financial one: `ai_invoice_pipeline_run`
-//! is Execute, because what it runs matters more than what it runs on.
-//!
-//! # Effective status
-//!
-//! [`status`] says what a policy does to a tool when nothing about the call's arguments,
-//! grant or time is known. It follows the evaluator's order (CONTRACT §1, "Order"), and
-//! the first that applies is the status:
-//!
-//! 1. **hidden**: `hide` matches the tool, or no key of `tools` matches it and `default`
-//!    is `deny`. Every call is answered as if the tool did not exist.
-//! 2. **denied**: a matching entry has `"action": "deny"`. Every call is denied.
-//! 3. **needs_approval**: a matching entry has `approval`. Calls wait for a human: all of
-//!    them, or, when `conditional` is set, those that meet the approval's `if`.
-//! 4. **limited**: a matching entry of `tools` names a rate limit. Limits of
-//!    `all_tools` apply to every call of every tool; they are listed in `limits` but do
-//!    not make a tool `limited`, or every tool would be.
-//! 5. **allowed**: none of the above.
-//!
-//! `conditional` is set when the outcome of a call also depends on its arguments: a
-//! matching entry has `deny_if` or `require` conditions, or the approval has `if`
-//! conditions. It is never set for `hidden` and `denied`, where arguments change nothing.
+//! [`risk`] and [`view`] are what the playground shows beside each tool.
 
-use crate::json;
-use crate::policy::{Limit, Policy, PolicyError, PolicyErrors, Visibility};
-use serde::Serialize;
-use serde_json::{json, Value};
+pub mod risk;
+pub mod view;
 
-/// Name words that make a tool Destructive.
-pub const DESTRUCTIVE: &[&str] = &[
-    "delete",
-    "unlink",
-    "remove",
-    "drop",
-    "destroy",
-    "purge",
-    "wipe",
-    "truncate",
-    "erase",
-    "uninstall",
-    "kill",
-    "terminate",
-];
+pub use risk::{risk, Risk};
+pub use view::{catalogue, risks, status, Status};
 
-/// Name words that make a tool Execute: it runs code, commands or arbitrary requests.
-pub const EXECUTE: &[&str] = &[
-    "execute", "exec", "run", "call", "invoke", "eval", "shell", "ssh", "command", "cmd", "script",
-    "deploy", "migrate", "launch", "request", "api", "reload", "spawn", "restart",
-];
+use crate::eval::PinState;
+use crate::json::{self, Document, Kind, Node};
+use crate::policy::PolicyError;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 
-/// Words that make a tool Financial: it touches money or accounting.
-pub const FINANCIAL: &[&str] = &[
-    "invoice",
-    "payment",
-    "budget",
-    "billing",
-    "bill",
-    "tax",
-    "taxes",
-    "fiscal",
-    "journal",
-    "ledger",
-    "accounting",
-    "expense",
-    "payroll",
-    "refund",
-    "salary",
-    "currency",
-];
-
-/// Name words that make a tool Write: it creates or changes state.
-pub const WRITE: &[&str] = &[
-    "create",
-    "write",
-    "update",
-    "send",
-    "post",
-    "upload",
-    "set",
-    "add",
-    "edit",
-    "move",
-    "rename",
-    "put",
-    "patch",
-    "insert",
-    "import",
-    "save",
-    "store",
-    "upsert",
-    "configure",
-    "connect",
-    "disconnect",
-    "login",
-    "logout",
-    "auth",
-    "authenticate",
-    "activate",
-    "identify",
-    "share",
-    "pull",
-    "push",
-    "clone",
-    "link",
-    "flip",
-    "translate",
-    "tokenize",
-    "generate",
-    "gen",
-    "fix",
-    "refresh",
-    "reply",
-    "book",
-    "close",
-    "approve",
-    "assign",
-    "submit",
-    "install",
-    "enable",
-    "disable",
-    "archive",
-    "merge",
-    "sync",
-];
-
-/// Name words that make a tool Read: it only looks.
-pub const READ: &[&str] = &[
-    "search",
-    "read",
-    "list",
-    "get",
-    "count",
-    "info",
-    "status",
-    "show",
-    "view",
-    "fetch",
-    "download",
-    "export",
-    "query",
-    "stats",
-    "details",
-    "find",
-    "lookup",
-    "check",
-    "inspect",
-    "describe",
-    "discover",
-    "version",
-    "tree",
-    "report",
-    "summary",
-    "browse",
-    "preview",
-    "scan",
-    "detect",
-    "compare",
-    "recommend",
-    "diff",
-    "log",
-    "history",
-    "render",
-    "barcode",
-];
-
-/// A tool's risk category (see the module docs for the rule).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Risk {
-    Read,
-    Write,
-    Execute,
-    Destructive,
-    Financial,
-    Other,
-}
-
-impl Risk {
-    /// The category's name in JSON: `read`, `write`, ...
-    pub fn name(self) -> &'static str {
-        match self {
-            Risk::Read => "read",
-            Risk::Write => "write",
-            Risk::Execute => "execute",
-            Risk::Destructive => "destructive",
-            Risk::Financial => "financial",
-            Risk::Other => "other",
-        }
-    }
-}
-
-/// Splits a name into lowercase words at `_`, `.`, `-`, other non-alphanumerics and
-/// lower-to-upper case changes.
-fn name_words(name: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut previous_lower = false;
-    for c in name.chars() {
-        if !c.is_alphanumeric() {
-            if !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
-            previous_lower = false;
-            continue;
-        }
-        if c.is_uppercase() && previous_lower && !word.is_empty() {
-            words.push(std::mem::take(&mut word));
-        }
-        previous_lower = c.is_lowercase() || c.is_ascii_digit();
-        word.extend(c.to_lowercase());
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
-}
-
-/// The alphabetic words of a text, lowercased.
-fn text_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-fn in_list(word: &str, list: &[&str]) -> bool {
-    list.iter()
-        .any(|entry| word == *entry || word.strip_suffix('s') == Some(entry))
-}
-
-/// A tool's risk category, by the rule of the module docs.
-pub fn risk(name: &str, description: &str) -> Risk {
-    let bare = name.rsplit_once("__").map_or(name, |(_, rest)| rest);
-    let words = name_words(bare);
-    let description = description.trim_start();
-    let description = match description.strip_prefix('[') {
-        Some(rest) => rest.split_once(']').map_or(rest, |(_, after)| after),
-        None => description,
-    };
-    let first_sentence = description.split(". ").next().unwrap_or_default();
-    let sentence_words = text_words(first_sentence);
-    let lead = sentence_words
-        .first()
-        .map(String::as_str)
-        .unwrap_or_default();
-
-    let named = |list: &[&str]| words.iter().any(|w| in_list(w, list));
-    if named(DESTRUCTIVE) {
-        return Risk::Destructive;
-    }
-    if named(EXECUTE) {
-        return Risk::Execute;
-    }
-    if named(FINANCIAL) || sentence_words.iter().any(|w| in_list(w, FINANCIAL)) {
-        return Risk::Financial;
-    }
-    let last_verb = words.iter().rev().find_map(|w| {
-        if in_list(w, WRITE) {
-            Some(Risk::Write)
-        } else if in_list(w, READ) {
-            Some(Risk::Read)
-        } else {
-            None
-        }
-    });
-    if let Some(risk) = last_verb {
-        return risk;
-    }
-    [
-        (DESTRUCTIVE, Risk::Destructive),
-        (EXECUTE, Risk::Execute),
-        (WRITE, Risk::Write),
-        (READ, Risk::Read),
-    ]
-    .into_iter()
-    .find(|(list, _)| in_list(lead, list))
-    .map_or(Risk::Other, |(_, risk)| risk)
-}
-
-/// What a policy does to a tool before any call (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Hidden,
-    Denied,
-    NeedsApproval,
-    Limited,
-    Allowed,
-}
-
-/// A rate limit that applies to a tool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LimitInfo {
-    pub counter: String,
-    pub window: &'static str,
-    pub max: u32,
-    pub scope: &'static str,
-    /// Where the counter is defined.
-    pub rule: String,
-    /// Whether the limit comes from `all_tools`.
-    pub all_tools: bool,
-}
-
-/// The approval a tool's calls may need.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ApprovalInfo {
-    pub rule: String,
-    pub ttl_ms: u64,
-    /// Whether only calls meeting `if` conditions need it.
-    pub conditional: bool,
-}
-
-/// A tool's effective status under a policy, with what decides it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ToolStatus {
-    pub status: Status,
-    /// Whether a call's arguments can change its outcome (see the module docs).
-    pub conditional: bool,
-    /// JSON Pointer of the rule that decides the status.
-    pub rule: String,
-    /// One sentence saying why.
-    pub why: String,
-    /// The pointers of every `tools` entry that matches the tool, in document order.
-    pub entries: Vec<String>,
-    /// The pointers of the `deny_if` and `require` conditions of those entries.
-    pub conditions: Vec<String>,
-    /// Every rate limit a call to the tool counts against.
-    pub limits: Vec<LimitInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approval: Option<ApprovalInfo>,
-}
-
-fn limit_info(limit: &Limit, all_tools: bool) -> LimitInfo {
-    LimitInfo {
-        counter: limit.counter.clone(),
-        window: limit.window.name(),
-        max: limit.max,
-        scope: limit.scope.name(),
-        rule: limit.pointer.clone(),
-        all_tools,
-    }
-}
-
-/// A pointer `/tools/<key>...` as the key written in the policy, for messages.
-fn key_of(pointer: &str) -> String {
-    let key = pointer
-        .strip_prefix("/tools/")
-        .unwrap_or(pointer)
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    key.replace("~1", "/").replace("~0", "~")
-}
-
-fn human_ttl(ms: u64) -> String {
-    match ms {
-        ms if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
-        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms => format!("{}s", ms / 1_000),
-    }
-}
-
-/// A tool's effective status under `policy`, by the rule of the module docs.
-pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
-    let entries = policy.matching(tool);
-    let mut limits: Vec<LimitInfo> = Vec::new();
-    let mut push_limit = |limit: &Limit, all_tools: bool| {
-        if !limits.iter().any(|l| l.counter == limit.counter) {
-            limits.push(limit_info(limit, all_tools));
-        }
-    };
-    for index in &policy.all_tools_limits {
-        if let Some(limit) = policy.limits().get(*index) {
-            push_limit(limit, true);
-        }
-    }
-    let mut own_limit: Option<LimitInfo> = None;
-    for entry in &entries {
-        for index in &entry.limits {
-            if let Some(limit) = policy.limits().get(*index) {
-                if own_limit.is_none() {
-                    own_limit = Some(limit_info(limit, false));
-                }
-                push_limit(limit, false);
-            }
-        }
-    }
-    let conditions: Vec<String> = entries
-        .iter()
-        .flat_map(|e| e.deny_if.iter().chain(e.require.iter()))
-        .map(|c| c.pointer.clone())
-        .collect();
-    let approval = entries
-        .iter()
-        .filter_map(|e| e.approval.as_ref())
-        .min_by_key(|a| (!a.conditions.is_empty(), a.ttl_ms))
-        .map(|a| ApprovalInfo {
-            rule: a.pointer.clone(),
-            ttl_ms: a.ttl_ms,
-            // Unconditional approvals sort first, so this is conditional only when
-            // every approval is.
-            conditional: !a.conditions.is_empty(),
-        });
-    let mut out = ToolStatus {
-        status: Status::Allowed,
-        conditional: false,
-        rule: String::new(),
-        why: String::new(),
-        entries: entries.iter().map(|e| e.pointer.clone()).collect(),
-        conditions,
-        limits,
-        approval,
-    };
-
-    let (visibility, rule) = policy.visibility(tool);
-    if visibility == Visibility::Hidden {
-        out.status = Status::Hidden;
-        out.why = if rule == "/default" {
-            "no rule matches it and `default` is `deny`, so it is hidden".to_owned()
-        } else {
-            let item = rule
-                .rsplit('/')
-                .next()
-                .and_then(|i| i.parse::<usize>().ok())
-                .and_then(|i| policy.source().get("hide")?.get(i)?.as_str())
-                .unwrap_or_default();
-            format!("hidden by `hide` item `{item}`")
-        };
-        out.rule = rule;
-        return out;
-    }
-    if let Some(entry) = entries.iter().find(|e| e.deny) {
-        out.status = Status::Denied;
-        out.rule = format!("{}/action", entry.pointer);
-        out.why = format!(
-            "every call is denied by `\"action\": \"deny\"` in `{}`",
-            key_of(&entry.pointer)
-        );
-        return out;
-    }
-    let condition_note = if out.conditions.is_empty() {
-        ""
-    } else {
-        "; conditions deny some calls"
-    };
-    out.conditional = !out.conditions.is_empty();
-    if let Some(approval) = &out.approval {
-        out.status = Status::NeedsApproval;
-        out.conditional |= approval.conditional;
-        out.rule = approval.rule.clone();
-        out.why = format!(
-            "{} a human's approval (ttl {}), set in `{}`{condition_note}",
-            if approval.conditional {
-                "calls that meet the approval's `if` need"
-            } else {
-                "every call needs"
-            },
-            human_ttl(approval.ttl_ms),
-            key_of(&approval.rule),
-        );
-        return out;
-    }
-    if let Some(limit) = own_limit {
-        out.status = Status::Limited;
-        out.why = format!(
-            "limited by counter `{}`: {} call{} per {}, per {}{condition_note}",
-            limit.counter,
-            limit.max,
-            if limit.max == 1 { "" } else { "s" },
-            limit.window,
-            limit.scope,
-        );
-        out.rule = limit.rule;
-        return out;
-    }
-    out.status = Status::Allowed;
-    match entries.first() {
-        Some(entry) => {
-            out.rule = entry.pointer.clone();
-            out.why = format!("allowed by `{}`{condition_note}", key_of(&entry.pointer));
-        }
-        None => {
-            out.rule = "/default".to_owned();
-            out.why = "no rule matches it and `default` is `allow`".to_owned();
-        }
-    }
-    out
-}
-
-/// One tool of a catalogue: its name and description.
+/// One tool of a catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tool {
     pub name: String,
     pub description: String,
+    /// The tool object's exact JSON text.
+    pub raw: String,
 }
 
-/// Reads the tools of a `tools/list` response, of its `result`, or of a bare array of
-/// tools. Every tool needs a string `name`; `description` is optional.
+/// Reads the tools of a `tools/list` response, of its `result`, of `{"tools": [...]}`, of
+/// a bare array of tools, or of an SSE body whose events hold such a response. Every tool
+/// needs a string `name`.
 pub fn tools_from_json(text: &str) -> Result<Vec<Tool>, Vec<PolicyError>> {
     let error = |pointer: &str, message: String| {
         vec![PolicyError {
@@ -535,13 +50,22 @@ pub fn tools_from_json(text: &str) -> Result<Vec<Tool>, Vec<PolicyError>> {
             message,
         }]
     };
-    let value = json::parse(text.as_bytes())
+    let trimmed = text.trim_start();
+    if trimmed.starts_with("event:") || trimmed.starts_with("data:") || trimmed.starts_with("id:")
+    {
+        return tools_from_sse(text);
+    }
+    let doc = Document::parse(text.as_bytes())
         .map_err(|e| error(&e.pointer, format!("invalid json: {e}")))?;
-    let (base, items) = match &value {
-        Value::Array(items) => ("", items),
-        Value::Object(_) => match (value.pointer("/result/tools"), value.pointer("/tools")) {
-            (Some(Value::Array(items)), _) => ("/result/tools", items),
-            (_, Some(Value::Array(items))) => ("/tools", items),
+    let root = doc.root();
+    let (base, items) = match root.kind() {
+        Kind::Array => ("", root),
+        Kind::Object => match (
+            root.get("result").and_then(|r| r.get("tools")),
+            root.get("tools"),
+        ) {
+            (Some(items), _) if items.is_array() => ("/result/tools", items),
+            (_, Some(items)) if items.is_array() => ("/tools", items),
             _ => {
                 return Err(error(
                     "",
@@ -554,17 +78,18 @@ pub fn tools_from_json(text: &str) -> Result<Vec<Tool>, Vec<PolicyError>> {
     };
     let mut tools = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        match item.get("name") {
-            Some(Value::String(name)) => tools.push(Tool {
-                name: name.clone(),
+    for (i, item) in items.items().enumerate() {
+        match item.get("name").and_then(|n| n.as_str()) {
+            Some(name) => tools.push(Tool {
+                name: name.into_owned(),
                 description: item
                     .get("description")
-                    .and_then(Value::as_str)
+                    .and_then(|d| d.as_str())
                     .unwrap_or_default()
-                    .to_owned(),
+                    .into_owned(),
+                raw: item.raw().to_owned(),
             }),
-            _ => errors.push(PolicyError {
+            None => errors.push(PolicyError {
                 pointer: format!("{base}/{i}/name"),
                 message: "a tool needs a string `name`".to_owned(),
             }),
@@ -577,65 +102,531 @@ pub fn tools_from_json(text: &str) -> Result<Vec<Tool>, Vec<PolicyError>> {
     }
 }
 
-/// Risk categories of a catalogue, without a policy: `{"ok":true,"tools":[{"name":...,
-/// "risk":...}]}`, or `{"ok":false,"errors":[...]}` when the tools cannot be read.
-pub fn risks(tools: &str) -> String {
-    match tools_from_json(tools) {
-        Ok(tools) => {
-            let tools: Vec<Value> = tools
-                .iter()
-                .map(|t| json!({ "name": t.name, "risk": risk(&t.name, &t.description) }))
-                .collect();
-            json!({ "ok": true, "tools": tools }).to_string()
+fn tools_from_sse(text: &str) -> Result<Vec<Tool>, Vec<PolicyError>> {
+    for block in text.split("\n\n").flat_map(|b| b.split("\r\n\r\n")) {
+        let data: Vec<&str> = block
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|d| d.strip_prefix(' ').unwrap_or(d))
+            .collect();
+        let data = data.join("\n");
+        if data.contains("\"tools\"") {
+            return tools_from_json(&data);
         }
-        Err(errors) => json!({ "ok": false, "errors": errors }).to_string(),
+    }
+    Err(vec![PolicyError {
+        pointer: String::new(),
+        message: "no event of this SSE stream holds a tools/list response".to_owned(),
+    }])
+}
+
+/// A tool's pin: the lowercase hex SHA-256 of its canonical JSON without the top-level
+/// `_meta` member.
+pub fn definition_sha256(tool: Node<'_>) -> String {
+    let mut out = String::with_capacity(tool.raw().len());
+    if tool.is_object() && tool.get("_meta").is_some() {
+        let mut members: Vec<(std::borrow::Cow<'_, str>, Node<'_>)> = tool
+            .members()
+            .map(|(k, v)| (k.as_str().unwrap_or_default(), v))
+            .filter(|(k, _)| k != "_meta")
+            .collect();
+        members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        out.push('{');
+        for (i, (key, value)) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::write_canonical_str(key, &mut out);
+            out.push(':');
+            value.write_canonical(&mut out);
+        }
+        out.push('}');
+    } else {
+        tool.write_canonical(&mut out);
+    }
+    json::sha256_hex(out.as_bytes())
+}
+
+/// Where a tool stands against its pin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinStatus {
+    /// The current definition is the pinned one.
+    Pinned,
+    /// The current definition differs from the pinned one.
+    Changed,
+    /// Seen after the first answer and never accepted.
+    New,
+    /// Pinned, but a complete list no longer holds it.
+    Removed,
+}
+
+impl PinStatus {
+    /// The status's name in the admin API.
+    pub fn name(self) -> &'static str {
+        match self {
+            PinStatus::Pinned => "pinned",
+            PinStatus::Changed => "changed",
+            PinStatus::New => "new",
+            PinStatus::Removed => "removed",
+        }
     }
 }
 
-/// A catalogue under a policy: `{"ok":true,"tools":[{"name","risk","status",
-/// "conditional","rule","why","entries","conditions","limits","approval"?}],
-/// "counts":{"allowed":N,...}}`, or `{"ok":false,"errors":[...]}` when the policy or the
-/// tools cannot be read. Errors of the tools have pointers prefixed with `tools:`.
-pub fn catalogue(policy: &str, tools: &str) -> String {
-    let policy = match Policy::from_json(policy) {
-        Ok(p) => p,
-        Err(PolicyErrors(errors)) => return json!({ "ok": false, "errors": errors }).to_string(),
-    };
-    let tools = match tools_from_json(tools) {
-        Ok(t) => t,
-        Err(errors) => {
-            let errors: Vec<PolicyError> = errors
-                .into_iter()
-                .map(|e| PolicyError {
-                    pointer: format!("tools:{}", e.pointer),
-                    message: e.message,
-                })
-                .collect();
-            return json!({ "ok": false, "errors": errors }).to_string();
+/// One tool the gateway has seen: its pinned definition and its current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinRecord {
+    pub tool: String,
+    pub pinned_sha256: Option<String>,
+    /// The pinned definition's JSON text.
+    pub pinned: Option<String>,
+    pub current_sha256: Option<String>,
+    /// The current definition's JSON text (what the origin last listed).
+    pub current: Option<String>,
+}
+
+impl PinRecord {
+    /// Where the tool stands.
+    pub fn status(&self) -> PinStatus {
+        match (&self.pinned_sha256, &self.current_sha256) {
+            (None, _) => PinStatus::New,
+            (Some(_), None) => PinStatus::Removed,
+            (Some(p), Some(c)) if p == c => PinStatus::Pinned,
+            _ => PinStatus::Changed,
         }
-    };
-    let mut counts = serde_json::Map::new();
-    for name in ["allowed", "limited", "needs_approval", "denied", "hidden"] {
-        counts.insert(name.to_owned(), json!(0));
     }
-    let rows: Vec<Value> = tools
-        .iter()
-        .map(|tool| {
-            let status = status(&policy, &tool.name);
-            let mut row = json!({ "name": tool.name, "risk": risk(&tool.name, &tool.description) });
-            if let (Value::Object(row), Ok(Value::Object(status))) =
-                (&mut row, serde_json::to_value(&status))
-            {
-                if let Some(Value::String(s)) = status.get("status") {
-                    if let Some(Value::Number(n)) = counts.get(s.as_str()) {
-                        let next = n.as_u64().unwrap_or(0) + 1;
-                        counts.insert(s.clone(), json!(next));
-                    }
-                }
-                row.extend(status);
+}
+
+/// One tool of an answer, as the pins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub name: String,
+    pub sha256: String,
+    /// The tool object's JSON text.
+    pub raw: String,
+}
+
+/// A change the gateway detected: one audit record and one webhook POST each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub tool: String,
+    pub status: PinStatus,
+    pub pinned_sha256: Option<String>,
+    pub current_sha256: Option<String>,
+}
+
+/// Why an operator's acceptance was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptError {
+    #[error("no tool `{0}` has been seen")]
+    NotFound(String),
+    #[error("the definition of `{tool}` is now `{current}`, not the one you reviewed")]
+    Conflict { tool: String, current: String },
+}
+
+/// Every pin the gateway keeps, by tool name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pins {
+    /// Whether a first answer has pinned the catalogue.
+    pub seeded: bool,
+    pub records: BTreeMap<String, PinRecord>,
+}
+
+impl Pins {
+    /// Takes the tools of one answer. `complete` when the answer is the whole list (no
+    /// cursor asked for, no next cursor given), so that missing tools are **removed**.
+    /// Returns the changes detected: a new tool, or a definition whose hash is new for
+    /// its tool.
+    pub fn observe(&mut self, seen: &[Seen], complete: bool) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if !self.seeded {
+            self.seeded = true;
+            for tool in seen {
+                self.records.insert(
+                    tool.name.clone(),
+                    PinRecord {
+                        tool: tool.name.clone(),
+                        pinned_sha256: Some(tool.sha256.clone()),
+                        pinned: Some(tool.raw.clone()),
+                        current_sha256: Some(tool.sha256.clone()),
+                        current: Some(tool.raw.clone()),
+                    },
+                );
             }
-            row
-        })
-        .collect();
-    json!({ "ok": true, "tools": rows, "counts": counts }).to_string()
+            return changes;
+        }
+        for tool in seen {
+            let record = self
+                .records
+                .entry(tool.name.clone())
+                .or_insert_with(|| PinRecord {
+                    tool: tool.name.clone(),
+                    pinned_sha256: None,
+                    pinned: None,
+                    current_sha256: None,
+                    current: None,
+                });
+            if record.current_sha256.as_deref() == Some(tool.sha256.as_str()) {
+                continue;
+            }
+            record.current_sha256 = Some(tool.sha256.clone());
+            record.current = Some(tool.raw.clone());
+            let status = record.status();
+            if matches!(status, PinStatus::New | PinStatus::Changed) {
+                changes.push(Change {
+                    tool: tool.name.clone(),
+                    status,
+                    pinned_sha256: record.pinned_sha256.clone(),
+                    current_sha256: record.current_sha256.clone(),
+                });
+            }
+        }
+        if complete {
+            for record in self.records.values_mut() {
+                if !seen.iter().any(|s| s.name == record.tool) {
+                    record.current_sha256 = None;
+                    record.current = None;
+                }
+            }
+            // A new tool that is gone again leaves nothing to review.
+            self.records
+                .retain(|_, r| r.pinned_sha256.is_some() || r.current_sha256.is_some());
+        }
+        changes
+    }
+
+    /// Pins the current definition of `tool`; with `sha256`, only if that is still the
+    /// current one. Accepting a removed tool forgets it.
+    pub fn accept(&mut self, tool: &str, sha256: Option<&str>) -> Result<PinRecord, AcceptError> {
+        let record = self
+            .records
+            .get_mut(tool)
+            .ok_or_else(|| AcceptError::NotFound(tool.to_owned()))?;
+        if let Some(expected) = sha256 {
+            if record.current_sha256.as_deref() != Some(expected) {
+                return Err(AcceptError::Conflict {
+                    tool: tool.to_owned(),
+                    current: record
+                        .current_sha256
+                        .clone()
+                        .unwrap_or_else(|| "removed".to_owned()),
+                });
+            }
+        }
+        record.pinned_sha256.clone_from(&record.current_sha256);
+        record.pinned.clone_from(&record.current);
+        let accepted = record.clone();
+        if accepted.current_sha256.is_none() {
+            self.records.remove(tool);
+        }
+        Ok(accepted)
+    }
+
+    /// Forgets every pin: the next answer pins afresh.
+    pub fn forget(&mut self) {
+        self.seeded = false;
+        self.records.clear();
+    }
+
+    /// What an isolate keeps of the pins, at `version`.
+    pub fn snapshot(&self, version: u64) -> Snapshot {
+        Snapshot {
+            version,
+            seeded: self.seeded,
+            tools: self
+                .records
+                .values()
+                .map(|r| {
+                    let status = r.status();
+                    SnapshotTool {
+                        name: r.tool.clone(),
+                        status,
+                        current_sha256: r.current_sha256.clone(),
+                        current: r.current.clone(),
+                        pinned_sha256: r.pinned_sha256.clone(),
+                        pinned: (status == PinStatus::Changed)
+                            .then(|| r.pinned.clone())
+                            .flatten(),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What each isolate keeps of the catalogue and its pins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Changes whenever a pin or a current definition changes.
+    pub version: u64,
+    pub seeded: bool,
+    pub tools: Vec<SnapshotTool>,
+}
+
+/// One tool of a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotTool {
+    pub name: String,
+    pub status: PinStatus,
+    pub current_sha256: Option<String>,
+    pub current: Option<String>,
+    pub pinned_sha256: Option<String>,
+    /// The pinned definition, kept only for a changed tool (served under `deny`).
+    pub pinned: Option<String>,
+}
+
+/// A [`Snapshot`] indexed by name, for the hot path.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub version: u64,
+    seeded: bool,
+    tools: HashMap<String, SnapshotTool>,
+}
+
+impl View {
+    /// A view of nothing: no catalogue known, no pins (the CLI and the playground).
+    pub fn empty() -> Self {
+        View::default()
+    }
+
+    /// Indexes a snapshot.
+    pub fn new(snapshot: Snapshot) -> Self {
+        View {
+            version: snapshot.version,
+            seeded: snapshot.seeded,
+            tools: snapshot
+                .tools
+                .into_iter()
+                .map(|t| (t.name.clone(), t))
+                .collect(),
+        }
+    }
+
+    /// Whether anything is known of the origin's tools.
+    pub fn is_known(&self) -> bool {
+        self.seeded
+    }
+
+    /// Whether the origin currently lists `tool`.
+    pub fn lists(&self, tool: &str) -> bool {
+        self.tools
+            .get(tool)
+            .is_some_and(|t| t.current_sha256.is_some())
+    }
+
+    /// What the policy's pin rule sees of a call to `tool`.
+    pub fn pin_state(&self, tool: &str) -> PinState {
+        match self.tools.get(tool).map(|t| t.status) {
+            _ if !self.seeded => PinState::Unknown,
+            Some(PinStatus::Pinned) => PinState::Pinned,
+            Some(PinStatus::Changed) => PinState::Changed,
+            Some(PinStatus::New) | None => PinState::New,
+            Some(PinStatus::Removed) => PinState::Pinned,
+        }
+    }
+
+    /// What the pins say of a definition in an answer, and the pinned definition to
+    /// serve instead when it changed. Before the first answer is pinned, every
+    /// definition counts as pinned (the first answer pins them).
+    pub fn definition_state(&self, name: &str, raw: &str, node: Node<'_>) -> (PinState, Option<&str>) {
+        if !self.seeded {
+            return (PinState::Pinned, None);
+        }
+        let Some(known) = self.tools.get(name) else {
+            return (PinState::New, None);
+        };
+        let Some(pinned) = known.pinned_sha256.as_deref() else {
+            return (PinState::New, None);
+        };
+        let sha = if known.current.as_deref() == Some(raw) {
+            match known.current_sha256.as_deref() {
+                Some(sha) => std::borrow::Cow::Borrowed(sha),
+                None => std::borrow::Cow::Owned(definition_sha256(node)),
+            }
+        } else {
+            std::borrow::Cow::Owned(definition_sha256(node))
+        };
+        if sha == pinned {
+            (PinState::Pinned, None)
+        } else {
+            (PinState::Changed, known.pinned.as_deref())
+        }
+    }
+
+    /// The current definition of `tool`, as the origin last listed it.
+    pub fn current(&self, tool: &str) -> Option<&str> {
+        self.tools.get(tool).and_then(|t| t.current.as_deref())
+    }
+
+    /// The tools the origin lists, in name order.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .tools
+            .values()
+            .filter(|t| t.current_sha256.is_some())
+            .map(|t| t.name.as_str())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Whether a seen definition is what the view already has (nothing to report).
+    pub fn knows(&self, seen: &Seen) -> bool {
+        self.seeded
+            && self
+                .tools
+                .get(&seen.name)
+                .is_some_and(|t| t.current_sha256.as_deref() == Some(seen.sha256.as_str()))
+    }
+
+    /// Whether a complete list of `names` leaves out a tool the view has as listed.
+    pub fn misses_any(&self, names: &[&str]) -> bool {
+        self.tools
+            .values()
+            .any(|t| t.current_sha256.is_some() && !names.contains(&t.name.as_str()))
+    }
+}
+
+// ---------------------------------------------------------------------------- warnings
+
+/// Phrases that address the model rather than describe the tool. Matched
+/// case-insensitively, ignoring runs of spaces.
+const ADDRESSES_THE_MODEL: &[&str] = &[
+    "ignore previous instructions",
+    "ignore all previous",
+    "ignore the previous",
+    "ignore any previous",
+    "ignore the above",
+    "disregard previous",
+    "disregard all previous",
+    "disregard the above",
+    "forget previous instructions",
+    "forget your instructions",
+    "do not tell the user",
+    "don't tell the user",
+    "do not inform the user",
+    "do not mention this",
+    "don't mention this",
+    "without telling the user",
+    "without informing the user",
+    "hide this from the user",
+    "the user must not know",
+    "you must always",
+    "you must first",
+    "before using any other tool",
+    "before calling any other tool",
+    "instead of the user's request",
+    "system prompt",
+    "your instructions",
+    "new instructions",
+];
+
+/// Tag names that address the model when written as `<TAG>`.
+const MODEL_TAGS: &[&str] = &[
+    "important",
+    "system",
+    "instructions",
+    "instruction",
+    "secret",
+    "hidden",
+    "admin",
+    "assistant",
+    "critical",
+    "override",
+];
+
+/// What is wrong with a text that should describe a tool, as warnings.
+fn text_warnings(text: &str, place: &str, out: &mut Vec<String>) {
+    let lowered: String = text
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for phrase in ADDRESSES_THE_MODEL {
+        if lowered.contains(phrase) {
+            out.push(format!(
+                "{place} addresses the model rather than describing the tool: `{phrase}`"
+            ));
+        }
+    }
+    for tag in MODEL_TAGS {
+        for form in [format!("<{tag}>"), format!("</{tag}>"), format!("<{tag} ")] {
+            if lowered.contains(&form) {
+                out.push(format!(
+                    "{place} addresses the model with a `<{}>` tag",
+                    tag.to_uppercase()
+                ));
+                break;
+            }
+        }
+    }
+    if let Some((at, c)) = text.chars().enumerate().find(|(_, c)| is_invisible(*c)) {
+        out.push(format!(
+            "{place} contains invisible or bidirectional Unicode: {} at character {}",
+            crate::policy::visible_char(c),
+            at + 1
+        ));
+    }
+}
+
+/// Zero-width, bidirectional, tag and other format characters a reader cannot see.
+pub fn is_invisible(c: char) -> bool {
+    matches!(u32::from(c),
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF9..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE007F
+        | 0xE0100..=0xE01EF)
+}
+
+/// The warnings of one tool definition. `median` is the median description length of
+/// the catalogue it belongs to (in characters).
+pub fn warnings(tool: Node<'_>, median: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let description = tool
+        .get("description")
+        .and_then(|d| d.as_str())
+        .unwrap_or_default();
+    text_warnings(&description, "the description", &mut out);
+    if let Some(title) = tool.get("title").and_then(|t| t.as_str()) {
+        text_warnings(&title, "the title", &mut out);
+    }
+    if let Some(schema) = tool.get("inputSchema") {
+        let mut texts = Vec::new();
+        collect_descriptions(schema, "the input schema", &mut texts, 0);
+        for (place, text) in texts {
+            text_warnings(&text, &place, &mut out);
+        }
+    }
+    let length = description.chars().count();
+    if length > 1_000 && length > median.saturating_mul(4) {
+        out.push(format!(
+            "the description is {length} characters, more than 1,000 and more than four times the catalogue's median ({median})"
+        ));
+    }
+    out
+}
+
+fn collect_descriptions(node: Node<'_>, place: &str, out: &mut Vec<(String, String)>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    if let Some(text) = node.get("description").and_then(|d| d.as_str()) {
+        out.push((format!("{place}'s description"), text.into_owned()));
+    }
+    if let Some(properties) = node.get("properties") {
+        for (key, sub) in properties.members() {
+            let key = key.as_str().unwrap_or_default();
+            collect_descriptions(sub, &format!("the argument `{key}`"), out, depth + 1);
+        }
+    }
+    if let Some(items) = node.get("items") {
+        collect_descriptions(items, place, out, depth + 1);
+    }
+}
+
+/// The median description length of a catalogue, in characters.
+pub fn median_description(tools: &[Tool]) -> usize {
+    let mut lengths: Vec<usize> = tools.iter().map(|t| t.description.chars().count()).collect();
+    lengths.sort_unstable();
+    lengths.get(lengths.len() / 2).copied().unwrap_or(0)
 }

@@ -3,9 +3,8 @@
 //!
 //! Nothing here echoes a secret's value: errors name the variable and what is wrong.
 
-use crate::json;
+use crate::json::Document;
 use crate::policy::{Policy, PolicyErrors};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The default limit on a request body: 1 MiB.
@@ -27,6 +26,7 @@ pub struct Vars<'a> {
     pub approval_webhook_url: Option<&'a str>,
     pub audit_retention_days: Option<&'a str>,
     pub approval_key: Option<&'a str>,
+    pub requests_per_minute: Option<&'a str>,
 }
 
 /// A problem with the configuration.
@@ -72,10 +72,15 @@ pub struct Config {
     /// from `ADMINS`. Without either, nobody can decide an approval, and no arguments are
     /// kept.
     pub approval_key: Option<[u8; 32]>,
+    /// Each grant's coarse request budget over all methods (CONTRACT §3).
+    pub requests_per_minute: u64,
 }
 
 /// The default audit retention.
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 30;
+
+/// The default coarse request budget of a grant.
+pub const DEFAULT_REQUESTS_PER_MINUTE: u64 = 600;
 
 impl Config {
     /// Reads and checks every variable; returns every problem found.
@@ -145,6 +150,13 @@ impl Config {
         )
         .map_err(|e| errors.push(e))
         .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS);
+        let requests_per_minute = number(
+            vars.requests_per_minute,
+            "REQUESTS_PER_MINUTE",
+            DEFAULT_REQUESTS_PER_MINUTE,
+        )
+        .map_err(|e| errors.push(e))
+        .unwrap_or(DEFAULT_REQUESTS_PER_MINUTE);
         match (
             origin_url,
             policy,
@@ -175,6 +187,7 @@ impl Config {
                     .filter(|k| !k.trim().is_empty())
                     .or(vars.admins)
                     .map(crate::approval::sealing_key),
+                requests_per_minute,
             }),
             _ => Err(errors),
         }
@@ -235,15 +248,17 @@ fn number(text: Option<&str>, name: &'static str, default: u64) -> Result<u64, C
 }
 
 fn credentials(name: &'static str, text: &str) -> Result<Vec<Credential>, ConfigError> {
-    let value = json::parse(text.as_bytes())
+    let doc = Document::parse(text.as_bytes())
         .map_err(|e| ConfigError::Tokens(name, format!("invalid json: {}", e.kind)))?;
-    let Value::Object(map) = value else {
+    let root = doc.root();
+    if !root.is_object() {
         return Err(ConfigError::Tokens(name, "not an object".to_owned()));
-    };
-    map.into_iter()
+    }
+    root.members()
         .map(|(id, digest)| {
+            let id = id.as_str().unwrap_or_default().into_owned();
             let hex = digest.as_str().unwrap_or_default();
-            let sha256 = parse_hex32(hex).ok_or_else(|| {
+            let sha256 = parse_hex32(&hex).ok_or_else(|| {
                 ConfigError::Tokens(
                     name,
                     format!("the value for `{id}` is not 64 lowercase hex digits"),
@@ -269,13 +284,15 @@ fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
 }
 
 fn origin_headers(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
-    let value = json::parse(text.as_bytes())
+    let doc = Document::parse(text.as_bytes())
         .map_err(|e| ConfigError::OriginHeaders(format!("invalid json: {}", e.kind)))?;
-    let Value::Object(map) = value else {
+    let root = doc.root();
+    if !root.is_object() {
         return Err(ConfigError::OriginHeaders("not an object".to_owned()));
-    };
-    map.into_iter()
+    }
+    root.members()
         .map(|(name, value)| {
+            let name = name.as_str().unwrap_or_default().into_owned();
             let valid_name = !name.is_empty()
                 && name
                     .bytes()
@@ -285,8 +302,8 @@ fn origin_headers(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
                     "`{name}` is not a valid header name"
                 )));
             }
-            match value {
-                Value::String(v) if !v.contains(['\r', '\n']) => Ok((name, v)),
+            match value.as_str() {
+                Some(v) if !v.contains(['\r', '\n']) => Ok((name, v.into_owned())),
                 _ => Err(ConfigError::OriginHeaders(format!(
                     "the value of `{name}` must be a string on one line"
                 ))),

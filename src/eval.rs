@@ -2,40 +2,57 @@
 //!
 //! # Semantics
 //!
-//! Methods other than `tools/call` are `allow` (they pass through; `tools/list` results
-//! are filtered by [`Policy::visibility`]). A `tools/call` goes through these steps, and
-//! the first that applies decides:
+//! Methods other than `tools/call` are `allow` (they pass through; lists of tools in any
+//! answer are filtered, see [`crate::filter`]). A `tools/call` goes through these steps,
+//! and the first that applies decides:
 //!
 //! 1. **invalid**: the message fails strict parsing ([`crate::mcp::parse_message`]).
-//! 2. **hidden**: the tool matches `hide` (`rule` is `/hide/N`, the first matching item),
-//!    or no key of `tools` matches it and `default` is `deny` (`rule` is `/default`).
-//!    The agent is told the tool does not exist.
+//! 2. **hidden**: the tool matches `hide` (`rule` is `/hide/N`, the first matching item);
+//!    or no key of `tools` matches it and `default` is `deny` (`/default`); or pinning is
+//!    on and the tool is new, or changed under `on_change: "hide"` (`/pin`). The agent is
+//!    told the tool does not exist.
 //! 3. **deny**: for each matching entry in document order, `action: deny`
 //!    (`/tools/K/action`), then each `deny_if` condition that holds or cannot be
 //!    evaluated (`/tools/K/deny_if/N`), then each `require` condition that fails or
-//!    cannot be evaluated (`/tools/K/require/N`). The message is the entry's `on_deny`
-//!    when it has one.
+//!    cannot be evaluated (`/tools/K/require/N`); then a tool changed under
+//!    `on_change: "deny"` (`/pin`). The message is the entry's `on_deny` when it has one.
 //! 4. **approval_required**: a matching entry has `approval` and all of its `if`
 //!    conditions hold (or cannot be evaluated). With several, the shortest `ttl` wins.
 //! 5. **rate_limited**: a limit of `all_tools` or of a matching entry is exhausted. Each
 //!    counter is counted once per call, however many entries name it.
 //! 6. **allow**: `rule` is the first matching entry, or `/default`.
 //!
-//! Steps 1–4 depend only on the policy and the message ([`Policy::verdict`]); step 5 needs
-//! counter state, which the caller holds ([`Session`] here, Durable Objects in the
-//! gateway).
+//! A condition is resolved along its path ([`crate::policy::ArgPath`]); with `*`
+//! segments it holds in `deny_if` when it holds for any element and passes `require`
+//! only when it holds for every element. It *cannot be evaluated* when the path is absent
+//! (every op but `exists`), when the value has the wrong type for the op, or when a step
+//! meets the wrong kind of value (for `exists` too), and then it denies.
+//!
+//! # Monitor mode
+//!
+//! Rules in `"mode": "monitor"` (the policy's, or an entry's own) are reported, not
+//! applied. [`Policy::verdict`] gives two answers: the **enforced** one, by the policy
+//! without its monitored rules (a monitored `default` counts as `allow`; a monitored
+//! entry's key still lists its tools), and, when it differs, the **monitor** one, by the
+//! whole policy. A monitored limit counts only the calls that the monitor decision admits.
+//!
+//! Steps 1–4 depend only on the policy, the message and what the gateway knows of the
+//! tool ([`ToolFacts`]); step 5 needs counter state, which the caller holds ([`Session`]
+//! here, Durable Objects in the gateway).
 
-use crate::json::{self, json_eq, number_cmp};
-use crate::mcp::{self, Invalid, Kind, Message};
-use crate::policy::{Approval, Condition, DefaultAction, Limit, Op, Policy, Visibility};
+use crate::json::{json_eq, Kind, Node};
+use crate::mcp::{self, Invalid, Kind as MessageKind, Message};
+use crate::policy::path::Target;
+use crate::policy::{
+    Approval, Condition, DefaultAction, Entry, Limit, Mode, OnChange, Op, Policy, Visibility,
+};
 use crate::ratelimit::{Counters, LimitRefused};
 use serde::Serialize;
-use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// The outcome of evaluating one message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Allow,
@@ -44,6 +61,37 @@ pub enum Outcome {
     RateLimited,
     ApprovalRequired,
     Invalid,
+}
+
+impl Outcome {
+    /// The name used in decision objects.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Deny => "deny",
+            Outcome::Hidden => "hidden",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::ApprovalRequired => "approval_required",
+            Outcome::Invalid => "invalid",
+        }
+    }
+
+    /// Whether the call goes on to the origin.
+    pub fn admits(self) -> bool {
+        self == Outcome::Allow
+    }
+}
+
+/// What the whole policy, monitored rules included, would have decided (CONTRACT §7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MonitorDecision {
+    pub decision: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// A decision object (CONTRACT §2). Fields that do not apply are left out.
@@ -70,10 +118,13 @@ pub struct Decision {
     /// The JSON-RPC error code, for `invalid` and `hidden`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
+    /// The monitor decision, when it differs from this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorDecision>,
 }
 
 impl Decision {
-    fn new(decision: Outcome, message: &Message) -> Self {
+    fn new(decision: Outcome, message: &Message<'_>) -> Self {
         Decision {
             decision,
             method: message.method.clone(),
@@ -84,6 +135,7 @@ impl Decision {
             approval_id: None,
             expires_at: None,
             code: None,
+            monitor: None,
         }
     }
 
@@ -99,11 +151,43 @@ impl Decision {
             approval_id: None,
             expires_at: None,
             code: Some(invalid.code),
+            monitor: None,
+        }
+    }
+
+    /// An allowed call's decision.
+    pub fn allowed(message: &Message<'_>, rule: &str) -> Self {
+        Decision {
+            rule: Some(rule.to_owned()),
+            ..Decision::new(Outcome::Allow, message)
+        }
+    }
+
+    /// A call to a tool that is hidden, or that the origin does not have: the agent is
+    /// told it does not exist. `rule` is `None` for a tool the origin does not list.
+    pub fn hidden(message: &Message<'_>, rule: Option<String>) -> Self {
+        Decision {
+            rule,
+            message: Some(format!(
+                "Unknown tool: {}",
+                message.tool().unwrap_or_default()
+            )),
+            code: Some(mcp::INVALID_PARAMS),
+            ..Decision::new(Outcome::Hidden, message)
+        }
+    }
+
+    /// A denied call.
+    pub fn denied(message: &Message<'_>, rule: &str, text: String) -> Self {
+        Decision {
+            rule: Some(rule.to_owned()),
+            message: Some(text),
+            ..Decision::new(Outcome::Deny, message)
         }
     }
 
     /// A call refused because a limit is exhausted.
-    pub fn rate_limited(message: &Message, refused: &LimitRefused<'_>) -> Self {
+    pub fn rate_limited(message: &Message<'_>, refused: &LimitRefused<'_>) -> Self {
         let limit = refused.limit;
         Decision {
             rule: Some(limit.pointer.clone()),
@@ -120,18 +204,24 @@ impl Decision {
         }
     }
 
-    /// A call that waits for a human, with the approval it waits for.
+    /// A call that waits for a human, with the approval it waits for. `where_to` is where
+    /// an operator decides it (the gateway's admin page), when known.
     pub fn approval_required(
-        message: &Message,
+        message: &Message<'_>,
         rule: &str,
         approval_id: &str,
         expires_at: u64,
+        where_to: Option<&str>,
     ) -> Self {
         let tool = message.tool().unwrap_or_default();
+        let place = match where_to {
+            Some(url) => format!(" at {url}"),
+            None => String::new(),
+        };
         Decision {
             rule: Some(rule.to_owned()),
             message: Some(format!(
-                "calling `{tool}` needs human approval: approval `{approval_id}` is pending. Ask an operator to approve it, then repeat the identical call"
+                "calling `{tool}` needs human approval: approval `{approval_id}` is pending. An operator must approve it{place}; then repeat the identical call"
             )),
             approval_id: Some(approval_id.to_owned()),
             expires_at: Some(expires_at),
@@ -140,7 +230,7 @@ impl Decision {
     }
 
     /// A call an operator refused.
-    pub fn denied_by_operator(message: &Message, rule: &str, note: &str) -> Self {
+    pub fn denied_by_operator(message: &Message<'_>, rule: &str, note: &str) -> Self {
         let tool = message.tool().unwrap_or_default();
         Decision {
             rule: Some(rule.to_owned()),
@@ -153,9 +243,28 @@ impl Decision {
         }
     }
 
+    /// This decision as the monitor part of another.
+    pub fn as_monitor(&self) -> MonitorDecision {
+        MonitorDecision {
+            decision: self.decision,
+            rule: self.rule.clone(),
+            message: self.message.clone(),
+            retry_after_ms: self.retry_after_ms,
+        }
+    }
+
+    /// Adds `monitor` when it differs from this decision (in outcome or rule).
+    pub fn with_monitor(mut self, monitor: &Decision) -> Self {
+        if (monitor.decision, &monitor.rule) != (self.decision, &self.rule) {
+            self.monitor = Some(monitor.as_monitor());
+        }
+        self
+    }
+
     /// The HTTP status and JSON-RPC body the agent receives for this decision, when
     /// toolgate answers instead of the origin; `None` when the call goes to the origin.
-    pub fn agent_response(&self, id: Option<&Value>) -> Option<(u16, Value)> {
+    /// `id` is the request id's JSON text; `modern` adds `resultType` for 2026-07-28.
+    pub fn agent_response(&self, id: Option<&str>, modern: bool) -> Option<(u16, String)> {
         let message = self.message.as_deref().unwrap_or_default();
         match self.decision {
             Outcome::Allow => None,
@@ -165,213 +274,427 @@ impl Decision {
             )),
             Outcome::Hidden => Some((200, mcp::error_response(id, mcp::INVALID_PARAMS, message))),
             Outcome::Deny | Outcome::RateLimited | Outcome::ApprovalRequired => {
-                let decision = serde_json::to_value(self).unwrap_or(Value::Null);
-                Some((200, mcp::refusal_response(id, message, &decision)))
+                let decision =
+                    serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned());
+                Some((200, mcp::refusal_response(id, message, &decision, modern)))
             }
         }
     }
 }
 
-/// Milliseconds as a short human duration: `850 ms`, `4.2 s`, `3 min 5 s`.
-fn human_ms(ms: u64) -> String {
+/// Milliseconds as a short human duration, rounded up to what it displays and carried:
+/// `850 ms`, `4.2 s`, `3 min 5 s`, `1 h 0 min`.
+pub fn human_ms(ms: u64) -> String {
     if ms < 1_000 {
-        format!("{ms} ms")
-    } else if ms < 60_000 {
-        format!("{}.{} s", ms / 1_000, (ms % 1_000) / 100)
-    } else if ms < 3_600_000 {
-        format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1_000)
-    } else {
-        format!("{} h {} min", ms / 3_600_000, (ms % 3_600_000) / 60_000)
+        return format!("{ms} ms");
     }
+    if ms < 59_950 {
+        let tenths = ms.div_ceil(100);
+        return format!("{}.{} s", tenths / 10, tenths % 10);
+    }
+    let seconds = ms.div_ceil(1_000);
+    if seconds < 3_600 {
+        return format!("{} min {} s", seconds / 60, seconds % 60);
+    }
+    let minutes = ms.div_ceil(60_000);
+    format!("{} h {} min", minutes / 60, minutes % 60)
 }
 
-/// What the policy alone says about a message (steps 1–4 of the module docs).
+/// What the gateway knows of a tool beyond its name: its pin status (CONTRACT §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PinState {
+    /// Not known (the CLI, the playground without a gateway catalogue).
+    #[default]
+    Unknown,
+    /// The definition matches its pin.
+    Pinned,
+    /// The definition no longer matches its pin.
+    Changed,
+    /// Seen after the first answer, never accepted.
+    New,
+}
+
+/// Facts about the called tool that do not come from the message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ToolFacts {
+    pub pin: PinState,
+}
+
+/// Where the policy alone leaves a call.
 #[derive(Debug, Clone)]
-pub enum Verdict<'p> {
-    /// Final: not a `tools/call`, or hidden or denied. `decision` is what to report.
-    Final(Decision),
-    /// The call needs approval; `limits` apply once it is approved.
+pub enum Stage<'p> {
+    /// Final: not a `tools/call`, or hidden or denied.
+    Decided(Decision),
+    /// The call needs approval; then `limits` apply.
     Approval {
         approval: &'p Approval,
-        /// The SHA-256 of the arguments' canonical JSON (RFC 8785).
-        arguments_sha256: String,
         limits: Vec<&'p Limit>,
-        allow_rule: String,
+        /// Monitored limits the monitor decision also counts, when the enforced ones admit.
+        monitored: Vec<&'p Limit>,
+        allow_rule: &'p str,
     },
     /// The call is admitted if `limits` have room.
     Limits {
         limits: Vec<&'p Limit>,
-        allow_rule: String,
+        /// Monitored limits the monitor decision also counts, when the enforced ones admit.
+        monitored: Vec<&'p Limit>,
+        allow_rule: &'p str,
     },
 }
 
+/// What the policy says about a message before any state is consulted.
+#[derive(Debug, Clone)]
+pub struct Verdict<'p> {
+    /// What happens.
+    pub enforced: Stage<'p>,
+    /// What the whole policy would do, when a monitored rule makes it differ.
+    pub monitor: Option<Stage<'p>>,
+}
+
+impl Verdict<'_> {
+    fn decided(decision: Decision) -> Self {
+        Verdict {
+            enforced: Stage::Decided(decision),
+            monitor: None,
+        }
+    }
+}
+
 /// Why a condition could not be evaluated.
-enum Unevaluable {
-    Missing,
-    WrongType(&'static str),
-}
+struct Unevaluable(String);
 
-fn test(condition: &Condition, arguments: &Value) -> Result<bool, Unevaluable> {
-    let target = condition.path.resolve(arguments);
-    if let Op::Exists(want) = condition.op {
-        return Ok(target.is_some() == want);
-    }
-    let target = target.ok_or(Unevaluable::Missing)?;
-    let compare = |n: &serde_json::Number| match target {
-        Value::Number(t) => number_cmp(t, n).ok_or(Unevaluable::WrongType("a number")),
-        _ => Err(Unevaluable::WrongType("a number")),
-    };
-    Ok(match &condition.op {
-        Op::Eq(v) => json_eq(target, v),
-        Op::Neq(v) => !json_eq(target, v),
-        Op::In(vs) => vs.iter().any(|v| json_eq(target, v)),
-        Op::NotIn(vs) => !vs.iter().any(|v| json_eq(target, v)),
-        Op::Lt(n) => compare(n)? == Ordering::Less,
-        Op::Lte(n) => compare(n)? != Ordering::Greater,
-        Op::Gt(n) => compare(n)? == Ordering::Greater,
-        Op::Gte(n) => compare(n)? != Ordering::Less,
-        Op::Regex(re) => match target {
-            Value::String(s) => re.is_match(s),
-            _ => return Err(Unevaluable::WrongType("a string")),
-        },
-        Op::Contains(v) => match (target, v) {
-            (Value::String(s), Value::String(sub)) => s.contains(sub.as_str()),
-            (Value::Array(items), v) => items.iter().any(|item| json_eq(item, v)),
-            (Value::String(_), _) => return Err(Unevaluable::WrongType("an array")),
-            _ => return Err(Unevaluable::WrongType("a string or an array")),
-        },
-        Op::Exists(_) => false,
-    })
-}
-
-fn unevaluable_message(condition: &Condition, why: &Unevaluable) -> String {
-    match why {
-        Unevaluable::Missing => format!(
-            "cannot evaluate `{condition}`: `{}` is missing",
-            condition.path.as_str()
-        ),
-        Unevaluable::WrongType(wanted) => format!(
-            "cannot evaluate `{condition}`: `{}` is not {wanted}",
-            condition.path.as_str()
-        ),
-    }
+/// How a condition over several elements (`*`) combines them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quantifier {
+    /// `deny_if`: holds when it holds for any element.
+    Any,
+    /// `require`, `approval.if`: holds when it holds for every element.
+    Every,
 }
 
 impl Policy {
-    /// Steps 1–4 of the module docs for a parsed message.
-    pub fn verdict(&self, message: &Message) -> Verdict<'_> {
-        let Kind::ToolCall { name, arguments } = &message.kind else {
-            return Verdict::Final(Decision::new(Outcome::Allow, message));
-        };
-        let entries = self.matching(name);
-        let hidden = self.hidden_by(name).or_else(|| {
-            (entries.is_empty() && self.default == DefaultAction::Deny)
-                .then(|| "/default".to_owned())
+    /// Whether a condition holds for `arguments`, or why it cannot be evaluated.
+    fn holds(
+        &self,
+        condition: &Condition,
+        arguments: Node<'_>,
+        quantifier: Quantifier,
+    ) -> Result<bool, Unevaluable> {
+        let mut any = false;
+        let mut every = true;
+        let mut failure: Option<Unevaluable> = None;
+        condition.path.walk(arguments, &mut |target| {
+            match self.test(condition, target) {
+                Ok(true) => any = true,
+                Ok(false) => every = false,
+                Err(why) => {
+                    failure = Some(why);
+                    return false;
+                }
+            }
+            true
         });
-        if let Some(rule) = hidden {
-            return Verdict::Final(Decision {
-                rule: Some(rule),
-                message: Some(format!("Unknown tool: {name}")),
-                code: Some(mcp::INVALID_PARAMS),
-                ..Decision::new(Outcome::Hidden, message)
-            });
+        if let Some(why) = failure {
+            return Err(why);
         }
+        Ok(match quantifier {
+            Quantifier::Any => any,
+            Quantifier::Every => every,
+        })
+    }
+
+    fn test(&self, condition: &Condition, target: Target<'_>) -> Result<bool, Unevaluable> {
+        let path = &condition.path;
+        let value = match target {
+            Target::WrongKind { at, found } => {
+                return Err(Unevaluable(path.wrong_kind_reason(at, found)))
+            }
+            Target::Absent { at } => {
+                return match condition.op {
+                    Op::Exists(want) => Ok(!want),
+                    _ => Err(Unevaluable(path.absent_reason(at))),
+                };
+            }
+            Target::Value(value) => value,
+        };
+        let operand = |index: u32| self.operand(index);
+        let wrong = |wanted: &str| {
+            Unevaluable(format!(
+                "`{}` is {}, not {wanted}",
+                path.as_str(),
+                value.kind().described()
+            ))
+        };
+        let compare = |index: u32| -> Result<Ordering, Unevaluable> {
+            let target = value.as_number().ok_or_else(|| wrong("a number"))?;
+            let bound = operand(index)
+                .and_then(|n| n.as_number())
+                .ok_or_else(|| wrong("a number"))?;
+            Ok(target.cmp_exact(&bound))
+        };
+        let equals = |index: u32| operand(index).is_some_and(|o| json_eq(value, o));
+        let one_of = |index: u32| {
+            operand(index).is_some_and(|list| list.items().any(|o| json_eq(value, o)))
+        };
+        Ok(match &condition.op {
+            Op::Exists(want) => *want,
+            Op::Eq(v) => equals(*v),
+            Op::Neq(v) => !equals(*v),
+            Op::In(vs) => one_of(*vs),
+            Op::NotIn(vs) => !one_of(*vs),
+            Op::Lt(n) => compare(*n)? == Ordering::Less,
+            Op::Lte(n) => compare(*n)? != Ordering::Greater,
+            Op::Gt(n) => compare(*n)? == Ordering::Greater,
+            Op::Gte(n) => compare(*n)? != Ordering::Less,
+            Op::Regex(re) => match value.as_str() {
+                Some(s) => re.is_match(&s),
+                None => return Err(wrong("a string")),
+            },
+            Op::Contains(v) => {
+                let needle = operand(*v);
+                match (value.kind(), needle) {
+                    (Kind::String, Some(sub)) => match sub.as_str() {
+                        Some(sub) => value.as_str().unwrap_or_default().contains(sub.as_ref()),
+                        None => {
+                            return Err(Unevaluable(format!(
+                                "`{}` is a string, and a string contains only strings, not {}",
+                                path.as_str(),
+                                sub.kind().described()
+                            )))
+                        }
+                    },
+                    (Kind::Array, Some(needle)) => value.items().any(|item| json_eq(item, needle)),
+                    _ => return Err(wrong("a string or an array")),
+                }
+            }
+        })
+    }
+
+    /// Steps 1–4 of the module docs for a parsed message, and the limits of step 5.
+    pub fn verdict<'p>(&'p self, message: &Message<'_>, facts: ToolFacts) -> Verdict<'p> {
+        let MessageKind::ToolCall { name, .. } = &message.kind else {
+            return Verdict::decided(Decision::new(Outcome::Allow, message));
+        };
+        let name: &str = name;
+        let arguments = message.arguments();
+        let plan = self.plan(name);
+        let entries: Vec<&Entry> = plan
+            .entries
+            .iter()
+            .filter_map(|i| self.entries.get(*i))
+            .collect();
+        let top = self.mode.enforced();
+        // The first rule that applies, with every rule enforced (the monitor decision), and
+        // the first enforced rule that applies (the enforced decision).
+        let mut first: Option<Decision> = None;
+        let mut hit = |decision: Decision, enforced: bool| -> Option<Verdict<'p>> {
+            if enforced {
+                let monitor = first.take().map(Stage::Decided);
+                return Some(Verdict {
+                    monitor: monitor.filter(|m| !same_stage(m, &decision)),
+                    enforced: Stage::Decided(decision),
+                });
+            }
+            if first.is_none() {
+                first = Some(decision);
+            }
+            None
+        };
+
+        // 2. hidden.
+        if let Some(i) = plan.hidden_by {
+            if let Some(v) = hit(Decision::hidden(message, Some(format!("/hide/{i}"))), top) {
+                return v;
+            }
+        }
+        if entries.is_empty() && self.default == DefaultAction::Deny {
+            if let Some(v) = hit(Decision::hidden(message, Some("/default".to_owned())), top) {
+                return v;
+            }
+        }
+        if let Some(pin) = self.pin {
+            let unreviewed = facts.pin == PinState::New
+                || (facts.pin == PinState::Changed && pin.on_change == OnChange::Hide);
+            if unreviewed {
+                if let Some(v) = hit(Decision::hidden(message, Some("/pin".to_owned())), top) {
+                    return v;
+                }
+            }
+        }
+
+        // 3. denied.
         for entry in &entries {
-            let deny = |rule: String, why: String| {
-                Verdict::Final(Decision {
-                    rule: Some(rule),
-                    message: Some(entry.on_deny.clone().unwrap_or(why)),
-                    ..Decision::new(Outcome::Deny, message)
-                })
+            let enforced = entry.mode.enforced();
+            let deny = |rule: &str, why: String| {
+                Decision::denied(message, rule, entry.on_deny.clone().unwrap_or(why))
             };
             if entry.deny {
-                return deny(
-                    format!("{}/action", entry.pointer),
-                    format!("calling `{name}` is not allowed by policy"),
-                );
+                let rule = format!("{}/action", entry.pointer);
+                let why = format!("calling `{name}` is not allowed by policy");
+                if let Some(v) = hit(deny(&rule, why), enforced) {
+                    return v;
+                }
             }
             for condition in &entry.deny_if {
-                match test(condition, arguments) {
-                    Ok(false) => {}
-                    Ok(true) => {
-                        return deny(
-                            condition.pointer.clone(),
-                            format!("calling `{name}` is not allowed when `{condition}`"),
-                        )
-                    }
-                    Err(why) => {
-                        return deny(
-                            condition.pointer.clone(),
-                            unevaluable_message(condition, &why),
-                        )
-                    }
+                let why = match self.holds(condition, arguments, Quantifier::Any) {
+                    Ok(false) => continue,
+                    Ok(true) => format!("calling `{name}` is not allowed when `{condition}`"),
+                    Err(Unevaluable(why)) => format!("cannot evaluate `{condition}`: {why}"),
+                };
+                if let Some(v) = hit(deny(&condition.pointer, why), enforced) {
+                    return v;
                 }
             }
             for condition in &entry.require {
-                match test(condition, arguments) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        return deny(
-                            condition.pointer.clone(),
-                            format!("calling `{name}` requires `{condition}`"),
-                        )
-                    }
-                    Err(why) => {
-                        return deny(
-                            condition.pointer.clone(),
-                            unevaluable_message(condition, &why),
-                        )
-                    }
+                let why = match self.holds(condition, arguments, Quantifier::Every) {
+                    Ok(true) => continue,
+                    Ok(false) => format!("calling `{name}` requires `{condition}`"),
+                    Err(Unevaluable(why)) => format!("cannot evaluate `{condition}`: {why}"),
+                };
+                if let Some(v) = hit(deny(&condition.pointer, why), enforced) {
+                    return v;
                 }
+            }
+        }
+        if self.pin.is_some_and(|p| p.on_change == OnChange::Deny) && facts.pin == PinState::Changed
+        {
+            let why = format!(
+                "`{name}` has changed at the origin since it was reviewed (its definition no longer matches its pin); an operator must review and accept the change before it can be called"
+            );
+            if let Some(v) = hit(Decision::denied(message, "/pin", why), top) {
+                return v;
             }
         }
 
-        let mut limits: Vec<&Limit> = Vec::new();
-        let entry_limits = entries.iter().flat_map(|e| e.limits.iter());
-        for index in self.all_tools_limits.iter().chain(entry_limits) {
-            if let Some(limit) = self.limits.get(*index) {
-                if !limits.iter().any(|l| l.counter == limit.counter) {
-                    limits.push(limit);
-                }
-            }
-        }
-        let allow_rule = entries
-            .first()
-            .map_or_else(|| "/default".to_owned(), |e| e.pointer.clone());
-        let approval = entries
-            .iter()
-            .filter_map(|e| e.approval.as_ref())
-            .filter(|a| {
-                a.conditions
-                    .iter()
-                    .all(|c| test(c, arguments).unwrap_or(true))
-            })
-            .min_by_key(|a| a.ttl_ms);
-        match approval {
-            Some(approval) => Verdict::Approval {
+        // 4. approval, and 5. the limits that apply after it.
+        let allow_rule = entries.first().map_or("/default", |e| e.pointer.as_str());
+        let (limits, monitored) = self.limits_of(&entries);
+        let approval_of = |enforced_only: bool| {
+            entries
+                .iter()
+                .filter(|e| !enforced_only || e.mode.enforced())
+                .filter_map(|e| e.approval.as_ref())
+                .filter(|a| {
+                    a.conditions.iter().all(|c| {
+                        self.holds(c, arguments, Quantifier::Every)
+                            .unwrap_or(true)
+                    })
+                })
+                .min_by_key(|a| a.ttl_ms)
+        };
+        let enforced_approval = approval_of(true);
+        let any_approval = approval_of(false);
+        let enforced = match enforced_approval {
+            Some(approval) => Stage::Approval {
                 approval,
-                arguments_sha256: json::sha256_hex(json::canonical(arguments).as_bytes()),
                 limits,
+                monitored,
                 allow_rule,
             },
-            None => Verdict::Limits { limits, allow_rule },
-        }
+            None => Stage::Limits {
+                limits,
+                monitored,
+                allow_rule,
+            },
+        };
+        // The monitor decision: the first monitored rule that applied, else a monitored
+        // approval the enforced policy does not ask for.
+        let monitor = match (first, any_approval, enforced_approval) {
+            (Some(decision), _, _) => Some(Stage::Decided(decision)),
+            (None, Some(approval), None) => Some(Stage::Approval {
+                approval,
+                limits: Vec::new(),
+                monitored: Vec::new(),
+                allow_rule,
+            }),
+            (None, Some(a), Some(b)) if !std::ptr::eq(a, b) => Some(Stage::Approval {
+                approval: a,
+                limits: Vec::new(),
+                monitored: Vec::new(),
+                allow_rule,
+            }),
+            _ => None,
+        };
+        Verdict { enforced, monitor }
     }
 
-    /// Removes hidden tools from a `tools/list` response; returns how many were removed.
-    pub fn filter_tools_list(&self, response: &mut Value) -> usize {
-        mcp::filter_tools_list(response, |name| {
-            self.visibility(name).0 == Visibility::Hidden
-        })
+    /// The limits a call counts: the enforced ones, and the monitored-only ones. A counter
+    /// named by an enforced place is enforced; each counter is counted once.
+    fn limits_of<'p>(&'p self, entries: &[&'p Entry]) -> (Vec<&'p Limit>, Vec<&'p Limit>) {
+        let mut enforced: Vec<&Limit> = Vec::new();
+        let mut monitored: Vec<&Limit> = Vec::new();
+        let places = self
+            .all_tools_limits
+            .iter()
+            .chain(entries.iter().flat_map(|e| e.limits.iter()))
+            .filter_map(|i| self.limits.get(*i));
+        for limit in places {
+            let known = |list: &[&Limit]| list.iter().any(|l| l.counter == limit.counter);
+            if limit.mode == Mode::Enforce {
+                if !known(&enforced) {
+                    enforced.push(limit);
+                }
+            } else if !known(&monitored) {
+                monitored.push(limit);
+            }
+        }
+        monitored.retain(|m| !enforced.iter().any(|e| e.counter == m.counter));
+        (enforced, monitored)
+    }
+
+    /// Whether a tool is listed by `tools/list`, and the rule that decides: with every
+    /// rule enforced (`monitor` true) or as enforced. Pins are the caller's to add.
+    pub fn listed(&self, tool: &str, facts: ToolFacts, monitor: bool) -> (bool, Option<String>) {
+        let top = monitor || self.mode.enforced();
+        if top {
+            match self.visibility(tool) {
+                (Visibility::Hidden, rule) => return (false, Some(rule)),
+                (Visibility::Listed, _) => {}
+            }
+            if let Some(pin) = self.pin {
+                if facts.pin == PinState::New
+                    || (facts.pin == PinState::Changed && pin.on_change == OnChange::Hide)
+                {
+                    return (false, Some("/pin".to_owned()));
+                }
+            }
+        }
+        (true, None)
     }
 }
 
-/// An allowed call's decision.
-pub fn allowed(message: &Message, rule: String) -> Decision {
+/// Whether a monitor stage says the same as an enforced decision.
+fn same_stage(stage: &Stage<'_>, decision: &Decision) -> bool {
+    matches!(stage, Stage::Decided(d) if d.decision == decision.decision && d.rule == decision.rule)
+}
+
+/// The monitor decision of a stage that asks for approval: reported, never created.
+fn monitor_approval(message: &Message<'_>, approval: &Approval) -> Decision {
     Decision {
-        rule: Some(rule),
-        ..Decision::new(Outcome::Allow, message)
+        rule: Some(approval.pointer.clone()),
+        message: Some(format!(
+            "calling `{}` would need human approval",
+            message.tool().unwrap_or_default()
+        )),
+        ..Decision::new(Outcome::ApprovalRequired, message)
     }
+}
+
+/// The most bytes a call's arguments may have (their text as sent) when the call needs
+/// approval: an approval stores them for the approver.
+pub const MAX_APPROVAL_ARGUMENTS: usize = 64 << 10;
+
+/// The decision for a call that needs approval but whose arguments are too large to keep.
+pub fn arguments_too_large(message: &Message<'_>, approval: &Approval, bytes: usize) -> Decision {
+    Decision::denied(
+        message,
+        &approval.pointer,
+        format!(
+            "calling `{}` needs human approval, but its arguments are {bytes} bytes, more than the {} an approval can hold; send smaller arguments",
+            message.tool().unwrap_or_default(),
+            MAX_APPROVAL_ARGUMENTS
+        ),
+    )
 }
 
 /// A pending approval as `toolgate eval` and the playground keep it.
@@ -381,15 +704,16 @@ struct PendingApproval {
     expires_at: u64,
 }
 
-/// Stateful evaluation of a sequence of calls, as `toolgate eval` and the playground run
-/// it: counters persist across calls at the given times, exactly as the gateway counts
-/// them, and approvals are never granted.
+/// Stateful evaluation of a sequence of calls, as `toolgate eval`, `toolgate test` and
+/// the playground run it: counters persist across calls at the given times, exactly as
+/// the gateway counts them, and approvals are never granted.
 #[derive(Debug, Clone)]
 pub struct Session {
     policy: Policy,
     counters: Counters,
     approvals: HashMap<String, PendingApproval>,
     policy_version: u64,
+    tape: Option<crate::json::Tape>,
 }
 
 /// One call of a sequence.
@@ -408,6 +732,7 @@ impl Session {
             counters: Counters::default(),
             approvals: HashMap::new(),
             policy_version: 0,
+            tape: Some(crate::json::Tape::default()),
         }
     }
 
@@ -418,60 +743,110 @@ impl Session {
 
     /// Decides one message given as raw bytes.
     pub fn decide(&mut self, body: &[u8], context: CallContext<'_>) -> Decision {
-        match mcp::parse_message(body) {
-            Ok(message) => self.decide_message(&message, context),
+        let tape = self.tape.take().unwrap_or_default();
+        match mcp::parse_message_reusing(body, tape) {
+            Ok(message) => {
+                let decision = self.decide_message(&message, context);
+                self.tape = Some(message.into_tape());
+                decision
+            }
             Err(invalid) => Decision::invalid(&invalid),
         }
     }
 
     /// Decides one parsed message.
-    pub fn decide_message(&mut self, message: &Message, context: CallContext<'_>) -> Decision {
-        match self.policy.verdict(message) {
-            Verdict::Final(decision) => decision,
-            Verdict::Approval {
-                approval,
-                arguments_sha256,
-                ..
-            } => {
-                let binding = approval_binding(
-                    context.grant,
-                    message.tool().unwrap_or_default(),
-                    &arguments_sha256,
-                    self.policy_version,
-                );
-                let now = context.at_ms;
-                let pending = match self.approvals.get(&binding) {
-                    Some(p) if p.expires_at > now => p.clone(),
-                    _ => {
-                        let p = PendingApproval {
-                            id: json::sha256_hex(format!("{binding}\n{now}").as_bytes())
-                                .get(..32)
-                                .unwrap_or_default()
-                                .to_owned(),
-                            expires_at: now.saturating_add(approval.ttl_ms),
-                        };
-                        self.approvals.insert(binding, p.clone());
-                        p
-                    }
-                };
-                Decision::approval_required(
-                    message,
-                    &approval.pointer,
-                    &pending.id,
-                    pending.expires_at,
-                )
-            }
-            Verdict::Limits { limits, allow_rule } => {
-                match self
-                    .counters
-                    .reserve(&limits, context.grant, context.session, context.at_ms)
-                {
-                    Ok(_) => allowed(message, allow_rule),
-                    Err(refused) => Decision::rate_limited(message, &refused),
+    pub fn decide_message(&mut self, message: &Message<'_>, context: CallContext<'_>) -> Decision {
+        let Session {
+            policy,
+            counters,
+            approvals,
+            policy_version,
+            ..
+        } = self;
+        let verdict = policy.verdict(message, ToolFacts::default());
+        let enforced = match verdict.enforced {
+            Stage::Decided(decision) => decision,
+            Stage::Approval { approval, .. } => {
+                let size = message.arguments().raw().len();
+                if size > MAX_APPROVAL_ARGUMENTS {
+                    arguments_too_large(message, approval, size)
+                } else {
+                    hold(approvals, *policy_version, message, approval, context)
                 }
+            }
+            Stage::Limits {
+                limits,
+                monitored,
+                allow_rule,
+            } => match counters.reserve(&limits, context.grant, context.session, context.at_ms) {
+                Err(refused) => Decision::rate_limited(message, &refused),
+                Ok(_) => {
+                    let allowed = Decision::allowed(message, allow_rule);
+                    if verdict.monitor.is_some() || monitored.is_empty() {
+                        allowed
+                    } else {
+                        match counters.reserve(
+                            &monitored,
+                            context.grant,
+                            context.session,
+                            context.at_ms,
+                        ) {
+                            Ok(_) => allowed,
+                            Err(refused) => {
+                                allowed.with_monitor(&Decision::rate_limited(message, &refused))
+                            }
+                        }
+                    }
+                }
+            },
+        };
+        match verdict.monitor {
+            None | Some(Stage::Limits { .. }) => enforced,
+            Some(Stage::Decided(monitor)) => enforced.with_monitor(&monitor),
+            Some(Stage::Approval { approval, .. }) => {
+                enforced.with_monitor(&monitor_approval(message, approval))
             }
         }
     }
+}
+
+/// Finds or creates the pending approval of a call (never granted here).
+fn hold(
+    approvals: &mut HashMap<String, PendingApproval>,
+    policy_version: u64,
+    message: &Message<'_>,
+    approval: &Approval,
+    context: CallContext<'_>,
+) -> Decision {
+    let arguments_sha256 = crate::json::sha256_hex(message.arguments().canonical().as_bytes());
+    let binding = approval_binding(
+        context.grant,
+        message.tool().unwrap_or_default(),
+        &arguments_sha256,
+        policy_version,
+    );
+    let now = context.at_ms;
+    let pending = match approvals.get(&binding) {
+        Some(p) if p.expires_at > now => p.clone(),
+        _ => {
+            let p = PendingApproval {
+                id: crate::json::sha256_hex(format!("{binding}\n{now}").as_bytes())
+                    .get(..32)
+                    .unwrap_or_default()
+                    .to_owned(),
+                expires_at: now.saturating_add(approval.ttl_ms),
+            };
+            approvals.insert(binding, p.clone());
+            p
+        }
+    };
+    Decision::approval_required(
+        message,
+        &approval.pointer,
+        &pending.id,
+        pending.expires_at,
+        None,
+    )
 }
 
 /// The binding of an approval: grant, tool, arguments hash and policy version.

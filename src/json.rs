@@ -1,5 +1,5 @@
-//! Strict JSON: the one parser that MCP messages and policies go through, plus the JSON
-//! value helpers the evaluator needs (exact comparison and RFC 8785 canonical form).
+//! Strict JSON: the one parser that MCP messages, origin answers and policies go through,
+//! and the exact comparisons and canonical form the evaluator needs.
 //!
 //! The gateway forwards the client's original bytes, so toolgate must read a message
 //! exactly as any origin would, or refuse it. This parser therefore refuses everything on
@@ -10,18 +10,35 @@
 //!   `encoding/json` and some of its replacements treat them as the same key:
 //!   CVE-2026-27896 and GHSA-q382-vc8q-7jhj);
 //! - lone UTF-16 surrogates in `\u` escapes, and invalid UTF-8;
-//! - trailing data after the value, a byte-order mark, `NaN`/`Infinity`, numbers too large
-//!   for a double, and nesting deeper than [`MAX_DEPTH`].
+//! - trailing data after the value, a byte-order mark, `NaN`/`Infinity`, numbers outside
+//!   the range of a double, exponents of more than [`MAX_EXPONENT_DIGITS`] digits, and
+//!   nesting deeper than [`MAX_DEPTH`].
+//!
+//! # Representation
+//!
+//! A [`Document`] is the text plus a flat *tape* of [`Slot`]s, one per value, in document
+//! order; a container's slot records where its subtree ends, so skipping a value is one
+//! step. Nothing is copied out of the text: a [`Node`] is a view (document, slot), strings
+//! are decoded only when asked for and only when they hold escapes, and a number is kept
+//! as its text, so that **numbers compare by their exact decimal value** ([`Number`]):
+//! `1` equals `1.0` and `100E-2`, and `12345678901234567891` does not equal
+//! `12345678901234567000` (no rounding to a double, as Python, the origin's language,
+//! keeps integers exact).
 //!
 //! Errors carry the JSON Pointer of the place they were found, so that a bad policy can be
 //! reported at its place.
 
-use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 /// The deepest nesting of arrays and objects accepted.
 pub const MAX_DEPTH: usize = 64;
+
+/// The most digits an exponent may have. A longer one is refused as out of range.
+pub const MAX_EXPONENT_DIGITS: usize = 6;
 
 /// Why a text is not strict JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +52,8 @@ pub struct JsonError {
     pub line: usize,
     /// 1-based column (in bytes) of the offending byte.
     pub column: usize,
+    /// Byte offset of the offending byte.
+    pub offset: usize,
 }
 
 /// The kinds of [`JsonError`].
@@ -62,40 +81,1355 @@ pub enum JsonErrorKind {
     TooDeep,
     #[error("trailing data after the json value")]
     TrailingData,
+    #[error("text larger than 4 GiB")]
+    TooLarge,
 }
 
-/// Parses `bytes` as one strict JSON value (see the module docs for what is refused).
-pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let mut parser = Parser::new("");
-            parser.pos = e.valid_up_to();
-            return Err(parser.error_at(
-                JsonErrorKind::InvalidUtf8,
-                bytes.get(..e.valid_up_to()).unwrap_or_default(),
-            ));
+/// What kind of value a [`Node`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Kind {
+    /// The kind with an article, for messages: `a string`, `an object`.
+    pub fn described(self) -> &'static str {
+        match self {
+            Kind::Null => "null",
+            Kind::Bool => "a boolean",
+            Kind::Number => "a number",
+            Kind::String => "a string",
+            Kind::Array => "an array",
+            Kind::Object => "an object",
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Null,
+    True,
+    False,
+    Number,
+    /// A string without escapes: its text is its value.
+    Str,
+    /// A string with escapes, decoded on demand.
+    StrEsc,
+    Array,
+    Object,
+}
+
+/// One value on the tape.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    tag: Tag,
+    /// First byte of the value; for strings, the byte after the opening quote.
+    start: u32,
+    /// The byte after the value; for strings, the closing quote.
+    end: u32,
+    /// The slot after this value's subtree.
+    next: u32,
+    /// Members of an object, items of an array.
+    len: u32,
+}
+
+const NULL_SLOT: Slot = Slot {
+    tag: Tag::Null,
+    start: 0,
+    end: 0,
+    next: 0,
+    len: 0,
+};
+
+/// A parsed JSON text: the text and its tape. Borrowed from the input, or owned.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    text: Cow<'a, str>,
+    slots: Vec<Slot>,
+}
+
+impl<'a> Document<'a> {
+    /// Parses `bytes` as one strict JSON value (see the module docs for what is refused).
+    pub fn parse(bytes: &'a [u8]) -> Result<Document<'a>, JsonError> {
+        Document::parse_reusing(bytes, Tape::default())
+    }
+
+    /// Like [`Document::parse`], reusing the tape of an earlier document
+    /// ([`Document::into_tape`]) so that a loop allocates nothing.
+    pub fn parse_reusing(bytes: &'a [u8], tape: Tape) -> Result<Document<'a>, JsonError> {
+        let text = utf8(bytes)?;
+        let slots = parse_slots(text, tape.0)?;
+        Ok(Document {
+            text: Cow::Borrowed(text),
+            slots,
+        })
+    }
+
+    /// Parses a text the document then owns.
+    pub fn parse_owned(text: String) -> Result<Document<'static>, JsonError> {
+        let slots = parse_slots(&text, Vec::new())?;
+        Ok(Document {
+            text: Cow::Owned(text),
+            slots,
+        })
+    }
+
+    /// Parses bytes the document then owns.
+    pub fn parse_owned_bytes(bytes: Vec<u8>) -> Result<Document<'static>, JsonError> {
+        match String::from_utf8(bytes) {
+            Ok(text) => Document::parse_owned(text),
+            Err(e) => {
+                let bytes = e.into_bytes();
+                Err(match utf8(&bytes) {
+                    Err(error) => error,
+                    Ok(_) => position_error(JsonErrorKind::InvalidUtf8, String::new(), &[]),
+                })
+            }
+        }
+    }
+
+    /// The top-level value.
+    pub fn root(&self) -> Node<'_> {
+        Node { doc: self, at: 0 }
+    }
+
+    /// The node at a slot index (as [`Node::index`] gives it); `None` past the end.
+    pub fn node(&self, index: u32) -> Option<Node<'_>> {
+        ((index as usize) < self.slots.len()).then_some(Node {
+            doc: self,
+            at: index,
+        })
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The same document, owning its text.
+    pub fn into_owned(self) -> Document<'static> {
+        Document {
+            text: Cow::Owned(self.text.into_owned()),
+            slots: self.slots,
+        }
+    }
+
+    /// Gives back the tape for [`Document::parse_reusing`].
+    pub fn into_tape(self) -> Tape {
+        let mut slots = self.slots;
+        slots.clear();
+        Tape(slots)
+    }
+}
+
+/// The document `{}`: what a call without `arguments` is evaluated against.
+pub fn empty_object() -> &'static Document<'static> {
+    static EMPTY: std::sync::OnceLock<Document<'static>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Document {
+        text: Cow::Borrowed("{}"),
+        slots: vec![Slot {
+            tag: Tag::Object,
+            start: 0,
+            end: 2,
+            next: 1,
+            len: 0,
+        }],
+    })
+}
+
+/// A reusable tape buffer (see [`Document::parse_reusing`]).
+#[derive(Debug, Clone, Default)]
+pub struct Tape(Vec<Slot>);
+
+fn utf8(bytes: &[u8]) -> Result<&str, JsonError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let before = bytes.get(..e.valid_up_to()).unwrap_or_default();
+        position_error(JsonErrorKind::InvalidUtf8, String::new(), before)
+    })
+}
+
+fn position_error(kind: JsonErrorKind, pointer: String, before: &[u8]) -> JsonError {
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    JsonError {
+        kind,
+        pointer,
+        line,
+        column: before.len() - line_start + 1,
+        offset: before.len(),
+    }
+}
+
+/// A value of a [`Document`]: cheap to copy, borrowing the document.
+#[derive(Clone, Copy)]
+pub struct Node<'d> {
+    doc: &'d Document<'d>,
+    at: u32,
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.raw())
+    }
+}
+
+impl std::fmt::Display for Node<'_> {
+    /// The value's exact source text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.raw())
+    }
+}
+
+impl<'d> Node<'d> {
+    fn slot(&self) -> Slot {
+        self.doc
+            .slots
+            .get(self.at as usize)
+            .copied()
+            .unwrap_or(NULL_SLOT)
+    }
+
+    fn at(&self, index: u32) -> Node<'d> {
+        Node {
+            doc: self.doc,
+            at: index,
+        }
+    }
+
+    /// The slot index of this node in its document (for [`Document::node`]).
+    pub fn index(&self) -> u32 {
+        self.at
+    }
+
+    /// What kind of value this is.
+    pub fn kind(&self) -> Kind {
+        match self.slot().tag {
+            Tag::Null => Kind::Null,
+            Tag::True | Tag::False => Kind::Bool,
+            Tag::Number => Kind::Number,
+            Tag::Str | Tag::StrEsc => Kind::String,
+            Tag::Array => Kind::Array,
+            Tag::Object => Kind::Object,
+        }
+    }
+
+    /// The exact source text of the value (strings with their quotes).
+    pub fn raw(&self) -> &'d str {
+        let slot = self.slot();
+        let (start, end) = match slot.tag {
+            Tag::Str | Tag::StrEsc => (slot.start.saturating_sub(1), slot.end + 1),
+            _ => (slot.start, slot.end),
+        };
+        self.doc
+            .text
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The byte range of [`Node::raw`] in the document's text.
+    pub fn span(&self) -> std::ops::Range<usize> {
+        let slot = self.slot();
+        match slot.tag {
+            Tag::Str | Tag::StrEsc => slot.start.saturating_sub(1) as usize..slot.end as usize + 1,
+            _ => slot.start as usize..slot.end as usize,
+        }
+    }
+
+    /// The decoded string, if this is a string.
+    pub fn as_str(&self) -> Option<Cow<'d, str>> {
+        let slot = self.slot();
+        let text = self
+            .doc
+            .text
+            .get(slot.start as usize..slot.end as usize)?;
+        match slot.tag {
+            Tag::Str => Some(Cow::Borrowed(text)),
+            Tag::StrEsc => Some(Cow::Owned(unescape(text))),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the string `s`.
+    pub fn str_eq(&self, s: &str) -> bool {
+        let slot = self.slot();
+        let text = self
+            .doc
+            .text
+            .get(slot.start as usize..slot.end as usize)
+            .unwrap_or_default();
+        match slot.tag {
+            Tag::Str => text == s,
+            Tag::StrEsc => unescape(text) == s,
+            _ => false,
+        }
+    }
+
+    /// The number, if this is one.
+    pub fn as_number(&self) -> Option<Number<'d>> {
+        (self.slot().tag == Tag::Number).then(|| Number { text: self.raw() })
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.slot().tag {
+            Tag::True => Some(true),
+            Tag::False => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        self.slot().tag == Tag::Null
+    }
+
+    /// Whether this is an object.
+    pub fn is_object(&self) -> bool {
+        self.slot().tag == Tag::Object
+    }
+
+    /// Whether this is an array.
+    pub fn is_array(&self) -> bool {
+        self.slot().tag == Tag::Array
+    }
+
+    /// The number of members of an object or items of an array (0 for anything else).
+    pub fn len(&self) -> usize {
+        match self.slot().tag {
+            Tag::Array | Tag::Object => self.slot().len as usize,
+            _ => 0,
+        }
+    }
+
+    /// Whether [`Node::len`] is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The member `key` of an object.
+    pub fn get(&self, key: &str) -> Option<Node<'d>> {
+        self.members().find(|(k, _)| k.str_eq(key)).map(|(_, v)| v)
+    }
+
+    /// Item `i` of an array.
+    pub fn item(&self, i: usize) -> Option<Node<'d>> {
+        self.items().nth(i)
+    }
+
+    /// The members of an object, in document order, as (key, value); empty otherwise.
+    pub fn members(&self) -> Members<'d> {
+        let slot = self.slot();
+        let (next, remaining) = if slot.tag == Tag::Object {
+            (self.at + 1, slot.len)
+        } else {
+            (0, 0)
+        };
+        Members {
+            doc: self.doc,
+            next,
+            remaining,
+        }
+    }
+
+    /// The items of an array, in order; empty otherwise.
+    pub fn items(&self) -> Items<'d> {
+        let slot = self.slot();
+        let (next, remaining) = if slot.tag == Tag::Array {
+            (self.at + 1, slot.len)
+        } else {
+            (0, 0)
+        };
+        Items {
+            doc: self.doc,
+            next,
+            remaining,
+        }
+    }
+
+    /// The RFC 8785 canonical form, with numbers in their exact decimal form.
+    pub fn canonical(&self) -> String {
+        let mut out = String::with_capacity(self.raw().len());
+        self.write_canonical(&mut out);
+        out
+    }
+
+    /// Appends [`Node::canonical`] to `out`.
+    pub fn write_canonical(&self, out: &mut String) {
+        match self.slot().tag {
+            Tag::Null => out.push_str("null"),
+            Tag::True => out.push_str("true"),
+            Tag::False => out.push_str("false"),
+            Tag::Number => Number { text: self.raw() }.write_canonical(out),
+            Tag::Str | Tag::StrEsc => {
+                write_canonical_str(&self.as_str().unwrap_or_default(), out);
+            }
+            Tag::Array => {
+                out.push('[');
+                for (i, item) in self.items().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_canonical(out);
+                }
+                out.push(']');
+            }
+            Tag::Object => {
+                let mut members: Vec<(Cow<'d, str>, Node<'d>)> = self
+                    .members()
+                    .map(|(k, v)| (k.as_str().unwrap_or_default(), v))
+                    .collect();
+                members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+                out.push('{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_canonical_str(key, out);
+                    out.push(':');
+                    value.write_canonical(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// The node as the document it came from, owning a copy of its text.
+    pub fn to_document(&self) -> Document<'static> {
+        // The subtree is already strict JSON; parsing its text again cannot fail, but if
+        // it ever did, an empty object is the safe answer.
+        Document::parse_owned(self.raw().to_owned()).unwrap_or_else(|_| Document {
+            text: Cow::Borrowed("null"),
+            slots: vec![Slot {
+                tag: Tag::Null,
+                start: 0,
+                end: 4,
+                next: 1,
+                len: 0,
+            }],
+        })
+    }
+}
+
+/// The members of an object node.
+pub struct Members<'d> {
+    doc: &'d Document<'d>,
+    next: u32,
+    remaining: u32,
+}
+
+impl<'d> Iterator for Members<'d> {
+    type Item = (Node<'d>, Node<'d>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let key = Node {
+            doc: self.doc,
+            at: self.next,
+        };
+        let value = key.at(self.next + 1);
+        self.next = value.slot().next;
+        Some((key, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining as usize, Some(self.remaining as usize))
+    }
+}
+
+/// The items of an array node.
+pub struct Items<'d> {
+    doc: &'d Document<'d>,
+    next: u32,
+    remaining: u32,
+}
+
+impl<'d> Iterator for Items<'d> {
+    type Item = Node<'d>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let item = Node {
+            doc: self.doc,
+            at: self.next,
+        };
+        self.next = item.slot().next;
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining as usize, Some(self.remaining as usize))
+    }
+}
+
+/// JSON equality as policies mean it: numbers compare by exact decimal value (`1` equals
+/// `1.0`), strings by their decoded text, objects ignore key order, and values of
+/// different kinds are never equal.
+pub fn json_eq(a: Node<'_>, b: Node<'_>) -> bool {
+    match (a.slot().tag, b.slot().tag) {
+        (Tag::Number, Tag::Number) => {
+            Number { text: a.raw() }.cmp_exact(&Number { text: b.raw() }) == Ordering::Equal
+        }
+        (Tag::Str, Tag::Str) => a.raw() == b.raw(),
+        (Tag::Str | Tag::StrEsc, Tag::Str | Tag::StrEsc) => a.as_str() == b.as_str(),
+        (Tag::Array, Tag::Array) => {
+            a.len() == b.len() && a.items().zip(b.items()).all(|(x, y)| json_eq(x, y))
+        }
+        (Tag::Object, Tag::Object) => {
+            a.len() == b.len()
+                && a.members().all(|(k, v)| {
+                    let key = k.as_str().unwrap_or_default();
+                    b.get(&key).is_some_and(|w| json_eq(v, w))
+                })
+        }
+        (x, y) => x == y && matches!(x, Tag::Null | Tag::True | Tag::False),
+    }
+}
+
+// ---------------------------------------------------------------------------- numbers
+
+/// A JSON number, kept as its text and compared by its exact decimal value.
+#[derive(Debug, Clone, Copy)]
+pub struct Number<'d> {
+    text: &'d str,
+}
+
+/// A number's value as sign, significant digits and decimal exponent:
+/// `±0.DIGITS × 10^point`, without leading or trailing zeros in DIGITS (empty for zero).
+struct Decimal<'d> {
+    negative: bool,
+    int: &'d [u8],
+    frac: &'d [u8],
+    /// Index of the first significant digit in `int ++ frac`.
+    first: usize,
+    /// Index after the last significant digit in `int ++ frac`.
+    last: usize,
+    point: i64,
+}
+
+impl Decimal<'_> {
+    fn digit(&self, i: usize) -> u8 {
+        let at = self.first + i;
+        if at >= self.last {
+            return b'0';
+        }
+        if at < self.int.len() {
+            self.int.get(at).copied().unwrap_or(b'0')
+        } else {
+            self.frac.get(at - self.int.len()).copied().unwrap_or(b'0')
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.last - self.first
+    }
+
+    fn is_zero(&self) -> bool {
+        self.last == self.first
+    }
+}
+
+impl<'d> Number<'d> {
+    /// The number as written.
+    pub fn as_str(&self) -> &'d str {
+        self.text
+    }
+
+    fn decimal(&self) -> Decimal<'d> {
+        let bytes = self.text.as_bytes();
+        let (negative, rest) = match bytes.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, bytes),
+        };
+        let mantissa_end = rest
+            .iter()
+            .position(|b| matches!(b, b'e' | b'E'))
+            .unwrap_or(rest.len());
+        let (mantissa, exponent) = rest.split_at(mantissa_end);
+        let (int, frac) = match mantissa.iter().position(|b| *b == b'.') {
+            Some(dot) => (
+                mantissa.get(..dot).unwrap_or_default(),
+                mantissa.get(dot + 1..).unwrap_or_default(),
+            ),
+            None => (mantissa, &[][..]),
+        };
+        let exp = parse_exponent(exponent.get(1..).unwrap_or_default());
+        let all = int.len() + frac.len();
+        let at = |i: usize| {
+            if i < int.len() {
+                int.get(i).copied()
+            } else {
+                frac.get(i - int.len()).copied()
+            }
+        };
+        let first = (0..all).find(|i| at(*i) != Some(b'0')).unwrap_or(all);
+        let last = (first..all)
+            .rev()
+            .find(|i| at(*i) != Some(b'0'))
+            .map_or(first, |i| i + 1);
+        let point = i64::try_from(int.len())
+            .unwrap_or(i64::MAX)
+            .saturating_sub(i64::try_from(first).unwrap_or(i64::MAX))
+            .saturating_add(exp);
+        Decimal {
+            negative,
+            int,
+            frac,
+            first,
+            last,
+            point,
+        }
+    }
+
+    /// Orders two numbers by their exact decimal values.
+    pub fn cmp_exact(&self, other: &Number<'_>) -> Ordering {
+        let (a, b) = (self.decimal(), other.decimal());
+        let sign = |d: &Decimal<'_>| {
+            if d.is_zero() {
+                0
+            } else if d.negative {
+                -1
+            } else {
+                1
+            }
+        };
+        let (sa, sb) = (sign(&a), sign(&b));
+        if sa != sb || sa == 0 {
+            return sa.cmp(&sb);
+        }
+        let magnitude = a.point.cmp(&b.point).then_with(|| {
+            (0..a.len().max(b.len()))
+                .map(|i| a.digit(i).cmp(&b.digit(i)))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        });
+        if sa < 0 {
+            magnitude.reverse()
+        } else {
+            magnitude
+        }
+    }
+
+    /// The value as a `u64`, when it is a non-negative integer that fits.
+    pub fn as_u64(&self) -> Option<u64> {
+        let d = self.decimal();
+        if d.is_zero() {
+            return Some(0);
+        }
+        if d.negative || d.point < d.len() as i64 || d.point > 20 {
+            return None;
+        }
+        let mut value: u64 = 0;
+        for i in 0..usize::try_from(d.point).ok()? {
+            value = value
+                .checked_mul(10)?
+                .checked_add(u64::from(d.digit(i) - b'0'))?;
+        }
+        Some(value)
+    }
+
+    /// The value as an `i64`, when it is an integer that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        let d = self.decimal();
+        if d.is_zero() {
+            return Some(0);
+        }
+        if d.point < d.len() as i64 || d.point > 19 {
+            return None;
+        }
+        let mut value: i64 = 0;
+        for i in 0..usize::try_from(d.point).ok()? {
+            let digit = i64::from(d.digit(i) - b'0');
+            value = value.checked_mul(10)?;
+            value = if d.negative {
+                value.checked_sub(digit)?
+            } else {
+                value.checked_add(digit)?
+            };
+        }
+        Some(value)
+    }
+
+    /// Whether the value is an integer (`2`, `2.0`, `2e3`).
+    pub fn is_integer(&self) -> bool {
+        let d = self.decimal();
+        d.is_zero() || d.point >= d.len() as i64
+    }
+
+    /// The nearest double.
+    pub fn as_f64(&self) -> f64 {
+        self.text.parse().unwrap_or(0.0)
+    }
+
+    /// The canonical form (RFC 8785's ECMAScript number form, applied to the exact
+    /// decimal value rather than to the nearest double): `1`, `1.5`, `0.000001`, `1e-7`,
+    /// `12345678901234567891`, `1e+21`.
+    pub fn canonical(&self) -> String {
+        let mut out = String::new();
+        self.write_canonical(&mut out);
+        out
+    }
+
+    fn write_canonical(&self, out: &mut String) {
+        let d = self.decimal();
+        if d.is_zero() {
+            out.push('0');
+            return;
+        }
+        if d.negative {
+            out.push('-');
+        }
+        let k = d.len() as i64;
+        let n = d.point;
+        let digits = |out: &mut String, from: usize, to: usize| {
+            for i in from..to {
+                out.push(char::from(d.digit(i)));
+            }
+        };
+        let k_us = d.len();
+        if k <= n && n <= 21 {
+            digits(out, 0, k_us);
+            for _ in k..n {
+                out.push('0');
+            }
+        } else if 0 < n && n <= 21 {
+            let n_us = usize::try_from(n).unwrap_or(0);
+            digits(out, 0, n_us);
+            out.push('.');
+            digits(out, n_us, k_us);
+        } else if -6 < n && n <= 0 {
+            out.push_str("0.");
+            for _ in n..0 {
+                out.push('0');
+            }
+            digits(out, 0, k_us);
+        } else {
+            digits(out, 0, 1);
+            if k > 1 {
+                out.push('.');
+                digits(out, 1, k_us);
+            }
+            out.push('e');
+            out.push(if n - 1 >= 0 { '+' } else { '-' });
+            let _ = write!(out, "{}", (n - 1).unsigned_abs());
+        }
+    }
+}
+
+fn parse_exponent(text: &[u8]) -> i64 {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
     };
-    let mut parser = Parser::new(text);
+    let value = digits.iter().fold(0i64, |acc, b| {
+        acc.saturating_mul(10)
+            .saturating_add(i64::from(b.wrapping_sub(b'0')))
+    });
+    if negative {
+        -value
+    } else {
+        value
+    }
+}
+
+// ---------------------------------------------------------------------------- strings
+
+/// Decodes the escapes of a string's text (already validated by the parser).
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let high = hex4(&mut chars);
+                let code = if (0xD800..0xDC00).contains(&high) {
+                    chars.next();
+                    chars.next();
+                    let low = hex4(&mut chars);
+                    0x10000 + ((high - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3ff)
+                } else {
+                    high
+                };
+                out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
+    (0..4).fold(0, |acc, _| {
+        (acc << 4) | chars.next().and_then(|c| c.to_digit(16)).unwrap_or(0)
+    })
+}
+
+/// Appends `s` as a JSON string with the minimal escapes (RFC 8785 §3.2.2.2).
+pub fn write_canonical_str(s: &str, out: &mut String) {
+    out.push('"');
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if u32::from(c) < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(s.get(run..i).unwrap_or_default());
+        run = i + c.len_utf8();
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(s.get(run..).unwrap_or_default());
+    out.push('"');
+}
+
+/// `s` as a JSON string (the escapes of [`write_canonical_str`]).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_canonical_str(s, &mut out);
+    out
+}
+
+// ---------------------------------------------------------------------------- the parser
+
+/// Bytes that end a run of plain string characters: `"`, `\` and controls.
+#[inline]
+fn is_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// The index of the first byte at or after `i` that [`is_special`], or the length.
+/// Eight bytes at a time: a string's text is most of a tool catalogue.
+#[inline]
+fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        let quote = zero(w ^ (ONES * u64::from(b'"')));
+        let backslash = zero(w ^ (ONES * u64::from(b'\\')));
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+        let hit = quote | backslash | control;
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while bytes.get(i).is_some_and(|b| !is_special(*b)) {
+        i += 1;
+    }
+    i
+}
+
+/// An object being read: its slot, and the keys seen so far (slot indices) for the
+/// duplicate and ambiguity checks.
+struct Frame {
+    slot: u32,
+    /// Where this frame's keys start in `Parser::keys`.
+    keys_from: usize,
+    /// For large objects: folded-key hash → index into `Parser::keys`.
+    index: Option<HashMap<u64, Vec<usize>>>,
+}
+
+struct Parser<'t> {
+    text: &'t str,
+    bytes: &'t [u8],
+    pos: usize,
+    slots: Vec<Slot>,
+    /// Open containers, innermost last (for error pointers and key checks).
+    open: Vec<Frame>,
+    /// Key slots of the open objects.
+    keys: Vec<u32>,
+}
+
+/// Objects with more members than this check keys through a hash index.
+const LINEAR_KEYS: usize = 16;
+
+fn parse_slots(text: &str, mut slots: Vec<Slot>) -> Result<Vec<Slot>, JsonError> {
+    slots.clear();
+    if u32::try_from(text.len()).is_err() {
+        return Err(position_error(JsonErrorKind::TooLarge, String::new(), &[]));
+    }
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        slots,
+        open: Vec::new(),
+        keys: Vec::new(),
+    };
     parser.skip_ws();
-    let value = parser.value(0)?;
+    parser.value(0)?;
     parser.skip_ws();
     if parser.pos < parser.bytes.len() {
         return Err(parser.error(JsonErrorKind::TrailingData));
     }
-    Ok(value)
+    Ok(parser.slots)
+}
+
+impl<'t> Parser<'t> {
+    /// The JSON Pointer of the value being read.
+    fn pointer(&self) -> String {
+        let mut pointer = String::new();
+        for frame in &self.open {
+            let Some(slot) = self.slots.get(frame.slot as usize) else {
+                continue;
+            };
+            if slot.tag == Tag::Object {
+                if let Some(&key) = self.keys.get(frame.keys_from..).and_then(<[u32]>::last) {
+                    if let Some(k) = self.slots.get(key as usize) {
+                        let text = self
+                            .text
+                            .get(k.start as usize..k.end as usize)
+                            .unwrap_or_default();
+                        let key = if k.tag == Tag::StrEsc {
+                            Cow::Owned(unescape(text))
+                        } else {
+                            Cow::Borrowed(text)
+                        };
+                        pointer = push_pointer(&pointer, &key);
+                    }
+                }
+            } else {
+                pointer = push_pointer(&pointer, &slot.len.to_string());
+            }
+        }
+        pointer
+    }
+
+    fn error(&self, kind: JsonErrorKind) -> JsonError {
+        self.error_at(kind, self.pos)
+    }
+
+    fn error_at(&self, kind: JsonErrorKind, pos: usize) -> JsonError {
+        position_error(
+            kind,
+            self.pointer(),
+            self.bytes.get(..pos).unwrap_or_default(),
+        )
+    }
+
+    fn unexpected(&self) -> JsonError {
+        match self
+            .text
+            .get(self.pos..)
+            .and_then(|rest| rest.chars().next())
+        {
+            Some(c) => self.error(JsonErrorKind::Unexpected(c)),
+            None => self.error(JsonErrorKind::Eof),
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn push(&mut self, tag: Tag, start: usize, end: usize) -> u32 {
+        let index = self.slots.len() as u32;
+        self.slots.push(Slot {
+            tag,
+            start: start as u32,
+            end: end as u32,
+            next: index + 1,
+            len: 0,
+        });
+        index
+    }
+
+    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'{') => self.container(depth + 1, Tag::Object),
+            Some(b'[') => self.container(depth + 1, Tag::Array),
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b't') => self.literal(b"true", Tag::True),
+            Some(b'f') => self.literal(b"false", Tag::False),
+            Some(b'n') => self.literal(b"null", Tag::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], tag: Tag) -> Result<(), JsonError> {
+        if self
+            .bytes
+            .get(self.pos..self.pos + word.len())
+            .is_some_and(|b| b == word)
+        {
+            let start = self.pos;
+            self.pos += word.len();
+            self.push(tag, start, self.pos);
+            Ok(())
+        } else {
+            Err(self.unexpected())
+        }
+    }
+
+    fn container(&mut self, depth: usize, tag: Tag) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error(JsonErrorKind::TooDeep));
+        }
+        let start = self.pos;
+        self.pos += 1;
+        let slot = self.push(tag, start, start);
+        self.open.push(Frame {
+            slot,
+            keys_from: self.keys.len(),
+            index: None,
+        });
+        let (close, object) = match tag {
+            Tag::Object => (b'}', true),
+            _ => (b']', false),
+        };
+        self.skip_ws();
+        let mut count: u32 = 0;
+        if self.peek() == Some(close) {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                if object {
+                    if self.peek() != Some(b'"') {
+                        return Err(self.unexpected());
+                    }
+                    let key_start = self.pos;
+                    let key = self.string()?;
+                    self.check_key(key, key_start)?;
+                    self.skip_ws();
+                    if self.peek() != Some(b':') {
+                        return Err(self.unexpected());
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                }
+                self.value(depth)?;
+                count += 1;
+                if let Some(s) = self.slots.get_mut(slot as usize) {
+                    s.len = count;
+                }
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b) if b == close => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(self.unexpected()),
+                }
+            }
+        }
+        if let Some(frame) = self.open.pop() {
+            self.keys.truncate(frame.keys_from);
+        }
+        let next = self.slots.len() as u32;
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            s.end = self.pos as u32;
+            s.next = next;
+            s.len = count;
+        }
+        Ok(())
+    }
+
+    /// Refuses a key that repeats, or folds to, an earlier key of the same object.
+    fn check_key(&mut self, key: u32, key_start: usize) -> Result<(), JsonError> {
+        let Some(frame) = self.open.last() else {
+            return Ok(());
+        };
+        let from = frame.keys_from;
+        let seen = self.keys.len() - from;
+        let key_text = self.key_text(key);
+        if seen < LINEAR_KEYS {
+            let simple = is_simple_key(&key_text);
+            for &earlier in self.keys.get(from..).unwrap_or_default() {
+                let other = self.key_text(earlier);
+                if other == key_text {
+                    return Err(self.key_error(
+                        JsonErrorKind::DuplicateKey(key_text.into_owned()),
+                        key_start,
+                    ));
+                }
+                let ambiguous = if simple && is_simple_key(&other) {
+                    other.eq_ignore_ascii_case(&key_text)
+                } else {
+                    fold_key(&other) == fold_key(&key_text)
+                };
+                if ambiguous {
+                    return Err(self.key_error(
+                        JsonErrorKind::AmbiguousKeys(other.into_owned(), key_text.into_owned()),
+                        key_start,
+                    ));
+                }
+            }
+        } else {
+            let folded_hash = |text: &str| {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                if is_simple_key(text) {
+                    for b in text.bytes() {
+                        b.to_ascii_lowercase().hash(&mut hasher);
+                    }
+                } else {
+                    for b in fold_key(text).bytes() {
+                        b.hash(&mut hasher);
+                    }
+                }
+                hasher.finish()
+            };
+            if self.open.last().is_some_and(|f| f.index.is_none()) {
+                let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+                for (i, &k) in self.keys.get(from..).unwrap_or_default().iter().enumerate() {
+                    index.entry(folded_hash(&self.key_text(k))).or_default().push(from + i);
+                }
+                if let Some(frame) = self.open.last_mut() {
+                    frame.index = Some(index);
+                }
+            }
+            let hash = folded_hash(&key_text);
+            let candidates: Vec<usize> = self
+                .open
+                .last()
+                .and_then(|f| f.index.as_ref())
+                .and_then(|index| index.get(&hash))
+                .cloned()
+                .unwrap_or_default();
+            for at in candidates {
+                let Some(&earlier) = self.keys.get(at) else {
+                    continue;
+                };
+                let other = self.key_text(earlier);
+                if other == key_text {
+                    return Err(self.key_error(
+                        JsonErrorKind::DuplicateKey(key_text.into_owned()),
+                        key_start,
+                    ));
+                }
+                if fold_key(&other) == fold_key(&key_text) {
+                    return Err(self.key_error(
+                        JsonErrorKind::AmbiguousKeys(other.into_owned(), key_text.into_owned()),
+                        key_start,
+                    ));
+                }
+            }
+            let position = self.keys.len();
+            if let Some(index) = self.open.last_mut().and_then(|f| f.index.as_mut()) {
+                index.entry(hash).or_default().push(position);
+            }
+        }
+        self.keys.push(key);
+        Ok(())
+    }
+
+    fn key_error(&mut self, kind: JsonErrorKind, key_start: usize) -> JsonError {
+        // The pointer names the offending key itself.
+        let key = self.slots.len() as u32 - 1;
+        self.keys.push(key);
+        let error = self.error_at(kind, key_start);
+        self.keys.pop();
+        error
+    }
+
+    fn key_text(&self, key: u32) -> Cow<'t, str> {
+        let Some(slot) = self.slots.get(key as usize) else {
+            return Cow::Borrowed("");
+        };
+        let text = self
+            .text
+            .get(slot.start as usize..slot.end as usize)
+            .unwrap_or_default();
+        if slot.tag == Tag::StrEsc {
+            Cow::Owned(unescape(text))
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
+    /// Reads a string and pushes its slot; returns the slot index.
+    fn string(&mut self) -> Result<u32, JsonError> {
+        self.pos += 1;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            self.pos = scan_plain(self.bytes, self.pos);
+            match self.peek() {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    self.escape()?;
+                }
+                Some(_) => return Err(self.error(JsonErrorKind::ControlCharacter)),
+                None => return Err(self.error(JsonErrorKind::Eof)),
+            }
+        }
+        let end = self.pos;
+        self.pos += 1;
+        let tag = if escaped { Tag::StrEsc } else { Tag::Str };
+        Ok(self.push(tag, start, end))
+    }
+
+    fn escape(&mut self) -> Result<(), JsonError> {
+        let at = self.pos;
+        self.pos += 1;
+        match self.peek() {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(b'u') => {
+                self.pos += 1;
+                let high = self.hex4()?;
+                if (0xDC00..0xE000).contains(&high) {
+                    return Err(self.error(JsonErrorKind::LoneSurrogate(high)));
+                }
+                if (0xD800..0xDC00).contains(&high) {
+                    if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                        return Err(self.error(JsonErrorKind::LoneSurrogate(high)));
+                    }
+                    self.pos += 2;
+                    let low = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return Err(self.error(JsonErrorKind::LoneSurrogate(high)));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(self.error_at(JsonErrorKind::InvalidEscape, at)),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| self.error(JsonErrorKind::InvalidEscape))?;
+        self.pos += 4;
+        u32::from_str_radix(digits, 16).map_err(|_| self.error(JsonErrorKind::InvalidEscape))
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<(), JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.unexpected()),
+        }
+        let int_digits = self.pos - start;
+        let mut plain = true;
+        if self.peek() == Some(b'.') {
+            plain = false;
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.unexpected());
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            plain = false;
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            let exponent_digits = self.digits();
+            if exponent_digits == 0 {
+                return Err(self.unexpected());
+            }
+            if exponent_digits > MAX_EXPONENT_DIGITS {
+                return Err(self.error_at(JsonErrorKind::NumberOutOfRange, start));
+            }
+        }
+        // Short integers are always in range; anything else must be a finite double, as
+        // every origin reads it.
+        if !(plain && int_digits <= 300) {
+            let text = self.text.get(start..self.pos).unwrap_or_default();
+            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+                return Err(self.error_at(JsonErrorKind::NumberOutOfRange, start));
+            }
+        }
+        self.push(Tag::Number, start, self.pos);
+        Ok(())
+    }
+}
+
+/// A key that folds like plain ASCII: no byte above 0x7f (the parser has already refused
+/// raw control characters, and an escaped NUL makes a key non-simple by its escape).
+fn is_simple_key(key: &str) -> bool {
+    key.is_ascii() && !key.contains('\0')
 }
 
 /// Reads a top-level JSON object and returns each member's key with the exact source text
 /// of its value. Keys are read strictly (no duplicates); values are only delimited, not
-/// validated, so that a caller can hand a member's raw bytes to [`parse`] and learn
-/// precisely what is wrong with them (the `body` of a `toolgate eval` line).
-pub fn raw_members(text: &str) -> Result<Vec<(String, &str)>, JsonError> {
-    let mut parser = Parser::new(text);
-    let mut members: Vec<(String, &str)> = Vec::new();
+/// validated, so that a caller can hand a member's raw bytes to [`Document::parse`] and
+/// learn precisely what is wrong with them (the `body` of a `toolgate eval` line).
+pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        slots: Vec::new(),
+        open: Vec::new(),
+        keys: Vec::new(),
+    };
+    let mut members: Vec<(Cow<'_, str>, &str)> = Vec::new();
     parser.skip_ws();
-    parser.expect(b'{')?;
+    if parser.peek() != Some(b'{') {
+        return Err(parser.unexpected());
+    }
+    parser.pos += 1;
     parser.skip_ws();
     if parser.peek() == Some(b'}') {
         parser.pos += 1;
@@ -106,25 +1440,39 @@ pub fn raw_members(text: &str) -> Result<Vec<(String, &str)>, JsonError> {
                 return Err(parser.unexpected());
             }
             let key_start = parser.pos;
-            let key = parser.string()?;
+            let slot = parser.string()?;
+            let key = match parser.slots.get(slot as usize) {
+                Some(s) => {
+                    let raw = text.get(s.start as usize..s.end as usize).unwrap_or_default();
+                    if s.tag == Tag::StrEsc {
+                        Cow::Owned(unescape(raw))
+                    } else {
+                        Cow::Borrowed(raw)
+                    }
+                }
+                None => Cow::Borrowed(""),
+            };
             if members.iter().any(|(k, _)| *k == key) {
                 parser.pos = key_start;
-                return Err(parser.error(JsonErrorKind::DuplicateKey(key)));
+                return Err(parser.error(JsonErrorKind::DuplicateKey(key.into_owned())));
             }
             parser.skip_ws();
-            parser.expect(b':')?;
+            if parser.peek() != Some(b':') {
+                return Err(parser.unexpected());
+            }
+            parser.pos += 1;
             parser.skip_ws();
             let start = parser.pos;
-            parser.skip_value()?;
+            skip_value(&mut parser)?;
             members.push((key, text.get(start..parser.pos).unwrap_or_default()));
             parser.skip_ws();
-            match parser.next() {
-                Some(b',') => continue,
-                Some(b'}') => break,
-                _ => {
-                    parser.pos = parser.pos.saturating_sub(1);
-                    return Err(parser.unexpected());
+            match parser.peek() {
+                Some(b',') => parser.pos += 1,
+                Some(b'}') => {
+                    parser.pos += 1;
+                    break;
                 }
+                _ => return Err(parser.unexpected()),
             }
         }
     }
@@ -134,6 +1482,59 @@ pub fn raw_members(text: &str) -> Result<Vec<(String, &str)>, JsonError> {
     }
     Ok(members)
 }
+
+/// Moves past one value, checking only that brackets balance and strings close.
+fn skip_value(parser: &mut Parser<'_>) -> Result<(), JsonError> {
+    let mut depth = 0usize;
+    loop {
+        parser.skip_ws();
+        match parser.peek() {
+            None => return Err(parser.error(JsonErrorKind::Eof)),
+            Some(b'"') => {
+                parser.pos += 1;
+                loop {
+                    parser.pos = scan_plain(parser.bytes, parser.pos);
+                    match parser.peek() {
+                        Some(b'\\') => parser.pos += 2,
+                        Some(b'"') => {
+                            parser.pos += 1;
+                            break;
+                        }
+                        Some(_) => parser.pos += 1,
+                        None => return Err(parser.error(JsonErrorKind::Eof)),
+                    }
+                }
+            }
+            Some(b'{' | b'[') => {
+                depth += 1;
+                parser.pos += 1;
+                continue;
+            }
+            Some(b'}' | b']') if depth > 0 => {
+                depth -= 1;
+                parser.pos += 1;
+            }
+            Some(b',' | b':') if depth > 0 => {
+                parser.pos += 1;
+                continue;
+            }
+            Some(_) => {
+                let start = parser.pos;
+                while matches!(parser.peek(), Some(b) if !b",:[]{}\" \t\r\n".contains(&b)) {
+                    parser.pos += 1;
+                }
+                if parser.pos == start {
+                    return Err(parser.unexpected());
+                }
+            }
+        }
+        if depth == 0 {
+            return Ok(());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------- helpers
 
 /// The key form under which Go-style parsers consider two keys the same: Unicode case
 /// folded (`ſ` to `s`, `K` to `k`) and NUL characters removed.
@@ -157,46 +1558,6 @@ pub fn push_pointer(pointer: &str, token: &str) -> String {
             c => out.push(c),
         }
     }
-    out
-}
-
-/// JSON equality as policies mean it: numbers compare by value (`1` equals `1.0`), objects
-/// ignore key order, and values of different types are never equal.
-pub fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => number_cmp(x, y) == Some(std::cmp::Ordering::Equal),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-/// Orders two JSON numbers by value. Integers compare exactly; anything with a fraction or
-/// exponent compares as a double.
-pub fn number_cmp(a: &Number, b: &Number) -> Option<std::cmp::Ordering> {
-    match (as_i128(a), as_i128(b)) {
-        (Some(x), Some(y)) => Some(x.cmp(&y)),
-        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
-    }
-}
-
-fn as_i128(n: &Number) -> Option<i128> {
-    n.as_i64()
-        .map(i128::from)
-        .or_else(|| n.as_u64().map(i128::from))
-}
-
-/// The RFC 8785 (JCS) canonical form of a value: keys sorted by UTF-16 code units, no
-/// whitespace, numbers in ECMAScript form, minimal string escapes.
-pub fn canonical(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
     out
 }
 
@@ -234,485 +1595,47 @@ fn hex_digit(n: u32) -> char {
     char::from_digit(n, 16).unwrap_or('0')
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&es_number(n.as_f64().unwrap_or(0.0))),
-        Value::String(s) => write_canonical_string(s, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical_string(key, out);
-                out.push(':');
-                if let Some(v) = map.get(key) {
-                    write_canonical(v, out);
-                }
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn write_canonical_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(hex_digit((u32::from(c) >> 4) & 0xf));
-                out.push(hex_digit(u32::from(c) & 0xf));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Formats a double as ECMAScript's `Number.prototype.toString` does (RFC 8785 §3.2.2.3).
-fn es_number(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return "0".to_owned();
-    }
-    // `{:e}` gives the shortest round-trip digits: `d.ddde±x`.
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let k = i32::try_from(digits.len()).unwrap_or(1);
-    let n = exp + 1;
-    let mut out = String::new();
-    if x < 0.0 {
-        out.push('-');
-    }
-    if k <= n && n <= 21 {
-        out.push_str(&digits);
-        out.extend(std::iter::repeat_n(
-            '0',
-            usize::try_from(n - k).unwrap_or(0),
-        ));
-    } else if 0 < n && n <= 21 {
-        let (int, frac) = digits.split_at(usize::try_from(n).unwrap_or(0));
-        out.push_str(int);
-        out.push('.');
-        out.push_str(frac);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', usize::try_from(-n).unwrap_or(0)));
-        out.push_str(&digits);
-    } else {
-        let (first, rest) = digits.split_at(1);
-        out.push_str(first);
-        if !rest.is_empty() {
-            out.push('.');
-            out.push_str(rest);
-        }
-        out.push('e');
-        out.push(if n > 0 { '+' } else { '-' });
-        out.push_str(&(n - 1).abs().to_string());
-    }
-    out
-}
-
-struct Parser<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-    /// Pointer tokens of the values being read, for error messages.
-    path: Vec<String>,
-}
-
-impl<'a> Parser<'a> {
-    fn new(text: &'a str) -> Self {
-        Parser {
-            text,
-            bytes: text.as_bytes(),
-            pos: 0,
-            path: Vec::new(),
-        }
-    }
-
-    fn pointer(&self) -> String {
-        self.path
-            .iter()
-            .fold(String::new(), |acc, token| push_pointer(&acc, token))
-    }
-
-    fn error(&self, kind: JsonErrorKind) -> JsonError {
-        self.error_at(kind, self.bytes.get(..self.pos).unwrap_or_default())
-    }
-
-    fn error_at(&self, kind: JsonErrorKind, before: &[u8]) -> JsonError {
-        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-        let line_start = before
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map_or(0, |p| p + 1);
-        JsonError {
-            kind,
-            pointer: self.pointer(),
-            line,
-            column: before.len() - line_start + 1,
-        }
-    }
-
-    fn unexpected(&self) -> JsonError {
-        match self
-            .text
-            .get(self.pos..)
-            .and_then(|rest| rest.chars().next())
-        {
-            Some(c) => self.error(JsonErrorKind::Unexpected(c)),
-            None => self.error(JsonErrorKind::Eof),
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
-
-    fn next(&mut self) -> Option<u8> {
-        let b = self.peek()?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    fn expect(&mut self, byte: u8) -> Result<(), JsonError> {
-        if self.peek() == Some(byte) {
-            self.pos += 1;
-            Ok(())
-        } else {
-            Err(self.unexpected())
-        }
-    }
-
-    fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.pos += 1;
-        }
-    }
-
-    fn literal(&mut self, word: &str, value: Value) -> Result<Value, JsonError> {
-        if self
-            .bytes
-            .get(self.pos..self.pos + word.len())
-            .is_some_and(|b| b == word.as_bytes())
-        {
-            self.pos += word.len();
-            Ok(value)
-        } else {
-            Err(self.unexpected())
-        }
-    }
-
-    /// Moves past one value, checking only that brackets balance and strings close.
-    fn skip_value(&mut self) -> Result<(), JsonError> {
-        let mut depth = 0usize;
-        loop {
-            self.skip_ws();
-            match self.peek() {
-                None => return Err(self.error(JsonErrorKind::Eof)),
-                Some(b'"') => {
-                    self.pos += 1;
-                    loop {
-                        match self.next() {
-                            Some(b'\\') => self.pos += 1,
-                            Some(b'"') => break,
-                            Some(_) => {}
-                            None => return Err(self.error(JsonErrorKind::Eof)),
-                        }
-                    }
-                }
-                Some(b'{' | b'[') => {
-                    depth += 1;
-                    self.pos += 1;
-                    continue;
-                }
-                Some(b'}' | b']') if depth > 0 => {
-                    depth -= 1;
-                    self.pos += 1;
-                }
-                Some(b',' | b':') if depth > 0 => {
-                    self.pos += 1;
-                    continue;
-                }
-                Some(_) => {
-                    let start = self.pos;
-                    while matches!(self.peek(), Some(b) if !b",:[]{}\" \t\r\n".contains(&b)) {
-                        self.pos += 1;
-                    }
-                    if self.pos == start {
-                        return Err(self.unexpected());
-                    }
-                }
-            }
-            if depth == 0 {
-                return Ok(());
-            }
-        }
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
-        match self.peek() {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().map(Value::String),
-            Some(b't') => self.literal("true", Value::Bool(true)),
-            Some(b'f') => self.literal("false", Value::Bool(false)),
-            Some(b'n') => self.literal("null", Value::Null),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => Err(self.unexpected()),
-        }
-    }
-
-    fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error(JsonErrorKind::TooDeep));
-        }
-        self.pos += 1;
-        let mut map = Map::new();
-        let mut folded: HashMap<String, String> = HashMap::new();
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(Value::Object(map));
-        }
-        loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
-                return Err(self.unexpected());
-            }
-            let key_start = self.pos;
-            let key = self.string()?;
-            if map.contains_key(&key) {
-                self.pos = key_start;
-                self.path.push(key.clone());
-                return Err(self.error(JsonErrorKind::DuplicateKey(key)));
-            }
-            if let Some(first) = folded.insert(fold_key(&key), key.clone()) {
-                self.pos = key_start;
-                self.path.push(key.clone());
-                return Err(self.error(JsonErrorKind::AmbiguousKeys(first, key)));
-            }
-            self.skip_ws();
-            self.expect(b':')?;
-            self.skip_ws();
-            self.path.push(key);
-            let value = self.value(depth)?;
-            let key = self.path.pop().unwrap_or_default();
-            map.insert(key, value);
-            self.skip_ws();
-            match self.next() {
-                Some(b',') => continue,
-                Some(b'}') => return Ok(Value::Object(map)),
-                _ => {
-                    self.pos = self.pos.saturating_sub(1);
-                    return Err(self.unexpected());
-                }
-            }
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error(JsonErrorKind::TooDeep));
-        }
-        self.pos += 1;
-        let mut items = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(Value::Array(items));
-        }
-        loop {
-            self.skip_ws();
-            self.path.push(items.len().to_string());
-            let item = self.value(depth)?;
-            self.path.pop();
-            items.push(item);
-            self.skip_ws();
-            match self.next() {
-                Some(b',') => continue,
-                Some(b']') => return Ok(Value::Array(items)),
-                _ => {
-                    self.pos = self.pos.saturating_sub(1);
-                    return Err(self.unexpected());
-                }
-            }
-        }
-    }
-
-    fn string(&mut self) -> Result<String, JsonError> {
-        self.expect(b'"')?;
-        let mut out = String::new();
-        loop {
-            let run_start = self.pos;
-            while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
-                self.pos += 1;
-            }
-            out.push_str(self.text.get(run_start..self.pos).unwrap_or_default());
-            match self.next() {
-                Some(b'"') => return Ok(out),
-                Some(b'\\') => self.escape(&mut out)?,
-                Some(_) => {
-                    self.pos -= 1;
-                    return Err(self.error(JsonErrorKind::ControlCharacter));
-                }
-                None => return Err(self.error(JsonErrorKind::Eof)),
-            }
-        }
-    }
-
-    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
-        let c = match self.next() {
-            Some(b'"') => '"',
-            Some(b'\\') => '\\',
-            Some(b'/') => '/',
-            Some(b'b') => '\u{8}',
-            Some(b'f') => '\u{c}',
-            Some(b'n') => '\n',
-            Some(b'r') => '\r',
-            Some(b't') => '\t',
-            Some(b'u') => {
-                let high = self.hex4()?;
-                if (0xDC00..0xE000).contains(&high) {
-                    return Err(self.error(JsonErrorKind::LoneSurrogate(high)));
-                }
-                if (0xD800..0xDC00).contains(&high) {
-                    let low = if self.bytes.get(self.pos..self.pos + 2) == Some(b"\\u") {
-                        self.pos += 2;
-                        self.hex4()?
-                    } else {
-                        return Err(self.error(JsonErrorKind::LoneSurrogate(high)));
-                    };
-                    if !(0xDC00..0xE000).contains(&low) {
-                        return Err(self.error(JsonErrorKind::LoneSurrogate(high)));
-                    }
-                    let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-                    char::from_u32(code).ok_or_else(|| self.error(JsonErrorKind::InvalidEscape))?
-                } else {
-                    char::from_u32(high).ok_or_else(|| self.error(JsonErrorKind::InvalidEscape))?
-                }
-            }
-            _ => {
-                self.pos = self.pos.saturating_sub(1);
-                return Err(self.error(JsonErrorKind::InvalidEscape));
-            }
-        };
-        out.push(c);
-        Ok(())
-    }
-
-    fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self
-            .text
-            .get(self.pos..self.pos + 4)
-            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| self.error(JsonErrorKind::InvalidEscape))?;
-        self.pos += 4;
-        u32::from_str_radix(digits, 16).map_err(|_| self.error(JsonErrorKind::InvalidEscape))
-    }
-
-    fn digits(&mut self) -> usize {
-        let start = self.pos;
-        while matches!(self.peek(), Some(b'0'..=b'9')) {
-            self.pos += 1;
-        }
-        self.pos - start
-    }
-
-    fn number(&mut self) -> Result<Value, JsonError> {
-        let start = self.pos;
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-        }
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => {
-                self.digits();
-            }
-            _ => return Err(self.unexpected()),
-        }
-        let mut integer = true;
-        if self.peek() == Some(b'.') {
-            integer = false;
-            self.pos += 1;
-            if self.digits() == 0 {
-                return Err(self.unexpected());
-            }
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            integer = false;
-            self.pos += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.pos += 1;
-            }
-            if self.digits() == 0 {
-                return Err(self.unexpected());
-            }
-        }
-        let text = self.text.get(start..self.pos).unwrap_or_default();
-        if integer {
-            if let Ok(n) = text.parse::<i64>() {
-                return Ok(Value::Number(n.into()));
-            }
-            if let Ok(n) = text.parse::<u64>() {
-                return Ok(Value::Number(n.into()));
-            }
-        }
-        text.parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| {
-                let mut at = Parser::new(self.text);
-                at.pos = start;
-                at.path.clone_from(&self.path);
-                at.error(JsonErrorKind::NumberOutOfRange)
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn canonical_number(text: &str) -> String {
+        Document::parse(text.as_bytes())
+            .unwrap()
+            .root()
+            .as_number()
+            .unwrap()
+            .canonical()
+    }
+
     #[test]
-    fn es_number_matches_ecmascript() {
+    fn canonical_numbers_follow_ecmascript_form_on_exact_digits() {
         for (x, s) in [
-            (1.0, "1"),
-            (-1.5, "-1.5"),
-            (1e21, "1e+21"),
-            (1e20, "100000000000000000000"),
-            (0.000001, "0.000001"),
-            (1e-7, "1e-7"),
-            (123.456, "123.456"),
-            (5e-324, "5e-324"),
-            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            ("1", "1"),
+            ("1.0", "1"),
+            ("-1.5", "-1.5"),
+            ("1e21", "1e+21"),
+            ("1e20", "100000000000000000000"),
+            ("0.000001", "0.000001"),
+            ("1e-7", "1e-7"),
+            ("123.456", "123.456"),
+            ("5e-324", "5e-324"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("12345678901234567891", "12345678901234567891"),
+            ("100E-2", "1"),
+            ("-0", "0"),
+            ("0.1000000000000000000001", "0.1000000000000000000001"),
         ] {
-            assert_eq!(es_number(x), s, "{x}");
+            assert_eq!(canonical_number(x), s, "{x}");
         }
+    }
+
+    #[test]
+    fn scan_plain_finds_the_first_special_byte() {
+        let text = b"abcdefghijklmnop\"q";
+        assert_eq!(scan_plain(text, 0), 16);
+        assert_eq!(scan_plain(b"ab\x01cdefghij", 0), 2);
+        assert_eq!(scan_plain(b"abcdefgh\\", 0), 8);
+        assert_eq!(scan_plain("é\u{7f}\"".as_bytes(), 0), 3);
     }
 }

@@ -1,10 +1,13 @@
 //! The JSON façade: strings in, strings out. The `toolgate` CLI and the browser
 //! playground both call these functions, so they give the same answers for the same input.
 
-use crate::eval::{CallContext, Decision, Session};
-use crate::json;
+use crate::catalogue::{self, tools_from_json, View};
+use crate::eval::{CallContext, Decision, Outcome, Session};
+use crate::filter::{Filter, Report};
+use crate::json::{self, json_eq, raw_members, Document};
 use crate::policy::{Policy, PolicyError, PolicyErrors};
-use serde_json::{json, Value};
+use serde_json::json;
+use std::borrow::Cow;
 
 /// Validates a policy: `{"ok":true,"summary":...}` or
 /// `{"ok":false,"errors":[{"pointer":...,"message":...}]}`.
@@ -22,56 +25,93 @@ pub fn schema() -> String {
 
 /// One line of `toolgate eval` input, read.
 #[derive(Debug)]
-pub struct EvalLine {
+pub struct EvalLine<'a> {
     /// The message's raw bytes.
-    pub body: Vec<u8>,
-    pub grant: String,
-    pub session: Option<String>,
+    pub body: Cow<'a, [u8]>,
+    pub grant: Cow<'a, str>,
+    pub session: Option<Cow<'a, str>>,
     pub at_ms: u64,
+    /// For `toolgate test`: the expected fields, as JSON text.
+    pub expect: Option<&'a str>,
 }
 
 /// Reads one `eval` line: `{"body": MESSAGE, "grant": "g1", "session": "s1", "at_ms": 0}`,
 /// where MESSAGE is the message as a JSON value, or a JSON string holding its raw bytes.
-pub fn parse_eval_line(line: &str) -> Result<EvalLine, String> {
-    let members = json::raw_members(line).map_err(|e| format!("not a json object: {e}"))?;
+/// With `expect_allowed`, an `expect` member is taken too (`toolgate test`).
+pub fn parse_eval_line(line: &str, expect_allowed: bool) -> Result<EvalLine<'_>, String> {
+    let members = raw_members(line).map_err(|e| format!("not a json object: {e}"))?;
     let mut out = EvalLine {
-        body: Vec::new(),
-        grant: "anonymous".to_owned(),
+        body: Cow::Borrowed(&[]),
+        grant: Cow::Borrowed("anonymous"),
         session: None,
         at_ms: 0,
+        expect: None,
     };
     let mut has_body = false;
     for (key, raw) in members {
-        let field = || json::parse(raw.as_bytes()).map_err(|e| format!("`{key}`: {e}"));
-        match key.as_str() {
+        let field = || {
+            Document::parse(raw.as_bytes())
+                .map_err(|e| format!("`{key}`: {e}"))
+        };
+        match key.as_ref() {
             "body" => {
                 has_body = true;
                 out.body = if raw.starts_with('"') {
-                    match field()? {
-                        Value::String(s) => s.into_bytes(),
-                        _ => return Err("`body` must be a json value or a string".to_owned()),
+                    let doc = field()?;
+                    match doc.root().as_str() {
+                        Some(s) => Cow::Owned(s.into_owned().into_bytes()),
+                        None => return Err("`body` must be a json value or a string".to_owned()),
                     }
                 } else {
-                    raw.as_bytes().to_vec()
+                    Cow::Borrowed(raw.as_bytes())
                 };
             }
-            "grant" => match field()? {
-                Value::String(s) => out.grant = s,
-                _ => return Err("`grant` must be a string".to_owned()),
-            },
-            "session" => match field()? {
-                Value::String(s) => out.session = Some(s),
-                Value::Null => out.session = None,
-                _ => return Err("`session` must be a string or null".to_owned()),
-            },
-            "at_ms" => match field()? {
-                Value::Number(n) if n.is_u64() => out.at_ms = n.as_u64().unwrap_or(0),
-                _ => return Err("`at_ms` must be a non-negative integer".to_owned()),
-            },
+            "grant" => {
+                let doc = field()?;
+                match doc.root().as_str() {
+                    Some(s) => out.grant = Cow::Owned(s.into_owned()),
+                    None => return Err("`grant` must be a string".to_owned()),
+                }
+            }
+            "session" => {
+                let doc = field()?;
+                let root = doc.root();
+                if root.is_null() {
+                    out.session = None;
+                } else {
+                    match root.as_str() {
+                        Some(s) => out.session = Some(Cow::Owned(s.into_owned())),
+                        None => return Err("`session` must be a string or null".to_owned()),
+                    }
+                }
+            }
+            "at_ms" => {
+                let doc = field()?;
+                match doc.root().as_number().and_then(|n| {
+                    n.as_str()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                        .then(|| n.as_u64())
+                        .flatten()
+                }) {
+                    Some(n) => out.at_ms = n,
+                    None => return Err("`at_ms` must be a non-negative integer".to_owned()),
+                }
+            }
+            "expect" if expect_allowed => {
+                let doc = field()?;
+                if !doc.root().is_object() {
+                    return Err("`expect` must be an object of decision fields".to_owned());
+                }
+                out.expect = Some(raw);
+            }
             other => {
-                return Err(format!(
-                    "unknown field `{other}`, expected `body`, `grant`, `session` or `at_ms`"
-                ))
+                let expected = if expect_allowed {
+                    "`body`, `grant`, `session`, `at_ms` or `expect`"
+                } else {
+                    "`body`, `grant`, `session` or `at_ms`"
+                };
+                return Err(format!("unknown field `{other}`, expected {expected}"));
             }
         }
     }
@@ -106,7 +146,7 @@ impl Evaluator {
     /// the line.
     pub fn line(&mut self, line: &str) -> Option<Decision> {
         self.line += 1;
-        self.decide_line(line)
+        self.decide_line(line, false).map(|(d, _)| d)
     }
 
     /// Like [`Evaluator::line`], for a line as raw bytes. A line that is not UTF-8 holds
@@ -114,47 +154,47 @@ impl Evaluator {
     pub fn line_bytes(&mut self, line: &[u8]) -> Option<Decision> {
         self.line += 1;
         match std::str::from_utf8(line) {
-            Ok(text) => self.decide_line(text),
-            Err(e) => Some(Decision::invalid(&crate::mcp::Invalid {
-                code: crate::mcp::PARSE_ERROR,
-                message: format!(
-                    "parse error: invalid utf-8 at byte {} of eval line {}",
-                    e.valid_up_to(),
-                    self.line
-                ),
-                method: None,
-                tool: None,
-                id: None,
-            })),
+            Ok(text) => self.decide_line(text, false).map(|(d, _)| d),
+            Err(e) => Some(self.unreadable(format!(
+                "parse error: invalid utf-8 at byte {} of eval line {}",
+                e.valid_up_to(),
+                self.line
+            ), crate::mcp::PARSE_ERROR)),
         }
     }
 
-    fn decide_line(&mut self, line: &str) -> Option<Decision> {
+    fn unreadable(&self, message: String, code: i64) -> Decision {
+        Decision::invalid(&crate::mcp::Invalid {
+            code,
+            message,
+            method: None,
+            tool: None,
+            id: None,
+        })
+    }
+
+    /// Decides a line; returns the decision and, for `test`, the `expect` text.
+    fn decide_line<'l>(&mut self, line: &'l str, test: bool) -> Option<(Decision, Option<&'l str>)> {
         if line.trim().is_empty() {
             return None;
         }
-        Some(match parse_eval_line(line) {
-            Ok(call) => self.session.decide(
-                &call.body,
-                CallContext {
-                    grant: &call.grant,
-                    session: call.session.as_deref(),
-                    at_ms: call.at_ms,
-                },
-            ),
+        Some(match parse_eval_line(line, test) {
+            Ok(call) => {
+                let decision = self.session.decide(
+                    &call.body,
+                    CallContext {
+                        grant: &call.grant,
+                        session: call.session.as_deref(),
+                        at_ms: call.at_ms,
+                    },
+                );
+                (decision, call.expect)
+            }
             Err(why) => {
                 self.had_bad_line = true;
-                Decision {
-                    decision: crate::eval::Outcome::Invalid,
-                    method: None,
-                    tool: None,
-                    rule: None,
-                    message: Some(format!("eval line {}: {why}", self.line)),
-                    retry_after_ms: None,
-                    approval_id: None,
-                    expires_at: None,
-                    code: None,
-                }
+                let mut decision = self.unreadable(format!("eval line {}: {why}", self.line), 0);
+                decision.code = None;
+                (decision, None)
             }
         })
     }
@@ -167,7 +207,7 @@ pub fn eval_jsonl(policy: &str, input: &str) -> String {
         Ok(e) => e,
         Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
     };
-    let mut out = String::new();
+    let mut out = String::with_capacity(input.len());
     for line in input.lines() {
         if let Some(decision) = evaluator.line(line) {
             out.push_str(&serde_json::to_string(&decision).unwrap_or_default());
@@ -175,6 +215,203 @@ pub fn eval_jsonl(policy: &str, input: &str) -> String {
         }
     }
     out
+}
+
+/// One case of `toolgate test` that failed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Failure {
+    /// The line of the case, from 1.
+    pub line: usize,
+    /// The expected fields.
+    pub expected: serde_json::Value,
+    /// The same fields of the decision (absent ones as `null`).
+    pub actual: serde_json::Value,
+    /// The whole decision, or why the line could not be read.
+    pub decision: serde_json::Value,
+}
+
+/// The outcome of `toolgate test`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TestRun {
+    pub passed: usize,
+    pub failed: usize,
+    pub failures: Vec<Failure>,
+}
+
+impl TestRun {
+    /// What `toolgate test` prints: one line per failing case, then `N passed, M failed`.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        for f in &self.failures {
+            out.push_str(&format!(
+                "FAIL line {}: expected {}, got {}\n",
+                f.line, f.expected, f.actual
+            ));
+        }
+        out.push_str(&format!("{} passed, {} failed\n", self.passed, self.failed));
+        out
+    }
+}
+
+/// Runs policy tests: `eval` lines with `expect`, in order, with shared counters.
+pub fn run_tests(policy: &str, cases: &str) -> Result<TestRun, Vec<PolicyError>> {
+    let mut evaluator = Evaluator::new(policy)?;
+    let mut run = TestRun::default();
+    for (index, line) in cases.lines().enumerate() {
+        evaluator.line = index + 1;
+        let Some((decision, expect)) = evaluator.decide_line(line, true) else {
+            continue;
+        };
+        let decision_json = serde_json::to_value(&decision).unwrap_or_default();
+        let Some(expect) = expect else {
+            run.failed += 1;
+            run.failures.push(Failure {
+                line: index + 1,
+                expected: json!(null),
+                actual: json!({"decision": decision_json.get("decision"), "message": decision.message}),
+                decision: decision_json,
+            });
+            if decision.decision != Outcome::Invalid {
+                if let Some(f) = run.failures.last_mut() {
+                    f.actual = json!({ "error": "the case has no `expect`" });
+                }
+            }
+            continue;
+        };
+        let (pass, expected, actual) = compare(expect, &decision);
+        if pass {
+            run.passed += 1;
+        } else {
+            run.failed += 1;
+            run.failures.push(Failure {
+                line: index + 1,
+                expected,
+                actual,
+                decision: decision_json,
+            });
+        }
+    }
+    Ok(run)
+}
+
+/// Whether every field of `expect` equals the decision's field (numbers by exact value;
+/// `null` expects the field to be absent). Returns the expected and actual fields too.
+fn compare(expect: &str, decision: &Decision) -> (bool, serde_json::Value, serde_json::Value) {
+    let decision_text = serde_json::to_string(decision).unwrap_or_default();
+    let (Ok(expect_doc), Ok(decision_doc)) = (
+        Document::parse(expect.as_bytes()),
+        Document::parse(decision_text.as_bytes()),
+    ) else {
+        return (false, json!(null), json!(null));
+    };
+    let mut pass = true;
+    let mut expected = serde_json::Map::new();
+    let mut actual = serde_json::Map::new();
+    for (key, want) in expect_doc.root().members() {
+        let key = key.as_str().unwrap_or_default().into_owned();
+        let got = decision_doc.root().get(&key);
+        let ok = match got {
+            Some(got) => json_eq(want, got),
+            None => want.is_null(),
+        };
+        pass &= ok;
+        expected.insert(key.clone(), serde_json::from_str(want.raw()).unwrap_or_default());
+        actual.insert(
+            key,
+            got.map(|g| serde_json::from_str(g.raw()).unwrap_or_default())
+                .unwrap_or(serde_json::Value::Null),
+        );
+    }
+    (pass, expected.into(), actual.into())
+}
+
+/// `toolgate check --tools`: the policy's errors, or its summary and the warnings of the
+/// catalogue against it (keys, `hide` entries and patterns that match no tool; tools left
+/// to `default`; descriptions that address the model). `{"ok":...,"summary",
+/// "warnings":[{"pointer","message"}]}`.
+pub fn check_tools(policy: &str, tools: &str) -> String {
+    let policy = match Policy::from_json(policy) {
+        Ok(p) => p,
+        Err(PolicyErrors(errors)) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    let tools = match tools_from_json(tools) {
+        Ok(t) => t,
+        Err(errors) => {
+            let errors: Vec<PolicyError> = errors
+                .into_iter()
+                .map(|e| PolicyError {
+                    pointer: format!("tools:{}", e.pointer),
+                    message: e.message,
+                })
+                .collect();
+            return json!({ "ok": false, "errors": errors }).to_string();
+        }
+    };
+    let warnings = tools_warnings(&policy, &tools);
+    json!({ "ok": true, "summary": policy.summary(), "warnings": warnings }).to_string()
+}
+
+/// The warnings of [`check_tools`].
+pub fn tools_warnings(policy: &Policy, tools: &[catalogue::Tool]) -> Vec<PolicyError> {
+    let mut warnings = Vec::new();
+    let warn = |warnings: &mut Vec<PolicyError>, pointer: String, message: String| {
+        warnings.push(PolicyError { pointer, message });
+    };
+    for entry in policy.entries() {
+        if !tools.iter().any(|t| entry.pattern.matches(&t.name)) {
+            let what = if entry.pattern.is_glob() { "pattern" } else { "key" };
+            warn(
+                &mut warnings,
+                entry.pointer.clone(),
+                format!(
+                    "the {what} `{}` matches no tool of the catalogue (a typo?)",
+                    entry.pattern.as_str()
+                ),
+            );
+        }
+    }
+    for (i, hide) in policy.hide().iter().enumerate() {
+        if !tools.iter().any(|t| hide.matches(&t.name)) {
+            warn(
+                &mut warnings,
+                format!("/hide/{i}"),
+                format!(
+                    "`{}` matches no tool of the catalogue (a typo?)",
+                    hide.as_str()
+                ),
+            );
+        }
+    }
+    let default = match policy.default_action() {
+        crate::policy::DefaultAction::Allow => "allow: it is listed and callable",
+        crate::policy::DefaultAction::Deny => "deny: it is hidden",
+    };
+    for tool in tools {
+        if policy.matching(&tool.name).is_empty() && policy.hidden_by(&tool.name).is_none() {
+            warn(
+                &mut warnings,
+                "/default".to_owned(),
+                format!(
+                    "tool `{}` is left to `default` ({default}); no key of `tools` matches it",
+                    tool.name
+                ),
+            );
+        }
+    }
+    let median = catalogue::median_description(tools);
+    for tool in tools {
+        let Ok(doc) = Document::parse(tool.raw.as_bytes()) else {
+            continue;
+        };
+        for message in catalogue::warnings(doc.root(), median) {
+            warn(
+                &mut warnings,
+                format!("tools:{}", json::push_pointer("", &tool.name)),
+                format!("tool `{}`: {message}", tool.name),
+            );
+        }
+    }
+    warnings
 }
 
 /// Evaluates one `eval` line on a fresh session and returns the decision with what the
@@ -185,34 +422,70 @@ pub fn simulate(policy: &str, line: &str) -> String {
         Ok(e) => e,
         Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
     };
-    let id = parse_eval_line(line)
+    let id = parse_eval_line(line, false)
         .ok()
-        .and_then(|l| json::parse(&l.body).ok())
-        .and_then(|v| v.get("id").cloned());
+        .and_then(|l| {
+            Document::parse(&l.body)
+                .ok()
+                .and_then(|d| d.root().get("id").map(|i| i.raw().to_owned()))
+        });
     let Some(decision) = evaluator.line(line) else {
         return json!({ "ok": false, "errors": [{"pointer": "", "message": "empty call"}] })
             .to_string();
     };
-    let response = decision
-        .agent_response(id.as_ref())
-        .map(|(status, body)| json!({ "status": status, "body": body }));
+    let response = (decision.decision != Outcome::Allow).then(|| {
+        let status = if decision.decision == Outcome::Invalid {
+            400
+        } else {
+            200
+        };
+        let body = crate::pipeline::refusal_body(&decision, id.as_deref(), false);
+        json!({ "status": status, "body": serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default() })
+    });
     json!({ "ok": true, "decision": decision, "response": response }).to_string()
 }
 
-/// Filters a `tools/list` response (or a bare array of tools) as the gateway would.
+/// Filters a `tools/list` response (or a bare array of tools) as the gateway would, with
+/// no pins known: `{"ok":true,"response":...,"removed":N,"monitor_hidden":M}`.
 pub fn list_tools(policy: &str, tools: &str) -> String {
     let policy = match Policy::from_json(policy) {
         Ok(p) => p,
         Err(PolicyErrors(errors)) => return json!({ "ok": false, "errors": errors }).to_string(),
     };
-    let mut response = match json::parse(tools.as_bytes()) {
-        Ok(Value::Array(items)) => json!({ "jsonrpc": "2.0", "id": 1, "result": { "tools": items } }),
-        Ok(v) => v,
+    let text = match Document::parse(tools.as_bytes()) {
+        Ok(doc) if doc.root().is_array() => {
+            format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"tools":{}}}}}"#, doc.text())
+        }
+        Ok(doc) => doc.text().to_owned(),
         Err(e) => {
             return json!({ "ok": false, "errors": [{"pointer": e.pointer, "message": e.to_string()}] })
                 .to_string()
         }
     };
-    policy.filter_tools_list(&mut response);
-    json!({ "ok": true, "response": response }).to_string()
+    let view = View::empty();
+    let mut report = Report::default();
+    match Filter::new(&policy, &view).message(&text, &mut report) {
+        Ok(filtered) => format!(
+            r#"{{"ok":true,"response":{filtered},"removed":{},"monitor_hidden":{}}}"#,
+            report.removed, report.monitor_hidden
+        ),
+        Err(e) => json!({ "ok": false, "errors": [{"pointer": "", "message": e.to_string()}] })
+            .to_string(),
+    }
+}
+
+/// [`run_tests`] as JSON, for the playground: `{"ok":true,"passed","failed","failures",
+/// "report"}` or `{"ok":false,"errors":[...]}`.
+pub fn run_tests_json(policy: &str, cases: &str) -> String {
+    match run_tests(policy, cases) {
+        Ok(run) => json!({
+            "ok": true,
+            "passed": run.passed,
+            "failed": run.failed,
+            "failures": run.failures,
+            "report": run.report(),
+        })
+        .to_string(),
+        Err(errors) => json!({ "ok": false, "errors": errors }).to_string(),
+    }
 }

@@ -1,18 +1,20 @@
-//! MCP messages: the strict JSON-RPC envelope, classification, and the answers toolgate
-//! gives in place of the origin.
+//! MCP messages: the strict JSON-RPC envelope, classification, header checks, and the
+//! answers toolgate gives in place of the origin.
 //!
 //! The envelope is loose where the protocol is (unknown members such as `_meta` pass
 //! through untouched) and strict where a parser differential could hide a call: members
 //! whose names differ from `jsonrpc`, `id`, `method`, `params`, `name` or `arguments` only
 //! by case, `ſ`/`K` folding or NUL characters are refused, as are duplicate keys anywhere
 //! (see [`crate::json`]).
+//!
+//! A request id is kept as its exact JSON text and written back as it came, so an answer
+//! always carries the id the client sent, digit for digit.
 
 // `Invalid` is the rare path, and callers use all of it: boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
-use crate::json::{self, fold_key};
+use crate::json::{self, fold_key, Document, Node, Tape};
 use crate::policy::is_valid_tool_name;
-use serde_json::{json, Map, Value};
 
 /// JSON-RPC parse error: the body is not strict JSON.
 pub const PARSE_ERROR: i64 = -32700;
@@ -20,7 +22,9 @@ pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 /// JSON-RPC invalid params: used for bad and unknown tool names.
 pub const INVALID_PARAMS: i64 = -32602;
-/// The `Mcp-Method` or `Mcp-Name` header disagrees with the body.
+/// JSON-RPC internal error: toolgate or the origin failed.
+pub const INTERNAL_ERROR: i64 = -32603;
+/// A header disagrees with the body (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
 pub const HEADER_MISMATCH: i64 = -32020;
 
 /// A message that must not be forwarded, with the JSON-RPC error to answer it with.
@@ -32,8 +36,8 @@ pub struct Invalid {
     pub method: Option<String>,
     /// The tool name, when a `tools/call` got that far.
     pub tool: Option<String>,
-    /// The request id, when it was valid.
-    pub id: Option<Value>,
+    /// The request id's JSON text, when it was valid.
+    pub id: Option<String>,
 }
 
 impl Invalid {
@@ -49,13 +53,12 @@ impl Invalid {
 }
 
 /// What a strictly parsed MCP message is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// A `tools/call` request.
     ToolCall {
+        /// The tool's name (decoded, and valid: `[A-Za-z0-9_.-]{1,128}`).
         name: String,
-        /// The call's arguments; an empty object when the call has none.
-        arguments: Value,
     },
     /// A `tools/list` request.
     ToolsList,
@@ -65,56 +68,116 @@ pub enum Kind {
     Response,
 }
 
-/// A strictly parsed MCP message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
+/// A strictly parsed MCP message. It owns (or borrows) its document.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    doc: Document<'a>,
     pub kind: Kind,
     /// The method, for requests and notifications.
     pub method: Option<String>,
-    /// The request id (a string or an integer); `None` for notifications.
-    pub id: Option<Value>,
+    /// The request id's JSON text (a string or an integer); `None` for notifications.
+    pub id: Option<String>,
     /// What the `Mcp-Name` header mirrors: `params.name` of `tools/call` and
     /// `prompts/get`, `params.uri` of `resources/read`.
     pub header_name: Option<String>,
     /// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when present.
     pub meta_protocol_version: Option<String>,
+    /// The slot of `params.arguments` of a `tools/call`.
+    arguments: Option<u32>,
+    /// The slot of `params.cursor` of a `tools/list`.
+    cursor: Option<u32>,
 }
 
-impl Message {
+impl<'a> Message<'a> {
     /// The tool name, for a `tools/call`.
     pub fn tool(&self) -> Option<&str> {
         match &self.kind {
-            Kind::ToolCall { name, .. } => Some(name),
+            Kind::ToolCall { name } => Some(name),
             _ => None,
+        }
+    }
+
+    /// The call's arguments; an empty object when it has none (or is not a call).
+    pub fn arguments(&self) -> Node<'_> {
+        self.arguments
+            .and_then(|i| self.doc.node(i))
+            .unwrap_or_else(|| json::empty_object().root())
+    }
+
+    /// Whether a `tools/list` asked for a later page.
+    pub fn has_cursor(&self) -> bool {
+        self.cursor.is_some()
+    }
+
+    /// The whole message.
+    pub fn root(&self) -> Node<'_> {
+        self.doc.root()
+    }
+
+    /// The message's text.
+    pub fn text(&self) -> &str {
+        self.doc.text()
+    }
+
+    /// Gives back the parse buffer for [`parse_message_reusing`].
+    pub fn into_tape(self) -> Tape {
+        self.doc.into_tape()
+    }
+
+    /// The same message, owning its text.
+    pub fn into_owned(self) -> Message<'static> {
+        Message {
+            doc: self.doc.into_owned(),
+            kind: self.kind,
+            method: self.method,
+            id: self.id,
+            header_name: self.header_name,
+            meta_protocol_version: self.meta_protocol_version,
+            arguments: self.arguments,
+            cursor: self.cursor,
         }
     }
 }
 
 /// Parses the bytes of one MCP message, refusing everything CONTRACT §3 refuses.
-pub fn parse_message(bytes: &[u8]) -> Result<Message, Invalid> {
-    let value = json::parse(bytes).map_err(|e| {
-        let at = if e.pointer.is_empty() {
-            String::new()
-        } else {
-            format!(" at {}", e.pointer)
-        };
-        Invalid::new(
-            PARSE_ERROR,
-            format!(
-                "parse error: {}{at} (line {}, column {})",
-                e.kind, e.line, e.column
-            ),
-        )
-    })?;
-    classify(&value)
+pub fn parse_message(bytes: &[u8]) -> Result<Message<'_>, Invalid> {
+    parse_message_reusing(bytes, Tape::default())
 }
 
-fn check_members(map: &Map<String, Value>, known: &[&str], place: &str) -> Result<(), Invalid> {
-    for key in map.keys() {
-        if known.contains(&key.as_str()) {
+/// [`parse_message`], reusing a parse buffer.
+pub fn parse_message_reusing(bytes: &[u8], tape: Tape) -> Result<Message<'_>, Invalid> {
+    let doc = Document::parse_reusing(bytes, tape).map_err(|e| parse_error(&e))?;
+    classify(doc)
+}
+
+/// [`parse_message`] for a body the message then owns.
+pub fn parse_message_owned(bytes: Vec<u8>) -> Result<Message<'static>, Invalid> {
+    let doc = Document::parse_owned_bytes(bytes).map_err(|e| parse_error(&e))?;
+    classify(doc)
+}
+
+fn parse_error(e: &json::JsonError) -> Invalid {
+    let at = if e.pointer.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", e.pointer)
+    };
+    Invalid::new(
+        PARSE_ERROR,
+        format!(
+            "parse error: {}{at} (line {}, column {})",
+            e.kind, e.line, e.column
+        ),
+    )
+}
+
+fn check_members(map: Node<'_>, known: &[&str], place: &str) -> Result<(), Invalid> {
+    for (key, _) in map.members() {
+        let key = key.as_str().unwrap_or_default();
+        if known.contains(&key.as_ref()) {
             continue;
         }
-        let folded = fold_key(key);
+        let folded = fold_key(&key);
         if let Some(real) = known.iter().find(|k| fold_key(k) == folded) {
             return Err(Invalid::new(
                 INVALID_REQUEST,
@@ -128,11 +191,12 @@ fn check_members(map: &Map<String, Value>, known: &[&str], place: &str) -> Resul
     Ok(())
 }
 
-/// Classifies a parsed JSON value as an MCP message.
-pub fn classify(value: &Value) -> Result<Message, Invalid> {
-    let map = match value {
-        Value::Object(map) => map,
-        Value::Array(_) => {
+/// Classifies a parsed JSON document as an MCP message.
+pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
+    let root = doc.root();
+    match root.kind() {
+        json::Kind::Object => {}
+        json::Kind::Array => {
             return Err(Invalid::new(
                 INVALID_REQUEST,
                 "invalid request: batches (json arrays) are not supported",
@@ -144,22 +208,28 @@ pub fn classify(value: &Value) -> Result<Message, Invalid> {
                 "invalid request: a message must be a json object",
             ))
         }
-    };
+    }
     check_members(
-        map,
+        root,
         &["jsonrpc", "id", "method", "params", "result", "error"],
         "message",
     )?;
-    if map.get("jsonrpc") != Some(&Value::String("2.0".to_owned())) {
+    if !root.get("jsonrpc").is_some_and(|v| v.str_eq("2.0")) {
         return Err(Invalid::new(
             INVALID_REQUEST,
             "invalid request: `jsonrpc` must be \"2.0\"",
         ));
     }
-    let id = match map.get("id") {
+    let id = match root.get("id") {
         None => None,
-        Some(id @ Value::String(_)) => Some(id.clone()),
-        Some(id @ Value::Number(n)) if n.is_i64() || n.is_u64() => Some(id.clone()),
+        Some(id) if id.kind() == json::Kind::String => Some(id.raw().to_owned()),
+        Some(id)
+            if id
+                .as_number()
+                .is_some_and(|n| is_integer_literal(n.as_str()) && (n.as_i64().is_some() || n.as_u64().is_some())) =>
+        {
+            Some(id.raw().to_owned())
+        }
         Some(_) => {
             return Err(Invalid::new(
                 INVALID_REQUEST,
@@ -167,25 +237,31 @@ pub fn classify(value: &Value) -> Result<Message, Invalid> {
             ))
         }
     };
-    let method = match map.get("method") {
+    let method = match root.get("method") {
         None => None,
-        Some(Value::String(m)) => Some(m.clone()),
-        Some(_) => {
-            return Err(Invalid::new(
-                INVALID_REQUEST,
-                "invalid request: `method` must be a string",
-            ))
-        }
+        Some(m) => match m.as_str() {
+            Some(m) => Some(m.into_owned()),
+            None => {
+                return Err(Invalid::new(
+                    INVALID_REQUEST,
+                    "invalid request: `method` must be a string",
+                ))
+            }
+        },
     };
+    let has_result = root.get("result").is_some();
+    let has_error = root.get("error").is_some();
     let Some(method) = method else {
-        let has_outcome = map.contains_key("result") != map.contains_key("error");
-        if id.is_some() && has_outcome && !map.contains_key("params") {
+        if id.is_some() && has_result != has_error && root.get("params").is_none() {
             return Ok(Message {
                 kind: Kind::Response,
                 method: None,
                 id,
                 header_name: None,
                 meta_protocol_version: None,
+                arguments: None,
+                cursor: None,
+                doc,
             });
         }
         return Err(Invalid::new(
@@ -193,15 +269,15 @@ pub fn classify(value: &Value) -> Result<Message, Invalid> {
             "invalid request: a message needs a `method`, or an `id` and one of `result` or `error`",
         ));
     };
-    if map.contains_key("result") || map.contains_key("error") {
+    if has_result || has_error {
         return Err(Invalid::new(
             INVALID_REQUEST,
             "invalid request: a request cannot carry `result` or `error`",
         ));
     }
-    let params = match map.get("params") {
+    let params = match root.get("params") {
         None => None,
-        Some(Value::Object(p)) => Some(p),
+        Some(p) if p.is_object() => Some(p),
         Some(_) => {
             return Err(Invalid {
                 method: Some(method),
@@ -212,23 +288,32 @@ pub fn classify(value: &Value) -> Result<Message, Invalid> {
             })
         }
     };
+    let mut arguments = None;
+    let mut cursor = None;
     let kind = match method.as_str() {
-        "tools/call" => tool_call(params).map_err(|mut e| {
-            e.method = Some(method.clone());
-            e.id.clone_from(&id);
-            if e.code == INVALID_REQUEST {
-                e.id = None;
-            }
-            e
-        })?,
-        "tools/list" => Kind::ToolsList,
+        "tools/call" => {
+            let (name, args) = tool_call(params).map_err(|mut e| {
+                e.method = Some(method.clone());
+                e.id.clone_from(&id);
+                if e.code == INVALID_REQUEST {
+                    e.id = None;
+                }
+                e
+            })?;
+            arguments = args;
+            Kind::ToolCall { name }
+        }
+        "tools/list" => {
+            cursor = params.and_then(|p| p.get("cursor")).map(|c| c.index());
+            Kind::ToolsList
+        }
         _ => Kind::Other,
     };
     if matches!(kind, Kind::ToolCall { .. }) && id.is_none() {
         return Err(Invalid {
             method: Some(method),
             tool: match &kind {
-                Kind::ToolCall { name, .. } => Some(name.clone()),
+                Kind::ToolCall { name } => Some(name.clone()),
                 _ => None,
             },
             ..Invalid::new(
@@ -244,24 +329,37 @@ pub fn classify(value: &Value) -> Result<Message, Invalid> {
     };
     let header_name = header_field
         .and_then(|f| params?.get(f)?.as_str())
-        .map(str::to_owned);
+        .map(|s| s.into_owned());
     let meta_protocol_version = params
         .and_then(|p| p.get("_meta")?.get(PROTOCOL_VERSION_META)?.as_str())
-        .map(str::to_owned);
+        .map(|s| s.into_owned());
     Ok(Message {
         kind,
         method: Some(method),
         id,
         header_name,
         meta_protocol_version,
+        arguments,
+        cursor,
+        doc,
     })
+}
+
+fn is_integer_literal(text: &str) -> bool {
+    !text.contains(['.', 'e', 'E'])
 }
 
 /// The `_meta` key that carries the protocol version in 2026-07-28 requests.
 pub const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
 
-/// The first protocol revision whose requests mirror the method and name in headers.
+/// The first protocol revision whose requests mirror the method and name in headers, and
+/// that has no sessions.
 pub const HEADER_MIRRORING_VERSION: &str = "2026-07-28";
+
+/// Whether a `MCP-Protocol-Version` header names 2026-07-28 or later.
+pub fn is_modern(protocol_version: Option<&str>) -> bool {
+    protocol_version.is_some_and(|v| v.trim() >= HEADER_MIRRORING_VERSION)
+}
 
 /// The MCP request headers a gateway checks against the body.
 #[derive(Debug, Clone, Copy, Default)]
@@ -278,16 +376,14 @@ pub struct McpHeaders<'a> {
 /// HTTP, "Server Validation"). A header that is present must match the body, whatever
 /// the revision. From 2026-07-28 on, `Mcp-Method` is required on every request and
 /// `Mcp-Name` on `tools/call`, `resources/read` and `prompts/get`.
-pub fn check_headers(message: &Message, headers: &McpHeaders<'_>) -> Result<(), Invalid> {
+pub fn check_headers(message: &Message<'_>, headers: &McpHeaders<'_>) -> Result<(), Invalid> {
     let mismatch = |what: String| Invalid {
         method: message.method.clone(),
         tool: message.tool().map(str::to_owned),
         id: message.id.clone(),
         ..Invalid::new(HEADER_MISMATCH, format!("header mismatch: {what}"))
     };
-    let modern = headers
-        .protocol_version
-        .is_some_and(|v| v.trim() >= HEADER_MIRRORING_VERSION);
+    let modern = is_modern(headers.protocol_version);
     if let (Some(header), Some(meta)) = (headers.protocol_version, &message.meta_protocol_version) {
         if header.trim() != meta {
             return Err(mismatch(format!(
@@ -330,6 +426,117 @@ pub fn check_headers(message: &Message, headers: &McpHeaders<'_>) -> Result<(), 
     Ok(())
 }
 
+/// The `Mcp-Param-*` headers of a `tools/call` that may go on to the origin: each one the
+/// tool's input schema declares (`x-mcp-header`, 2026-07-28) and whose value matches the
+/// body's argument. A declared header that disagrees with the body is refused (`-32020`);
+/// a header the schema does not declare, or any when the schema is not known, is dropped.
+/// `headers` are (lowercase name, value) pairs.
+pub fn param_headers<'h>(
+    message: &Message<'_>,
+    schema: Option<Node<'_>>,
+    headers: &[(&'h str, &'h str)],
+) -> Result<Vec<(&'h str, &'h str)>, Invalid> {
+    let mismatch = |what: String| Invalid {
+        method: message.method.clone(),
+        tool: message.tool().map(str::to_owned),
+        id: message.id.clone(),
+        ..Invalid::new(HEADER_MISMATCH, format!("header mismatch: {what}"))
+    };
+    let sent: Vec<(&str, &str)> = headers
+        .iter()
+        .copied()
+        .filter(|(name, _)| name.starts_with("mcp-param-"))
+        .collect();
+    if sent.is_empty() {
+        return Ok(Vec::new());
+    }
+    let declared = schema.map(declared_param_headers).unwrap_or_default();
+    let arguments = message.arguments();
+    let mut forward = Vec::new();
+    for (name, value) in sent {
+        let token = name.trim_start_matches("mcp-param-");
+        let Some((path, kind)) = declared
+            .iter()
+            .find(|(_, t, _)| t.eq_ignore_ascii_case(token))
+            .map(|(p, _, k)| (p, k))
+        else {
+            continue;
+        };
+        if headers.iter().filter(|(n, _)| *n == name).count() > 1 {
+            return Err(mismatch(format!("the {name} header appears more than once")));
+        }
+        let argument = path.iter().try_fold(arguments, |node, key| node.get(key));
+        let rendered = argument.filter(|a| !a.is_null()).and_then(|a| render_param(a));
+        let decoded = decode_header_value(value.trim());
+        let matches = match (&rendered, &decoded) {
+            (Some(rendered), Some(decoded)) => {
+                rendered == decoded || (kind == "integer" && integer_text_eq(rendered, decoded))
+            }
+            _ => false,
+        };
+        if !matches {
+            return Err(mismatch(format!(
+                "the {name} header does not match the argument `{}`",
+                path.join(".")
+            )));
+        }
+        forward.push((name, value));
+    }
+    Ok(forward)
+}
+
+/// Whether two decimal texts are the same integer (`42` and `42.0`).
+fn integer_text_eq(a: &str, b: &str) -> bool {
+    let int = |t: &str| {
+        let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+        (frac.bytes().all(|b| b == b'0')
+            && !whole.is_empty()
+            && whole.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()))
+        .then(|| whole.to_owned())
+    };
+    matches!((int(a), int(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// A primitive argument as a client mirrors it into a header.
+fn render_param(value: Node<'_>) -> Option<String> {
+    match value.kind() {
+        json::Kind::String => value.as_str().map(|s| s.into_owned()),
+        json::Kind::Bool => value.as_bool().map(|b| b.to_string()),
+        json::Kind::Number => Some(value.raw().to_owned()),
+        _ => None,
+    }
+}
+
+/// The `x-mcp-header` declarations of an input schema: (property path, token, type), for
+/// properties reachable through `properties` alone.
+pub fn declared_param_headers(schema: Node<'_>) -> Vec<(Vec<String>, String, String)> {
+    fn walk(node: Node<'_>, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, String, String)>) {
+        if path.len() > 32 {
+            return;
+        }
+        if !path.is_empty() {
+            if let Some(token) = node.get("x-mcp-header").and_then(|t| t.as_str()) {
+                let kind = node
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default();
+                out.push((path.clone(), token.into_owned(), kind));
+            }
+        }
+        if let Some(properties) = node.get("properties") {
+            for (key, sub) in properties.members() {
+                path.push(key.as_str().unwrap_or_default().into_owned());
+                walk(sub, path, out);
+                path.pop();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, &mut Vec::new(), &mut out);
+    out
+}
+
 /// Decodes a mirrored header value: plain visible ASCII, or `=?base64?…?=` holding the
 /// Base64 of UTF-8 text. `None` when it is neither.
 pub fn decode_header_value(value: &str) -> Option<String> {
@@ -370,7 +577,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     (bits < 6).then_some(out)
 }
 
-fn tool_call(params: Option<&Map<String, Value>>) -> Result<Kind, Invalid> {
+fn tool_call(params: Option<Node<'_>>) -> Result<(String, Option<u32>), Invalid> {
     let Some(params) = params else {
         return Err(Invalid::new(
             INVALID_REQUEST,
@@ -379,13 +586,15 @@ fn tool_call(params: Option<&Map<String, Value>>) -> Result<Kind, Invalid> {
     };
     check_members(params, &["name", "arguments", "_meta", "task"], "params")?;
     let name = match params.get("name") {
-        Some(Value::String(name)) => name.clone(),
-        Some(_) => {
-            return Err(Invalid::new(
-                INVALID_REQUEST,
-                "invalid request: `params.name` must be a string",
-            ))
-        }
+        Some(n) => match n.as_str() {
+            Some(name) => name.into_owned(),
+            None => {
+                return Err(Invalid::new(
+                    INVALID_REQUEST,
+                    "invalid request: `params.name` must be a string",
+                ))
+            }
+        },
         None => {
             return Err(Invalid::new(
                 INVALID_REQUEST,
@@ -394,8 +603,8 @@ fn tool_call(params: Option<&Map<String, Value>>) -> Result<Kind, Invalid> {
         }
     };
     let arguments = match params.get("arguments") {
-        None => Value::Object(Map::new()),
-        Some(args @ Value::Object(_)) => args.clone(),
+        None => None,
+        Some(args) if args.is_object() => Some(args.index()),
         Some(_) => {
             return Err(Invalid {
                 tool: Some(name),
@@ -415,49 +624,26 @@ fn tool_call(params: Option<&Map<String, Value>>) -> Result<Kind, Invalid> {
             )
         });
     }
-    Ok(Kind::ToolCall { name, arguments })
+    Ok((name, arguments))
 }
 
-/// A JSON-RPC error response body.
-pub fn error_response(id: Option<&Value>, code: i64, message: &str) -> Value {
-    json!({
-        "jsonrpc": "2.0",
-        "id": id.cloned().unwrap_or(Value::Null),
-        "error": { "code": code, "message": message },
-    })
+/// A JSON-RPC error response body. `id` is the request id's JSON text.
+pub fn error_response(id: Option<&str>, code: i64, message: &str) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{code},"message":{}}}}}"#,
+        id.unwrap_or("null"),
+        json::quote(message)
+    )
 }
 
 /// The `tools/call` result toolgate answers in place of the origin when a call is denied,
-/// rate limited or waits for approval.
-pub fn refusal_response(id: Option<&Value>, message: &str, decision: &Value) -> Value {
-    json!({
-        "jsonrpc": "2.0",
-        "id": id.cloned().unwrap_or(Value::Null),
-        "result": {
-            "content": [ { "type": "text", "text": message } ],
-            "isError": true,
-            "_meta": { "toolgate/decision": decision },
-        },
-    })
-}
-
-/// Removes from a `tools/list` response the tools for which `hidden` is true. Anything
-/// that is not a successful `tools/list` result (an error, an unexpected shape) is
-/// returned unchanged; tools that are not objects with a string `name` are removed, since
-/// no policy can tell whether they are hidden.
-pub fn filter_tools_list(response: &mut Value, hidden: impl Fn(&str) -> bool) -> usize {
-    let Some(tools) = response
-        .get_mut("result")
-        .and_then(|r| r.get_mut("tools"))
-        .and_then(Value::as_array_mut)
-    else {
-        return 0;
-    };
-    let before = tools.len();
-    tools.retain(|tool| {
-        tool.get("name")
-            .and_then(Value::as_str)
-            .is_some_and(|name| !hidden(name))
-    });
-    before - tools.len()
+/// rate limited or waits for approval. `decision` is the decision object's JSON text;
+/// `modern` adds `resultType: "complete"` for 2026-07-28 clients.
+pub fn refusal_response(id: Option<&str>, message: &str, decision: &str, modern: bool) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{},"result":{{"content":[{{"type":"text","text":{}}}],"isError":true,"_meta":{{"toolgate/decision":{decision}}}{}}}}}"#,
+        id.unwrap_or("null"),
+        json::quote(message),
+        if modern { r#","resultType":"complete""# } else { "" }
+    )
 }

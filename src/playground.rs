@@ -12,6 +12,12 @@ pub fn check(policy: &str) -> String {
     json_api::check(policy)
 }
 
+/// [`json_api::check_tools`]: validates a policy against a catalogue, with warnings.
+#[wasm_bindgen]
+pub fn check_tools(policy: &str, tools: &str) -> String {
+    json_api::check_tools(policy, tools)
+}
+
 /// [`json_api::simulate`]: one call's decision and what the agent receives.
 #[wasm_bindgen]
 pub fn simulate(policy: &str, line: &str) -> String {
@@ -22,6 +28,13 @@ pub fn simulate(policy: &str, line: &str) -> String {
 #[wasm_bindgen]
 pub fn eval_jsonl(policy: &str, input: &str) -> String {
     json_api::eval_jsonl(policy, input)
+}
+
+/// [`json_api::run_tests`]: `toolgate test` over a cases file: `{"ok":true,"passed",
+/// "failed","failures":[{"line","expected","actual","decision"}],"report"}`.
+#[wasm_bindgen]
+pub fn run_tests(policy: &str, cases: &str) -> String {
+    json_api::run_tests_json(policy, cases)
 }
 
 /// [`json_api::list_tools`]: a `tools/list` answer as the gateway filters it.
@@ -36,7 +49,8 @@ pub fn schema() -> String {
     json_api::schema()
 }
 
-/// [`catalogue::catalogue`]: every tool's risk and effective status under a policy.
+/// [`catalogue::catalogue`]: every tool's risk, warnings and effective status under a
+/// policy.
 #[wasm_bindgen]
 pub fn catalogue(policy: &str, tools: &str) -> String {
     catalogue::catalogue(policy, tools)

@@ -1,16 +1,19 @@
 //! The validated policy: loading, validation with JSON Pointer errors, and matching.
 //!
 //! [`Policy::from_json`] is the only way to build a [`Policy`], so an invalid policy
-//! cannot exist. Patterns and regexes are compiled here, once, when the policy loads;
-//! evaluation ([`crate::eval`]) only reads.
+//! cannot exist. Patterns, paths and regexes are compiled here, once, when the policy
+//! loads, and so is a *plan* per exact tool key (the entries that match it, whether it is
+//! hidden); evaluation ([`crate::eval`]) only reads.
 
+pub mod path;
 pub mod spec;
 
-use crate::json::{self, push_pointer, JsonError};
-use regex::Regex;
-use serde_json::{Map, Value};
+use crate::json::{push_pointer, Document, JsonError, Kind, Node};
+use regex_lite::Regex;
 use std::collections::HashMap;
 use std::fmt;
+
+pub use path::{ArgPath, Segment};
 
 /// The largest `max` a limit may have. It bounds a counter's state (see
 /// [`crate::ratelimit`]).
@@ -18,6 +21,9 @@ pub const MAX_LIMIT: u32 = 1_000_000;
 
 /// The longest tool name, and the longest key or pattern.
 pub const MAX_TOOL_NAME: usize = 128;
+
+/// The longest policy text accepted, in bytes.
+pub const MAX_POLICY_BYTES: usize = 1 << 20;
 
 const DEFAULT_TTL_MS: u64 = 3_600_000;
 
@@ -50,6 +56,29 @@ pub struct PolicyErrors(pub Vec<PolicyError>);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefaultAction {
     Allow,
+    Deny,
+}
+
+/// Whether a rule is applied or only reported (CONTRACT §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    Monitor,
+}
+
+impl Mode {
+    /// Whether rules in this mode are applied.
+    pub fn enforced(self) -> bool {
+        self == Mode::Enforce
+    }
+}
+
+/// What happens to a tool whose definition changed since it was pinned (CONTRACT §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnChange {
+    /// Removed from `tools/list`; a call gets the hidden answer.
+    Hide,
+    /// Listed with its pinned definition; a call is denied.
     Deny,
 }
 
@@ -106,13 +135,15 @@ impl Scope {
 /// A validated rate limit, with the pointer of the place that defines it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limit {
-    /// Where the limit is written (`/tools/odoo_write/limits/0`).
+    /// Where the limit is written (`/tools/odoo_write/limits/0`, `/tools/x/rate_limit`).
     pub pointer: String,
     /// The counter's name, shared by every limit that names it.
     pub counter: String,
     pub window: Window,
     pub max: u32,
     pub scope: Scope,
+    /// The mode of the place that writes it.
+    pub mode: Mode,
 }
 
 /// A compiled tool pattern: an exact name or a `*` glob.
@@ -168,49 +199,20 @@ impl Pattern {
     }
 }
 
-/// A path into the call: `args` then keys or indexes.
-#[derive(Debug, Clone)]
-pub struct ArgPath {
-    text: String,
-    segments: Vec<String>,
-}
-
-impl ArgPath {
-    /// The path as written (`args.lines.0.amount`).
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// The value at this path in `arguments`, if there is one. A segment reads an object
-    /// key, or an array index when the value there is an array.
-    pub fn resolve<'v>(&self, arguments: &'v Value) -> Option<&'v Value> {
-        self.segments
-            .iter()
-            .try_fold(arguments, |value, segment| match value {
-                Value::Object(map) => map.get(segment),
-                Value::Array(items) => segment
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|_| segment == "0" || !segment.starts_with('0'))
-                    .and_then(|i| items.get(i)),
-                _ => None,
-            })
-    }
-}
-
-/// A compiled condition operator with its operand.
+/// A compiled condition operator. Operands are values of the policy document
+/// ([`Policy::operand`]), so they keep their exact text.
 #[derive(Debug, Clone)]
 pub enum Op {
-    Eq(Value),
-    Neq(Value),
-    In(Vec<Value>),
-    NotIn(Vec<Value>),
-    Lt(serde_json::Number),
-    Lte(serde_json::Number),
-    Gt(serde_json::Number),
-    Gte(serde_json::Number),
+    Eq(u32),
+    Neq(u32),
+    In(u32),
+    NotIn(u32),
+    Lt(u32),
+    Lte(u32),
+    Gt(u32),
+    Gte(u32),
     Regex(Regex),
-    Contains(Value),
+    Contains(u32),
     Exists(bool),
 }
 
@@ -271,31 +273,54 @@ pub struct Entry {
     /// `/tools/<key>`.
     pub pointer: String,
     pub pattern: Pattern,
+    /// The entry's mode: its own `mode`, or the policy's.
+    pub mode: Mode,
     pub deny: bool,
     pub deny_if: Vec<Condition>,
     pub require: Vec<Condition>,
     /// Indexes into [`Policy::limits`].
     pub limits: Vec<usize>,
     pub approval: Option<Approval>,
+    /// `on_deny`, or its alias `reason`.
     pub on_deny: Option<String>,
+}
+
+/// The pinning rule (CONTRACT §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pin {
+    pub on_change: OnChange,
+}
+
+/// What the policy says about one tool name before any call: the entries that match it
+/// and whether `hide` hides it. Built once per exact key at load, on demand otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Indexes into [`Policy::entries`], in document order.
+    pub entries: Vec<usize>,
+    /// The first `hide` item that matches, by index.
+    pub hidden_by: Option<usize>,
 }
 
 /// A validated policy. Build it with [`Policy::from_json`].
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// The policy as written; operands are nodes of it.
+    doc: Document<'static>,
     pub(crate) default: DefaultAction,
+    pub(crate) mode: Mode,
+    pub(crate) pin: Option<Pin>,
+    hide: Vec<Pattern>,
     hide_exact: HashMap<String, usize>,
-    hide_globs: Vec<(usize, Pattern)>,
+    hide_globs: Vec<usize>,
     /// Indexes into `limits`.
     pub(crate) all_tools_limits: Vec<usize>,
     pub(crate) entries: Vec<Entry>,
-    exact: HashMap<String, usize>,
+    /// Plans of the exact keys and exact `hide` names.
+    plans: HashMap<String, Plan>,
     globs: Vec<usize>,
     /// Every limit of the policy, one per place that writes one. All the limits on one
     /// counter agree (the loader checks), and a call counts each counter once.
     pub(crate) limits: Vec<Limit>,
-    /// The policy as written.
-    source: Value,
 }
 
 /// How a policy ranks a tool before any call is made.
@@ -311,26 +336,103 @@ impl Policy {
     /// Parses and validates a policy. On failure, returns every problem found, each at
     /// its JSON Pointer.
     pub fn from_json(text: &str) -> Result<Policy, PolicyErrors> {
-        let value = json::parse(text.as_bytes()).map_err(|e| PolicyErrors(vec![json_error(&e)]))?;
-        Policy::from_value(value)
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(PolicyErrors(vec![PolicyError {
+                pointer: String::new(),
+                message: format!("the policy is larger than {MAX_POLICY_BYTES} bytes"),
+            }]));
+        }
+        let doc = Document::parse_owned(text.to_owned())
+            .map_err(|e| PolicyErrors(vec![json_error(&e)]))?;
+        Policy::from_document(doc)
     }
 
     /// Validates an already parsed policy document.
-    pub fn from_value(value: Value) -> Result<Policy, PolicyErrors> {
+    pub fn from_document(doc: Document<'static>) -> Result<Policy, PolicyErrors> {
         let mut loader = Loader::default();
-        let policy = loader.policy(&value);
+        let policy = loader.policy(doc.root());
         match policy {
-            Some(mut policy) if loader.errors.is_empty() => {
-                policy.source = value;
+            Some(built) if loader.errors.is_empty() => {
+                let mut policy = Policy { doc, ..built };
+                policy.plans = policy.build_plans();
                 Ok(policy)
             }
             _ => Err(PolicyErrors(loader.errors)),
         }
     }
 
+    fn build_plans(&self) -> HashMap<String, Plan> {
+        let mut plans = HashMap::new();
+        let names = self
+            .entries
+            .iter()
+            .filter(|e| !e.pattern.is_glob())
+            .map(|e| e.pattern.as_str())
+            .chain(self.hide_exact.keys().map(String::as_str));
+        for name in names {
+            if !plans.contains_key(name) {
+                plans.insert(name.to_owned(), self.compute_plan(name));
+            }
+        }
+        plans
+    }
+
+    fn compute_plan(&self, tool: &str) -> Plan {
+        let mut entries: Vec<usize> = self
+            .globs
+            .iter()
+            .copied()
+            .filter(|i| {
+                self.entries
+                    .get(*i)
+                    .is_some_and(|e| e.pattern.matches(tool))
+            })
+            .collect();
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| !e.pattern.is_glob() && e.pattern.as_str() == tool)
+        {
+            entries.push(i);
+            entries.sort_unstable();
+        }
+        let exact = self.hide_exact.get(tool).copied();
+        let glob = self
+            .hide_globs
+            .iter()
+            .copied()
+            .find(|i| self.hide.get(*i).is_some_and(|p| p.matches(tool)));
+        let hidden_by = match (exact, glob) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Plan { entries, hidden_by }
+    }
+
+    /// The plan of `tool`: precomputed for exact keys, computed for other names.
+    pub fn plan(&self, tool: &str) -> std::borrow::Cow<'_, Plan> {
+        match self.plans.get(tool) {
+            Some(plan) => std::borrow::Cow::Borrowed(plan),
+            None if self.globs.is_empty() && self.hide_globs.is_empty() => {
+                std::borrow::Cow::Owned(Plan::default())
+            }
+            None => std::borrow::Cow::Owned(self.compute_plan(tool)),
+        }
+    }
+
     /// The policy document as written.
-    pub fn source(&self) -> &Value {
-        &self.source
+    pub fn source(&self) -> Node<'_> {
+        self.doc.root()
+    }
+
+    /// The policy text as written.
+    pub fn source_text(&self) -> &str {
+        self.doc.text()
+    }
+
+    /// A condition's operand.
+    pub fn operand(&self, index: u32) -> Option<Node<'_>> {
+        self.doc.node(index)
     }
 
     /// The `default` field.
@@ -338,9 +440,26 @@ impl Policy {
         self.default
     }
 
+    /// The top-level `mode`.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The `pin` rule, if pinning is enforced.
+    pub fn pin(&self) -> Option<Pin> {
+        self.pin
+    }
+
     /// Every limit, one per place in the policy that writes one.
     pub fn limits(&self) -> &[Limit] {
         &self.limits
+    }
+
+    /// The limits of `all_tools`.
+    pub fn all_tools_limits(&self) -> impl Iterator<Item = &Limit> {
+        self.all_tools_limits
+            .iter()
+            .filter_map(|i| self.limits.get(*i))
     }
 
     /// The number of distinct counters.
@@ -356,46 +475,33 @@ impl Policy {
         &self.entries
     }
 
+    /// The `hide` items, in order.
+    pub fn hide(&self) -> &[Pattern] {
+        &self.hide
+    }
+
     /// The pointer of the `hide` item that hides `tool`, if any (the first one in order).
     pub fn hidden_by(&self, tool: &str) -> Option<String> {
-        let exact = self.hide_exact.get(tool).copied();
-        let glob = self
-            .hide_globs
-            .iter()
-            .find(|(_, p)| p.matches(tool))
-            .map(|(i, _)| *i);
-        let index = match (exact, glob) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
-        };
-        Some(format!("/hide/{index}"))
+        self.plan(tool).hidden_by.map(|i| format!("/hide/{i}"))
     }
 
     /// The entries whose key matches `tool`, in document order.
     pub fn matching(&self, tool: &str) -> Vec<&Entry> {
-        let mut found: Vec<usize> = self
-            .globs
+        self.plan(tool)
+            .entries
             .iter()
-            .copied()
-            .filter(|i| {
-                self.entries
-                    .get(*i)
-                    .is_some_and(|e| e.pattern.matches(tool))
-            })
-            .collect();
-        if let Some(i) = self.exact.get(tool) {
-            found.push(*i);
-            found.sort_unstable();
-        }
-        found.iter().filter_map(|i| self.entries.get(*i)).collect()
+            .filter_map(|i| self.entries.get(*i))
+            .collect()
     }
 
-    /// Whether `tool` is hidden, and the pointer of the rule that decides it.
+    /// Whether `tool` is hidden with every rule enforced, and the pointer of the rule that
+    /// decides it. (Pins are not known here; see [`crate::eval`].)
     pub fn visibility(&self, tool: &str) -> (Visibility, String) {
-        if let Some(rule) = self.hidden_by(tool) {
-            return (Visibility::Hidden, rule);
+        let plan = self.plan(tool);
+        if let Some(i) = plan.hidden_by {
+            return (Visibility::Hidden, format!("/hide/{i}"));
         }
-        match self.matching(tool).first() {
+        match plan.entries.first().and_then(|i| self.entries.get(*i)) {
             Some(entry) => (Visibility::Listed, entry.pointer.clone()),
             None if self.default == DefaultAction::Deny => {
                 (Visibility::Hidden, "/default".to_owned())
@@ -407,7 +513,8 @@ impl Policy {
     /// A one-line summary for `toolgate check`.
     pub fn summary(&self) -> String {
         let globs = self.globs.len();
-        format!(
+        let hides = self.hide.len();
+        let mut summary = format!(
             "ok: default {}, {} tool rule{} ({} pattern{}), {} hide entr{}, {} counter{}",
             match self.default {
                 DefaultAction::Allow => "allow",
@@ -417,15 +524,31 @@ impl Policy {
             plural(self.entries.len()),
             globs,
             plural(globs),
-            self.hide_exact.len() + self.hide_globs.len(),
-            if self.hide_exact.len() + self.hide_globs.len() == 1 {
-                "y"
-            } else {
-                "ies"
-            },
+            hides,
+            if hides == 1 { "y" } else { "ies" },
             self.counters(),
             plural(self.counters()),
-        )
+        );
+        let monitored = self
+            .entries
+            .iter()
+            .filter(|e| e.mode == Mode::Monitor)
+            .count();
+        if self.mode == Mode::Monitor {
+            summary.push_str(", monitor mode");
+        } else if monitored > 0 {
+            summary.push_str(&format!(
+                ", {monitored} monitored rule{}",
+                plural(monitored)
+            ));
+        }
+        if let Some(pin) = self.pin {
+            summary.push_str(match pin.on_change {
+                OnChange::Hide => ", pinning (hide changes)",
+                OnChange::Deny => ", pinning (deny changes)",
+            });
+        }
+        summary
     }
 }
 
@@ -454,14 +577,23 @@ pub fn is_valid_tool_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// A character as a policy author can see it, even when it is invisible: `` ` ` `` is
+/// shown as `U+0020 (space)`, a zero-width space as `U+200B`.
+pub fn visible_char(c: char) -> String {
+    let name = match c {
+        ' ' => " (space)",
+        '\t' => " (tab)",
+        '\u{a0}' => " (no-break space)",
+        '\u{200b}' => " (zero-width space)",
+        '\u{feff}' => " (byte-order mark)",
+        _ => "",
+    };
+    if c.is_ascii_graphic() {
+        format!("`{c}`")
+    } else if c.is_alphanumeric() && !c.is_ascii() {
+        format!("`{c}` (U+{:04X})", u32::from(c))
+    } else {
+        format!("U+{:04X}{name}", u32::from(c))
     }
 }
 
@@ -482,6 +614,28 @@ struct Loader {
     limits: Vec<Limit>,
 }
 
+const TOP_FIELDS: &[&str] = &[
+    "version",
+    "default",
+    "hide",
+    "all_tools",
+    "tools",
+    "mode",
+    "pin",
+];
+
+const ENTRY_FIELDS: &[&str] = &[
+    "action",
+    "deny_if",
+    "require",
+    "limits",
+    "approval",
+    "on_deny",
+    "reason",
+    "rate_limit",
+    "mode",
+];
+
 impl Loader {
     fn error(&mut self, pointer: &str, message: impl Into<String>) {
         self.errors.push(PolicyError {
@@ -491,62 +645,62 @@ impl Loader {
     }
 
     /// Checks that `value` is an object with only `fields`, and that `required` are there.
-    fn object<'v>(
+    fn object<'d>(
         &mut self,
-        value: &'v Value,
+        value: Node<'d>,
         pointer: &str,
         fields: &[&str],
         required: &[&str],
-    ) -> Option<&'v Map<String, Value>> {
-        let Value::Object(map) = value else {
+    ) -> Option<Node<'d>> {
+        if !value.is_object() {
             self.error(
                 pointer,
-                format!("expected an object, found {}", describe(value)),
+                format!("expected an object, found {}", value.kind().described()),
             );
             return None;
-        };
-        for key in map.keys() {
-            if !fields.contains(&key.as_str()) {
+        }
+        for (key, _) in value.members() {
+            let key = key.as_str().unwrap_or_default();
+            if !fields.contains(&key.as_ref()) {
                 self.error(
-                    &push_pointer(pointer, key),
+                    &push_pointer(pointer, &key),
                     format!("unknown field `{key}`, expected {}", one_of(fields)),
                 );
             }
         }
         for field in required {
-            if !map.contains_key(*field) {
+            if value.get(field).is_none() {
                 self.error(
                     &push_pointer(pointer, field),
                     format!("missing field `{field}`"),
                 );
             }
         }
-        Some(map)
+        Some(value)
     }
 
-    fn array<'v>(&mut self, value: &'v Value, pointer: &str) -> Option<&'v Vec<Value>> {
-        match value {
-            Value::Array(items) => Some(items),
-            other => {
-                self.error(
-                    pointer,
-                    format!("expected an array, found {}", describe(other)),
-                );
-                None
-            }
+    fn array<'d>(&mut self, value: Node<'d>, pointer: &str) -> Option<Node<'d>> {
+        if value.is_array() {
+            Some(value)
+        } else {
+            self.error(
+                pointer,
+                format!("expected an array, found {}", value.kind().described()),
+            );
+            None
         }
     }
 
     fn keyword<T: Copy>(
         &mut self,
-        value: &Value,
+        value: Node<'_>,
         pointer: &str,
         what: &str,
         choices: &[(&str, T)],
     ) -> Option<T> {
         let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-        match value {
-            Value::String(s) => match choices.iter().find(|(n, _)| n == s) {
+        match value.as_str() {
+            Some(s) => match choices.iter().find(|(n, _)| *n == s) {
                 Some((_, v)) => Some(*v),
                 None => {
                     self.error(
@@ -556,28 +710,38 @@ impl Loader {
                     None
                 }
             },
-            other => {
+            None => {
                 self.error(
                     pointer,
-                    format!("expected {}, found {}", one_of(&names), describe(other)),
+                    format!(
+                        "expected {}, found {}",
+                        one_of(&names),
+                        value.kind().described()
+                    ),
                 );
                 None
             }
         }
     }
 
-    fn policy(&mut self, value: &Value) -> Option<Policy> {
-        let map = self.object(
-            value,
-            "",
-            &["version", "default", "hide", "all_tools", "tools"],
-            &["version", "default"],
-        )?;
+    fn mode(&mut self, value: Option<Node<'_>>, pointer: &str) -> Option<Mode> {
+        value.and_then(|v| {
+            self.keyword(
+                v,
+                pointer,
+                "mode",
+                &[("enforce", Mode::Enforce), ("monitor", Mode::Monitor)],
+            )
+        })
+    }
+
+    fn policy(&mut self, root: Node<'_>) -> Option<Policy> {
+        let map = self.object(root, "", TOP_FIELDS, &["version", "default"])?;
         if let Some(version) = map.get("version") {
-            if version != &Value::String("1".to_owned()) {
-                let shown = match version {
-                    Value::String(s) => format!("`{s}`"),
-                    other => format!("`{other}`"),
+            if !version.str_eq("1") {
+                let shown = match version.as_str() {
+                    Some(s) => format!("`{s}`"),
+                    None => format!("`{}`", version.raw()),
                 };
                 self.error(
                     "/version",
@@ -596,19 +760,22 @@ impl Loader {
                 ],
             )
         });
+        let mode = self.mode(map.get("mode"), "/mode").unwrap_or(Mode::Enforce);
+        let pin = map.get("pin").and_then(|p| self.pin(p));
 
+        let mut hide = Vec::new();
         let mut hide_exact = HashMap::new();
         let mut hide_globs = Vec::new();
         if let Some(items) = map.get("hide").and_then(|v| self.array(v, "/hide")) {
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.items().enumerate() {
                 let pointer = format!("/hide/{i}");
-                if let Some(pattern) = self.pattern(item, &pointer) {
-                    if pattern.is_glob() {
-                        hide_globs.push((i, pattern));
-                    } else {
-                        hide_exact.entry(pattern.text).or_insert(i);
-                    }
+                let pattern = self.pattern(item, &pointer).unwrap_or_else(|| Pattern::new(""));
+                if pattern.is_glob() {
+                    hide_globs.push(i);
+                } else if !pattern.as_str().is_empty() {
+                    hide_exact.entry(pattern.text.clone()).or_insert(i);
                 }
+                hide.push(pattern);
             }
         }
 
@@ -616,25 +783,22 @@ impl Loader {
         if let Some(all) = map.get("all_tools") {
             if let Some(all) = self.object(all, "/all_tools", &["limits"], &[]) {
                 if let Some(limits) = all.get("limits") {
-                    all_tools_limits = self.limits(limits, "/all_tools/limits");
+                    all_tools_limits = self.limits(limits, "/all_tools/limits", mode);
                 }
             }
         }
 
         let mut entries = Vec::new();
-        let mut exact = HashMap::new();
         let mut globs = Vec::new();
         if let Some(tools) = map.get("tools") {
-            if let Value::Object(tools) = tools {
-                for (key, rule) in tools {
-                    let pointer = push_pointer("/tools", key);
-                    let pattern = self.key_pattern(key, &pointer);
-                    let entry = self.entry(rule, &pointer, pattern);
-                    if let Some(entry) = entry {
+            if tools.is_object() {
+                for (key, rule) in tools.members() {
+                    let key = key.as_str().unwrap_or_default();
+                    let pointer = push_pointer("/tools", &key);
+                    let pattern = self.key_pattern(&key, &pointer);
+                    if let Some(entry) = self.entry(rule, &pointer, pattern, mode) {
                         if entry.pattern.is_glob() {
                             globs.push(entries.len());
-                        } else {
-                            exact.insert(key.clone(), entries.len());
                         }
                         entries.push(entry);
                     }
@@ -642,22 +806,38 @@ impl Loader {
             } else {
                 self.error(
                     "/tools",
-                    format!("expected an object, found {}", describe(tools)),
+                    format!("expected an object, found {}", tools.kind().described()),
                 );
             }
         }
 
         Some(Policy {
+            doc: Document::parse_owned("null".to_owned()).ok()?,
             default: default?,
+            mode,
+            pin,
+            hide,
             hide_exact,
             hide_globs,
             all_tools_limits,
             entries,
-            exact,
+            plans: HashMap::new(),
             globs,
             limits: std::mem::take(&mut self.limits),
-            source: Value::Null,
         })
+    }
+
+    fn pin(&mut self, value: Node<'_>) -> Option<Pin> {
+        let map = self.object(value, "/pin", &["on_change"], &["on_change"])?;
+        let on_change = map.get("on_change").and_then(|v| {
+            self.keyword(
+                v,
+                "/pin/on_change",
+                "on_change",
+                &[("hide", OnChange::Hide), ("deny", OnChange::Deny)],
+            )
+        })?;
+        Some(Pin { on_change })
     }
 
     fn check_pattern_text(&mut self, text: &str, pointer: &str) -> bool {
@@ -672,14 +852,18 @@ impl Loader {
             );
             return false;
         }
-        if let Some(bad) = text
+        if let Some((at, bad)) = text
             .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '*')))
+            .enumerate()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '*')))
         {
             self.error(
                 pointer,
                 format!(
-                    "`{text}` can never match a tool: `{bad}` is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`"
+                    "`{}` can never match a tool: {} at position {} is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`",
+                    text.escape_debug(),
+                    visible_char(bad),
+                    at + 1
                 ),
             );
             return false;
@@ -687,15 +871,18 @@ impl Loader {
         true
     }
 
-    fn pattern(&mut self, value: &Value, pointer: &str) -> Option<Pattern> {
-        match value {
-            Value::String(text) => self
-                .check_pattern_text(text, pointer)
-                .then(|| Pattern::new(text)),
-            other => {
+    fn pattern(&mut self, value: Node<'_>, pointer: &str) -> Option<Pattern> {
+        match value.as_str() {
+            Some(text) => self
+                .check_pattern_text(&text, pointer)
+                .then(|| Pattern::new(&text)),
+            None => {
                 self.error(
                     pointer,
-                    format!("expected a tool name or pattern, found {}", describe(other)),
+                    format!(
+                        "expected a tool name or pattern, found {}",
+                        value.kind().described()
+                    ),
                 );
                 None
             }
@@ -707,15 +894,20 @@ impl Loader {
             .then(|| Pattern::new(key))
     }
 
-    fn entry(&mut self, value: &Value, pointer: &str, pattern: Option<Pattern>) -> Option<Entry> {
-        let map = self.object(
-            value,
-            pointer,
-            &[
-                "action", "deny_if", "require", "limits", "approval", "on_deny",
-            ],
-            &[],
-        )?;
+    fn entry(
+        &mut self,
+        value: Node<'_>,
+        pointer: &str,
+        pattern: Option<Pattern>,
+        policy_mode: Mode,
+    ) -> Option<Entry> {
+        let map = self.object(value, pointer, ENTRY_FIELDS, &[])?;
+        let mode = match map.get("mode") {
+            Some(v) => self
+                .mode(Some(v), &push_pointer(pointer, "mode"))
+                .unwrap_or(policy_mode),
+            None => policy_mode,
+        };
         let deny = match map.get("action") {
             Some(v) => self
                 .keyword(
@@ -735,34 +927,39 @@ impl Loader {
             .get("require")
             .map(|v| self.conditions(v, &push_pointer(pointer, "require")))
             .unwrap_or_default();
-        let limits = map
+        let mut limits = map
             .get("limits")
-            .map(|v| self.limits(v, &push_pointer(pointer, "limits")))
+            .map(|v| self.limits(v, &push_pointer(pointer, "limits"), mode))
             .unwrap_or_default();
+        if let Some(rate) = map.get("rate_limit") {
+            let key = pattern.as_ref().map_or("", |p| p.as_str()).to_owned();
+            if let Some(index) =
+                self.rate_limit(rate, &push_pointer(pointer, "rate_limit"), &key, mode)
+            {
+                if !limits.contains(&index) {
+                    limits.push(index);
+                }
+            }
+        }
         let approval = map
             .get("approval")
             .and_then(|v| self.approval(v, &push_pointer(pointer, "approval")));
-        let on_deny = match map.get("on_deny") {
-            Some(Value::String(s)) if s.trim().is_empty() => {
+        let on_deny = self.message(map.get("on_deny"), &push_pointer(pointer, "on_deny"), "on_deny");
+        let reason = self.message(map.get("reason"), &push_pointer(pointer, "reason"), "reason");
+        let on_deny = match (on_deny, reason) {
+            (Some(_), Some(_)) => {
                 self.error(
-                    &push_pointer(pointer, "on_deny"),
-                    "on_deny must not be empty",
+                    &push_pointer(pointer, "reason"),
+                    "`reason` is another name for `on_deny`: give one of them, not both",
                 );
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                self.error(
-                    &push_pointer(pointer, "on_deny"),
-                    format!("expected a string, found {}", describe(other)),
-                );
-                None
-            }
-            None => None,
+            (a, b) => a.or(b),
         };
         Some(Entry {
             pointer: pointer.to_owned(),
             pattern: pattern?,
+            mode,
             deny,
             deny_if,
             require,
@@ -772,7 +969,25 @@ impl Loader {
         })
     }
 
-    fn approval(&mut self, value: &Value, pointer: &str) -> Option<Approval> {
+    fn message(&mut self, value: Option<Node<'_>>, pointer: &str, field: &str) -> Option<String> {
+        let value = value?;
+        match value.as_str() {
+            Some(s) if s.trim().is_empty() => {
+                self.error(pointer, format!("{field} must not be empty"));
+                None
+            }
+            Some(s) => Some(s.into_owned()),
+            None => {
+                self.error(
+                    pointer,
+                    format!("expected a string, found {}", value.kind().described()),
+                );
+                None
+            }
+        }
+    }
+
+    fn approval(&mut self, value: Node<'_>, pointer: &str) -> Option<Approval> {
         let map = self.object(value, pointer, &["if", "ttl"], &[])?;
         let conditions = map
             .get("if")
@@ -789,13 +1004,13 @@ impl Loader {
         })
     }
 
-    fn duration(&mut self, value: &Value, pointer: &str) -> Option<u64> {
-        let Value::String(text) = value else {
+    fn duration(&mut self, value: Node<'_>, pointer: &str) -> Option<u64> {
+        let Some(text) = value.as_str() else {
             self.error(
                 pointer,
                 format!(
                     "expected a duration such as `15m`, found {}",
-                    describe(value)
+                    value.kind().described()
                 ),
             );
             return None;
@@ -832,18 +1047,18 @@ impl Loader {
         }
     }
 
-    fn conditions(&mut self, value: &Value, pointer: &str) -> Vec<Condition> {
+    fn conditions(&mut self, value: Node<'_>, pointer: &str) -> Vec<Condition> {
         let Some(items) = self.array(value, pointer) else {
             return Vec::new();
         };
         items
-            .iter()
+            .items()
             .enumerate()
             .filter_map(|(i, item)| self.condition(item, &format!("{pointer}/{i}")))
             .collect()
     }
 
-    fn condition(&mut self, value: &Value, pointer: &str) -> Option<Condition> {
+    fn condition(&mut self, value: Node<'_>, pointer: &str) -> Option<Condition> {
         let map = self.object(value, pointer, &["path", "op", "value"], &["path", "op"])?;
         let path = map
             .get("path")
@@ -876,25 +1091,27 @@ impl Loader {
             pointer: pointer.to_owned(),
             path: path?,
             op: op?,
-            value_text: operand.map(Value::to_string),
+            value_text: operand.map(|v| v.raw().to_owned()),
         })
     }
 
-    fn op(&mut self, name: &str, operand: Option<&Value>, value_pointer: &str) -> Option<Op> {
+    fn op(&mut self, name: &str, operand: Option<Node<'_>>, value_pointer: &str) -> Option<Op> {
         if name == "exists" {
             return match operand {
                 None => Some(Op::Exists(true)),
-                Some(Value::Bool(b)) => Some(Op::Exists(*b)),
-                Some(other) => {
-                    self.error(
-                        value_pointer,
-                        format!(
-                            "op `exists` takes no value, or `true` or `false`, found {}",
-                            describe(other)
-                        ),
-                    );
-                    None
-                }
+                Some(v) => match v.as_bool() {
+                    Some(b) => Some(Op::Exists(b)),
+                    None => {
+                        self.error(
+                            value_pointer,
+                            format!(
+                                "op `exists` takes no value, or `true` or `false`, found {}",
+                                v.kind().described()
+                            ),
+                        );
+                        None
+                    }
+                },
             };
         }
         let Some(operand) = operand else {
@@ -906,80 +1123,66 @@ impl Loader {
                 value_pointer,
                 format!(
                     "op `{name}` needs {wanted} value, found {}",
-                    describe(operand)
+                    operand.kind().described()
                 ),
             );
             None
         };
-        match (name, operand) {
-            ("eq", v) => Some(Op::Eq(v.clone())),
-            ("neq", v) => Some(Op::Neq(v.clone())),
-            ("in", Value::Array(items)) => Some(Op::In(items.clone())),
-            ("not_in", Value::Array(items)) => Some(Op::NotIn(items.clone())),
+        let at = operand.index();
+        match (name, operand.kind()) {
+            ("eq", _) => Some(Op::Eq(at)),
+            ("neq", _) => Some(Op::Neq(at)),
+            ("in", Kind::Array) => Some(Op::In(at)),
+            ("not_in", Kind::Array) => Some(Op::NotIn(at)),
             ("in" | "not_in", _) => wrong(self, "an array"),
-            ("lt", Value::Number(n)) => Some(Op::Lt(n.clone())),
-            ("lte", Value::Number(n)) => Some(Op::Lte(n.clone())),
-            ("gt", Value::Number(n)) => Some(Op::Gt(n.clone())),
-            ("gte", Value::Number(n)) => Some(Op::Gte(n.clone())),
+            ("lt", Kind::Number) => Some(Op::Lt(at)),
+            ("lte", Kind::Number) => Some(Op::Lte(at)),
+            ("gt", Kind::Number) => Some(Op::Gt(at)),
+            ("gte", Kind::Number) => Some(Op::Gte(at)),
             ("lt" | "lte" | "gt" | "gte", _) => wrong(self, "a number"),
-            ("regex", Value::String(source)) => {
-                match regex::RegexBuilder::new(source).size_limit(1 << 20).build() {
+            ("regex", Kind::String) => {
+                let source = operand.as_str().unwrap_or_default();
+                match crate::policy::compile_regex(&source) {
                     Ok(re) => Some(Op::Regex(re)),
-                    Err(e) => {
-                        let reason = e.to_string();
-                        let reason = reason
-                            .lines()
-                            .rev()
-                            .find(|l| !l.trim().is_empty())
-                            .unwrap_or("invalid")
-                            .trim()
-                            .trim_start_matches("error: ")
-                            .to_owned();
+                    Err(reason) => {
                         self.error(value_pointer, format!("invalid regex `{source}`: {reason}"));
                         None
                     }
                 }
             }
             ("regex", _) => wrong(self, "a string"),
-            ("contains", v) => Some(Op::Contains(v.clone())),
+            ("contains", _) => Some(Op::Contains(at)),
             _ => None,
         }
     }
 
-    fn arg_path(&mut self, value: &Value, pointer: &str) -> Option<ArgPath> {
-        let Value::String(text) = value else {
+    fn arg_path(&mut self, value: Node<'_>, pointer: &str) -> Option<ArgPath> {
+        let Some(text) = value.as_str() else {
             self.error(
                 pointer,
                 format!(
                     "expected a path such as `args.model`, found {}",
-                    describe(value)
+                    value.kind().described()
                 ),
             );
             return None;
         };
-        let mut segments = text.split('.');
-        if segments.next() != Some("args") || !text.starts_with("args.") {
-            self.error(pointer, format!("path `{text}` must start with `args.`"));
-            return None;
+        match ArgPath::parse(&text) {
+            Ok(path) => Some(path),
+            Err(message) => {
+                self.error(pointer, message);
+                None
+            }
         }
-        let segments: Vec<String> = segments.map(str::to_owned).collect();
-        if segments.iter().any(String::is_empty) {
-            self.error(pointer, format!("path `{text}` has an empty segment"));
-            return None;
-        }
-        Some(ArgPath {
-            text: text.clone(),
-            segments,
-        })
     }
 
-    fn limits(&mut self, value: &Value, pointer: &str) -> Vec<usize> {
+    fn limits(&mut self, value: Node<'_>, pointer: &str, mode: Mode) -> Vec<usize> {
         let Some(items) = self.array(value, pointer) else {
             return Vec::new();
         };
         let mut out: Vec<usize> = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            if let Some(index) = self.limit(item, &format!("{pointer}/{i}")) {
+        for (i, item) in items.items().enumerate() {
+            if let Some(index) = self.limit(item, &format!("{pointer}/{i}"), mode) {
                 if !out.contains(&index) {
                     out.push(index);
                 }
@@ -988,8 +1191,8 @@ impl Loader {
         out
     }
 
-    /// Validates one limit and returns the index of its counter's definition.
-    fn limit(&mut self, value: &Value, pointer: &str) -> Option<usize> {
+    /// Validates one limit and returns its index.
+    fn limit(&mut self, value: Node<'_>, pointer: &str, mode: Mode) -> Option<usize> {
         let map = self.object(
             value,
             pointer,
@@ -997,28 +1200,27 @@ impl Loader {
             &["counter", "window", "max"],
         )?;
         let counter = match map.get("counter") {
-            Some(Value::String(s)) if s.is_empty() => {
-                self.error(
-                    &push_pointer(pointer, "counter"),
-                    "counter must not be empty",
-                );
-                None
-            }
-            Some(Value::String(s)) if s.chars().count() > 128 => {
-                self.error(
-                    &push_pointer(pointer, "counter"),
-                    "counter is longer than 128 characters",
-                );
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                self.error(
-                    &push_pointer(pointer, "counter"),
-                    format!("expected a counter name, found {}", describe(other)),
-                );
-                None
-            }
+            Some(v) => match v.as_str() {
+                Some(s) if s.is_empty() => {
+                    self.error(&push_pointer(pointer, "counter"), "counter must not be empty");
+                    None
+                }
+                Some(s) if s.chars().count() > 128 => {
+                    self.error(
+                        &push_pointer(pointer, "counter"),
+                        "counter is longer than 128 characters",
+                    );
+                    None
+                }
+                Some(s) => Some(s.into_owned()),
+                None => {
+                    self.error(
+                        &push_pointer(pointer, "counter"),
+                        format!("expected a counter name, found {}", v.kind().described()),
+                    );
+                    None
+                }
+            },
             None => None,
         };
         let window = map.get("window").and_then(|v| {
@@ -1050,18 +1252,72 @@ impl Loader {
                 ],
             ),
         };
-        let limit = Limit {
+        self.add_limit(Limit {
             pointer: pointer.to_owned(),
             counter: counter?,
             window: window?,
             max: max?,
             scope: scope?,
-        };
+            mode,
+        })
+    }
+
+    /// PolicyLayer's shorthand: `"rate_limit": {"max": N, "window": W}` is one limit on
+    /// the counter `KEY_rate`, scope `grant`.
+    fn rate_limit(&mut self, value: Node<'_>, pointer: &str, key: &str, mode: Mode) -> Option<usize> {
+        let map = self.object(value, pointer, &["max", "window"], &["max", "window"])?;
+        let window_pointer = push_pointer(pointer, "window");
+        let window = map.get("window").and_then(|v| match v.as_number() {
+            Some(n) => match n.as_u64() {
+                Some(1) => Some(Window::Second),
+                Some(60) => Some(Window::Minute),
+                Some(3_600) => Some(Window::Hour),
+                Some(86_400) => Some(Window::Day),
+                _ => {
+                    self.error(
+                        &window_pointer,
+                        format!(
+                            "a window in seconds must be `1`, `60`, `3600` or `86400`, found `{}`",
+                            n.as_str()
+                        ),
+                    );
+                    None
+                }
+            },
+            None => self.keyword(
+                v,
+                &window_pointer,
+                "window",
+                &[
+                    ("second", Window::Second),
+                    ("minute", Window::Minute),
+                    ("hour", Window::Hour),
+                    ("day", Window::Day),
+                ],
+            ),
+        });
+        let max = map
+            .get("max")
+            .and_then(|v| self.max(v, &push_pointer(pointer, "max")));
+        if key.is_empty() {
+            return None;
+        }
+        self.add_limit(Limit {
+            pointer: pointer.to_owned(),
+            counter: format!("{key}_rate"),
+            window: window?,
+            max: max?,
+            scope: Scope::Grant,
+            mode,
+        })
+    }
+
+    fn add_limit(&mut self, limit: Limit) -> Option<usize> {
         if let Some(&index) = self.counters.get(&limit.counter) {
             let first = self.limits.get(index)?.clone();
             if (first.window, first.max, first.scope) != (limit.window, limit.max, limit.scope) {
                 self.error(
-                    pointer,
+                    &limit.pointer,
                     format!(
                         "counter `{}` is already defined at {} with window `{}`, max {} and scope `{}`; every limit on one counter must agree",
                         first.counter,
@@ -1081,28 +1337,52 @@ impl Loader {
         Some(self.limits.len() - 1)
     }
 
-    fn max(&mut self, value: &Value, pointer: &str) -> Option<u32> {
-        let Value::Number(n) = value else {
+    fn max(&mut self, value: Node<'_>, pointer: &str) -> Option<u32> {
+        let Some(n) = value.as_number() else {
             self.error(
                 pointer,
-                format!("max must be an integer, found {}", describe(value)),
+                format!("max must be an integer, found {}", value.kind().described()),
             );
             return None;
         };
-        match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) if i < 1 => {
+        if !n.is_integer() {
+            self.error(pointer, format!("max must be an integer, found `{}`", n.as_str()));
+            return None;
+        }
+        match n.as_u64() {
+            Some(0) => {
                 self.error(pointer, "max must be at least 1");
                 None
             }
-            (_, Some(u)) if u > u64::from(MAX_LIMIT) => {
-                self.error(pointer, format!("max must be at most {MAX_LIMIT}"));
+            Some(u) if u <= u64::from(MAX_LIMIT) => u32::try_from(u).ok(),
+            _ if n.as_str().starts_with('-') => {
+                self.error(pointer, "max must be at least 1");
                 None
             }
-            (_, Some(u)) => u32::try_from(u).ok(),
             _ => {
-                self.error(pointer, format!("max must be an integer, found `{n}`"));
+                self.error(pointer, format!("max must be at most {MAX_LIMIT}"));
                 None
             }
         }
     }
+}
+
+/// Compiles a condition's regex with the limits toolgate uses everywhere (CLI, Worker,
+/// playground): at most 64 KiB of compiled program. The reason is one line, lowercase.
+pub fn compile_regex(source: &str) -> Result<Regex, String> {
+    regex_lite::RegexBuilder::new(source)
+        .size_limit(1 << 16)
+        .nest_limit(64)
+        .build()
+        .map_err(|e| {
+            let reason = e.to_string();
+            reason
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid")
+                .trim()
+                .trim_start_matches("error: ")
+                .to_owned()
+        })
 }

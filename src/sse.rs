@@ -1,124 +1,220 @@
-//! Server-Sent Events, rewritten event by event: how the gateway filters a `tools/list`
-//! answer that the origin streams as SSE without holding back anything else.
+//! Server-Sent Events, read and rewritten event by event: how the gateway passes an SSE
+//! stream from the origin through [`crate::filter`] without holding back anything but
+//! the event it is reading.
 //!
 //! [`SseRewriter`] takes the stream's bytes in whatever chunks they arrive and gives back
-//! bytes as soon as each event is complete. An event whose `data` is a JSON-RPC message is
-//! handed to the rewrite function; events it leaves unchanged, and events without data
-//! (comments, priming events with only an `id`), pass through byte for byte. An event with
-//! data that is not strict JSON is dropped: it cannot be checked, so it is not forwarded.
+//! bytes as soon as each event is complete. Events are parsed as the HTML standard's
+//! event-stream format says (lines end with CRLF, LF or CR; a blank line dispatches;
+//! `field: value`, one optional space after the colon) and written back **normalized**:
+//! `event`, `id` and `retry` as they came, the `data` as the filter returned it, comments
+//! reduced to a bare `:` (a keep-alive), and unknown fields dropped. So nothing the
+//! filter did not see reaches the agent, whatever its client does with odd input.
+//!
+//! Refused, and the stream cut off at that point: a byte-order mark at the start (a
+//! client would strip it and read the event behind it), an event that is not UTF-8,
+//! larger than [`crate::filter::MAX_MESSAGE_BYTES`], or whose data the filter refuses.
+//! An event the stream ends in the middle of is never dispatched by a client, so it is
+//! dropped.
 
-use crate::json;
-use serde_json::Value;
+use crate::filter::{FilterError, MAX_MESSAGE_BYTES};
+use std::borrow::Cow;
 
-/// The largest event held while waiting for its end. A stream that sends a bigger one is
-/// cut off: nothing unchecked is forwarded.
-pub const MAX_EVENT_BYTES: usize = 16 << 20;
-
-/// Why a stream was cut off.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SseError {
-    #[error("an event is larger than {MAX_EVENT_BYTES} bytes")]
-    EventTooLarge,
-}
-
-/// Rewrites the JSON-RPC messages of an SSE stream.
-pub struct SseRewriter<F> {
+/// Reads an SSE stream and writes it back, event by event.
+#[derive(Debug, Default)]
+pub struct SseRewriter {
     buffer: Vec<u8>,
-    rewrite: F,
-    /// Events dropped because their data was not strict JSON.
-    pub dropped: usize,
+    started: bool,
+    /// How far `buffer` has been searched for the end of its first event, and whether
+    /// that point is at the start of a line: a long event arriving in many chunks is
+    /// searched once, not once per chunk.
+    scanned: usize,
+    mid_line: bool,
+    /// Events passed on.
+    pub events: usize,
 }
 
-impl<F: FnMut(&mut Value) -> bool> SseRewriter<F> {
-    /// `rewrite` changes a message in place and returns whether it changed it.
-    pub fn new(rewrite: F) -> Self {
-        SseRewriter {
-            buffer: Vec::new(),
-            rewrite,
-            dropped: 0,
-        }
+impl SseRewriter {
+    /// A rewriter at the start of a stream.
+    pub fn new() -> Self {
+        SseRewriter::default()
     }
 
-    /// Takes the next chunk of the stream; returns the bytes that can be sent on now.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<u8>, SseError> {
-        self.buffer.extend_from_slice(chunk);
-        let mut out = Vec::new();
-        while let Some(end) = event_end(&self.buffer) {
-            let event: Vec<u8> = self.buffer.drain(..end).collect();
-            self.emit(&event, &mut out);
+    /// Takes the next chunk of the stream; appends to `out` every event it completes,
+    /// its data rewritten by `data` (which returns the text to send).
+    pub fn push(
+        &mut self,
+        chunk: &[u8],
+        out: &mut Vec<u8>,
+        data: &mut dyn FnMut(&str) -> Result<Option<String>, FilterError>,
+    ) -> Result<(), FilterError> {
+        if !self.started {
+            self.buffer.extend_from_slice(chunk);
+            if self.buffer.len() < 3 && b"\xEF\xBB\xBF".starts_with(&self.buffer) {
+                return Ok(());
+            }
+            if self.buffer.starts_with(b"\xEF\xBB\xBF") {
+                return Err(FilterError::ByteOrderMark);
+            }
+            self.started = true;
+        } else {
+            self.buffer.extend_from_slice(chunk);
         }
-        if self.buffer.len() > MAX_EVENT_BYTES {
-            return Err(SseError::EventTooLarge);
+        let mut start = 0;
+        loop {
+            let from = start + self.scanned;
+            match event_end(self.buffer.get(from..).unwrap_or_default(), !self.mid_line) {
+                Scan::End(len) => {
+                    let end = from + len;
+                    let event = self.buffer.get(start..end).unwrap_or_default();
+                    emit(event, out, data)?;
+                    self.events += 1;
+                    start = end;
+                    self.scanned = 0;
+                    self.mid_line = false;
+                }
+                Scan::More { searched, mid_line } => {
+                    self.scanned = from + searched - start;
+                    self.mid_line = mid_line;
+                    break;
+                }
+            }
         }
-        Ok(out)
+        self.buffer.drain(..start);
+        if self.buffer.len() > MAX_MESSAGE_BYTES {
+            return Err(FilterError::TooLarge);
+        }
+        Ok(())
     }
 
-    /// Ends the stream: an unterminated last event is dispatched as if it were complete.
-    pub fn finish(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        if !self.buffer.is_empty() {
-            let event = std::mem::take(&mut self.buffer);
-            self.emit(&event, &mut out);
-        }
-        out
+    /// Ends the stream: an event it ends in the middle of is dropped, as a client would.
+    pub fn finish(&mut self) -> usize {
+        let dropped = self.buffer.len();
+        self.buffer.clear();
+        self.scanned = 0;
+        self.mid_line = false;
+        dropped
     }
+}
 
-    fn emit(&mut self, event: &[u8], out: &mut Vec<u8>) {
-        let Ok(text) = std::str::from_utf8(event) else {
-            self.dropped += 1;
-            return;
+/// Writes one event (its bytes, with the blank line that ends it) normalized to `out`.
+fn emit(
+    event: &[u8],
+    out: &mut Vec<u8>,
+    filter: &mut dyn FnMut(&str) -> Result<Option<String>, FilterError>,
+) -> Result<(), FilterError> {
+    let text = std::str::from_utf8(event).map_err(|_| FilterError::NotUtf8)?;
+    let mut data: Option<String> = None;
+    let mut fields: Vec<(&str, &str)> = Vec::new();
+    let mut comment = false;
+    for line in lines(text) {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with(':') {
+            comment = true;
+            continue;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+            None => (line, ""),
         };
-        let mut data: Option<String> = None;
-        for line in text.split(['\n', '\r']) {
-            let (field, value) = match line.split_once(':') {
-                Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-                None => (line, ""),
-            };
-            if field == "data" {
+        match field {
+            "data" => {
                 let d = data.get_or_insert_with(String::new);
-                if !d.is_empty() {
+                if !d.is_empty() || fields.iter().any(|(f, _)| *f == "data") {
                     d.push('\n');
                 }
                 d.push_str(value);
+                fields.push(("data", ""));
             }
+            "event" | "id" | "retry" => fields.push((field, value)),
+            _ => {}
         }
-        let Some(data) = data.filter(|d| !d.trim().is_empty()) else {
-            out.extend_from_slice(event);
-            return;
-        };
-        let Ok(mut message) = json::parse(data.as_bytes()) else {
-            self.dropped += 1;
-            return;
-        };
-        if !(self.rewrite)(&mut message) {
-            out.extend_from_slice(event);
-            return;
-        }
-        for line in text.split(['\n', '\r']) {
-            let field = line.split_once(':').map_or(line, |(f, _)| f);
-            if !line.is_empty() && field != "data" {
-                out.extend_from_slice(line.as_bytes());
-                out.push(b'\n');
-            }
-        }
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(message.to_string().as_bytes());
-        out.extend_from_slice(b"\n\n");
     }
+    if comment {
+        out.extend_from_slice(b":\n");
+    }
+    for (field, value) in &fields {
+        match *field {
+            "event" => push_line(out, "event", value),
+            "id" if !value.contains('\0') => push_line(out, "id", value),
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                push_line(out, "retry", value);
+            }
+            _ => {}
+        }
+    }
+    match data.as_deref() {
+        None => {}
+        Some("") => out.extend_from_slice(b"data:\n"),
+        Some(message) => {
+            let rewritten = filter(message)?;
+            let text: Cow<'_, str> = match rewritten {
+                Some(text) => Cow::Owned(text),
+                None => Cow::Borrowed(message),
+            };
+            for line in text.split('\n') {
+                push_line(out, "data", line.trim_end_matches('\r'));
+            }
+        }
+    }
+    out.push(b'\n');
+    Ok(())
 }
 
-/// The end (exclusive) of the first complete event in `buffer`: the byte after the blank
-/// line that closes it. A lone `\r` at the end of the buffer waits for a possible `\n`.
-fn event_end(buffer: &[u8]) -> Option<usize> {
+fn push_line(out: &mut Vec<u8>, field: &str, value: &str) {
+    out.extend_from_slice(field.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'\n');
+}
+
+/// The lines of an event, split at CRLF, LF or CR.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let at = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let line = rest.get(..at).unwrap_or_default();
+        let mut next = at;
+        if rest.get(at..at + 2) == Some("\r\n") {
+            next += 2;
+        } else if at < rest.len() {
+            next += 1;
+        }
+        rest = rest.get(next..).unwrap_or_default();
+        Some(line)
+    })
+}
+
+/// How far a search for the end of an event got.
+enum Scan {
+    /// The event ends this many bytes after where the search began.
+    End(usize),
+    /// No end yet: this many bytes were searched, ending mid-line or not. A lone `\r` at
+    /// the end of the buffer is left unsearched: a `\n` may follow it.
+    More { searched: usize, mid_line: bool },
+}
+
+/// Searches `buffer` for the blank line that ends an event; `line_start` says whether
+/// the search begins at the start of a line.
+fn event_end(buffer: &[u8], line_start: bool) -> Scan {
     let mut i = 0;
-    let mut at_line_start = true;
+    let mut at_line_start = line_start;
     while let Some(&b) = buffer.get(i) {
         let terminator = match b {
             b'\n' => 1,
             b'\r' => match buffer.get(i + 1) {
                 Some(b'\n') => 2,
                 Some(_) => 1,
-                None => return None,
+                None => {
+                    return Scan::More {
+                        searched: i,
+                        mid_line: !at_line_start,
+                    }
+                }
             },
             _ => 0,
         };
@@ -129,45 +225,12 @@ fn event_end(buffer: &[u8]) -> Option<usize> {
         }
         i += terminator;
         if at_line_start {
-            return Some(i);
+            return Scan::End(i);
         }
         at_line_start = true;
     }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hide_b(v: &mut Value) -> bool {
-        crate::mcp::filter_tools_list(v, |name| name == "b") > 0
-    }
-
-    #[test]
-    fn passes_events_through_byte_for_byte_and_filters_tools() {
-        let stream = "id: 1\r\ndata:\r\n\r\n: comment\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}\n\n";
-        for split in 0..stream.len() {
-            let (a, b) = stream.as_bytes().split_at(split);
-            let mut sse = SseRewriter::new(hide_b);
-            let mut out = sse.push(a).unwrap();
-            out.extend(sse.push(b).unwrap());
-            out.extend(sse.finish());
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                "id: 1\r\ndata:\r\n\r\n: comment\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\"}]}}\n\n",
-                "split at {split}"
-            );
-        }
-    }
-
-    #[test]
-    fn drops_events_whose_data_is_not_strict_json() {
-        let mut sse = SseRewriter::new(hide_b);
-        let out = sse
-            .push(b"data: {\"a\":1,\"a\":2}\n\ndata: {}\n\n")
-            .unwrap();
-        assert_eq!(out, b"data: {}\n\n");
-        assert_eq!(sse.dropped, 1);
+    Scan::More {
+        searched: i,
+        mid_line: !at_line_start,
     }
 }

@@ -1233,7 +1233,7 @@ fn methods_other_than_tools_call_are_allowed() {
             assert_eq!(d.decision, Outcome::Allow, "case {name}: {d:?}");
             assert_eq!(d.method.as_deref(), *method, "case {name}");
             assert_eq!(d.tool, None, "case {name}");
-            assert_eq!(d.agent_response(None), None, "case {name}");
+            assert_eq!(d.agent_response(None, false), None, "case {name}");
         }
     }
 }
@@ -1303,6 +1303,19 @@ fn names(response: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Filters a `tools/list` answer as the gateway does (no pins known); returns how many
+/// tools it removed.
+fn filter(policy: &Policy, response: &mut Value) -> usize {
+    let view = toolgate::catalogue::View::empty();
+    let mut report = toolgate::filter::Report::default();
+    let text = response.to_string();
+    let out = toolgate::filter::Filter::new(policy, &view)
+        .message(&text, &mut report)
+        .unwrap();
+    *response = serde_json::from_str(&out).unwrap();
+    report.removed
+}
+
 #[test]
 fn filters_tools_list_by_policy() {
     let deny_policy = policy(RULES);
@@ -1317,7 +1330,7 @@ fn filters_tools_list_by_policy() {
         json!({"name":5}),
         json!("ai_invoice_pipeline_run"),
     ]);
-    let removed = deny_policy.filter_tools_list(&mut response);
+    let removed = filter(&deny_policy, &mut response);
     assert_eq!(removed, 5);
     assert_eq!(
         names(&response),
@@ -1337,7 +1350,7 @@ fn filters_tools_list_by_policy() {
 
     let allow_policy = policy(r#"{"version":"1","default":"allow","hide":["ssh_*"]}"#);
     let mut response = tools_list_response(&[json!("ssh_execute"), json!("telegram_send_message")]);
-    assert_eq!(allow_policy.filter_tools_list(&mut response), 1);
+    assert_eq!(filter(&allow_policy, &mut response), 1);
     assert_eq!(names(&response), ["telegram_send_message"]);
 
     // Not a tools/list result: unchanged.
@@ -1347,7 +1360,7 @@ fn filters_tools_list_by_policy() {
         json!({"jsonrpc":"2.0","id":1,"result":{}}),
     ] {
         let mut response = original.clone();
-        assert_eq!(deny_policy.filter_tools_list(&mut response), 0);
+        assert_eq!(filter(&deny_policy, &mut response), 0);
         assert_eq!(response, original);
     }
 }
@@ -1359,7 +1372,7 @@ fn filters_the_odoo_catalogue_with_the_contract_policy() {
     assert_eq!(all, 198);
     let mut response = json!({"jsonrpc":"2.0","id":1,"result":{"tools":catalogue}});
     let policy = policy(include_str!("../examples/contract.policy.json"));
-    let removed = policy.filter_tools_list(&mut response);
+    let removed = filter(&policy, &mut response);
     let kept = names(&response);
     assert_eq!(removed + kept.len(), all);
     assert_eq!(

@@ -15,6 +15,12 @@ use toolgate::eval::{CallContext, Outcome, Session};
 use toolgate::mcp::{self, Kind, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR};
 use toolgate::policy::Policy;
 
+/// The agent's answer for a decision, parsed.
+fn answer_of(d: &toolgate::eval::Decision, id: Option<&str>) -> (u16, Value) {
+    let (status, body) = d.agent_response(id, false).unwrap();
+    (status, serde_json::from_str(&body).unwrap())
+}
+
 const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"odoo_read","arguments":{"ids":[1]}}}"#;
 
 /// A `tools/call` whose arguments hold `value` under `a`: the value sits at nesting depth
@@ -191,7 +197,7 @@ fn hostile_bodies_are_invalid_decisions_answered_with_400() {
         );
         assert_eq!(d.decision, Outcome::Invalid, "case {name}");
         assert_eq!(d.code, Some(code), "case {name}");
-        let (status, answer) = d.agent_response(None).unwrap();
+        let (status, answer) = answer_of(&d, None);
         assert_eq!(status, 400, "case {name}");
         assert_eq!(answer["jsonrpc"], "2.0", "case {name}");
         assert_eq!(answer["id"], Value::Null, "case {name}");
@@ -328,41 +334,35 @@ fn accepts_what_is_strict_and_valid() {
 #[test]
 fn classifies_messages() {
     // (case, body, kind, method, id)
-    type Case<'a> = (&'a str, &'a str, Kind, Option<&'a str>, Option<Value>);
+    type Case<'a> = (&'a str, &'a str, Kind, Option<&'a str>, Option<&'a str>);
     let cases: Vec<Case> = vec![
         (
             "call",
             CALL,
-            Kind::ToolCall {
-                name: "odoo_read".into(),
-                arguments: json!({"ids":[1]}),
-            },
+            Kind::ToolCall { name: "odoo_read".into() },
             Some("tools/call"),
-            Some(json!(1)),
+            Some("1"),
         ),
         (
             "call_without_arguments",
             r#"{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"t"}}"#,
-            Kind::ToolCall {
-                name: "t".into(),
-                arguments: json!({}),
-            },
+            Kind::ToolCall { name: "t".into() },
             Some("tools/call"),
-            Some(json!("x")),
+            Some(r#""x""#),
         ),
         (
             "list",
             r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
             Kind::ToolsList,
             Some("tools/list"),
-            Some(json!(2)),
+            Some("2"),
         ),
         (
             "other",
             r#"{"jsonrpc":"2.0","id":3,"method":"prompts/get","params":{"name":"p"}}"#,
             Kind::Other,
             Some("prompts/get"),
-            Some(json!(3)),
+            Some("3"),
         ),
         (
             "notification",
@@ -376,14 +376,14 @@ fn classifies_messages() {
             r#"{"jsonrpc":"2.0","id":4,"error":{"code":1,"message":"m"}}"#,
             Kind::Response,
             None,
-            Some(json!(4)),
+            Some("4"),
         ),
     ];
     for (name, body, kind, method, id) in cases {
         let message = mcp::parse_message(body.as_bytes()).unwrap();
         assert_eq!(message.kind, kind, "case {name}");
         assert_eq!(message.method.as_deref(), method, "case {name}");
-        assert_eq!(message.id, id, "case {name}");
+        assert_eq!(message.id.as_deref(), id, "case {name}");
     }
 }
 
@@ -435,7 +435,7 @@ fn a_bad_tool_name_keeps_the_request_id() {
     )
     .unwrap_err();
     assert_eq!(invalid.code, INVALID_PARAMS);
-    assert_eq!(invalid.id, Some(json!("r7")));
+    assert_eq!(invalid.id.as_deref(), Some(r#""r7""#));
     assert_eq!(invalid.tool.as_deref(), Some("a b"));
     assert_eq!(invalid.method.as_deref(), Some("tools/call"));
 }
@@ -453,7 +453,7 @@ fn answers_in_place_of_the_origin_have_the_contract_shape() {
     // Denied: HTTP 200, an isError result carrying the decision, with the request's id.
     let body = br#"{"jsonrpc":"2.0","id":"req-9","method":"tools/call","params":{"name":"odoo_unlink","arguments":{"ids":[1]}}}"#;
     let d = session.decide(body, context);
-    let (status, answer) = d.agent_response(Some(&json!("req-9"))).unwrap();
+    let (status, answer) = answer_of(&d, Some(r#""req-9""#));
     assert_eq!(status, 200);
     assert_eq!(
         answer,
@@ -477,7 +477,7 @@ fn answers_in_place_of_the_origin_have_the_contract_shape() {
     // Approval required: the same shape, the decision carrying the approval.
     let body = br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"ai_invoice_pipeline_run","arguments":{}}}"#;
     let d = session.decide(body, context);
-    let (status, answer) = d.agent_response(Some(&json!(3))).unwrap();
+    let (status, answer) = answer_of(&d, Some("3"));
     assert_eq!(status, 200);
     assert_eq!(answer["id"], 3);
     assert_eq!(answer["result"]["isError"], true);
@@ -498,11 +498,11 @@ fn answers_in_place_of_the_origin_have_the_contract_shape() {
     let body = br#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"ssh_execute","arguments":{"cmd":"id"}}}"#;
     let d = session.decide(body, context);
     assert_eq!(
-        d.agent_response(Some(&json!(4))),
-        Some((
+        answer_of(&d, Some("4")),
+        (
             200,
             json!({"jsonrpc":"2.0","id":4,"error":{"code":-32602,"message":"Unknown tool: ssh_execute"}})
-        ))
+        )
     );
 
     // Allowed: nothing in place of the origin.
@@ -510,7 +510,7 @@ fn answers_in_place_of_the_origin_have_the_contract_shape() {
     assert_eq!(
         session
             .decide(body, context)
-            .agent_response(Some(&json!(5))),
+            .agent_response(Some("5"), false),
         None
     );
 }
@@ -519,10 +519,19 @@ fn answers_in_place_of_the_origin_have_the_contract_shape() {
 fn error_and_refusal_bodies() {
     assert_eq!(
         mcp::error_response(None, PARSE_ERROR, "parse error: x"),
-        json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error: x"}})
+        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error: x"}}"#
     );
     assert_eq!(
-        mcp::refusal_response(Some(&json!(9)), "no", &json!({"decision":"deny"})),
-        json!({"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"no"}],"isError":true,"_meta":{"toolgate/decision":{"decision":"deny"}}}})
+        mcp::refusal_response(Some("9"), "no", r#"{"decision":"deny"}"#, false),
+        r#"{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"no"}],"isError":true,"_meta":{"toolgate/decision":{"decision":"deny"}}}}"#
+    );
+    assert_eq!(
+        mcp::refusal_response(Some(r#""a""#), "no", "{}", true),
+        r#"{"jsonrpc":"2.0","id":"a","result":{"content":[{"type":"text","text":"no"}],"isError":true,"_meta":{"toolgate/decision":{}},"resultType":"complete"}}"#
+    );
+    // An id keeps its exact digits, even past 2^64.
+    assert_eq!(
+        mcp::error_response(Some("123456789012345678901234567890"), -1, "m"),
+        r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"error":{"code":-1,"message":"m"}}"#
     );
 }

@@ -12,7 +12,7 @@
 use proptest::prelude::*;
 use serde_json::json;
 use toolgate::eval::{CallContext, Outcome, Session};
-use toolgate::policy::{Limit, Policy, Scope, Window};
+use toolgate::policy::{Limit, Mode, Policy, Scope, Window};
 use toolgate::ratelimit::{CounterKey, Counters, WindowLog};
 
 fn limit(counter: &str, window: Window, max: u32, scope: Scope) -> Limit {
@@ -22,6 +22,7 @@ fn limit(counter: &str, window: Window, max: u32, scope: Scope) -> Limit {
         window,
         max,
         scope,
+        mode: Mode::Enforce,
     }
 }
 

@@ -34,6 +34,47 @@ pub struct PolicySpec {
     /// and all their limits are counted, so the order of keys never matters.
     #[serde(default)]
     pub tools: BTreeMap<ToolPattern, ToolRuleSpec>,
+    /// `enforce` (the default) or `monitor`: monitored rules are reported in the
+    /// decision's `monitor` field and the audit log, never applied. An entry's own `mode`
+    /// overrides this one. Under a monitored policy nothing is hidden from `tools/list`.
+    #[serde(default)]
+    pub mode: Option<ModeSpec>,
+    /// Tool-definition pinning: the gateway pins each tool's definition the first time it
+    /// sees it; a tool that appears later, or whose definition changes, is unreviewed
+    /// until an operator accepts it. Absent means off.
+    #[serde(default)]
+    pub pin: Option<PinSpec>,
+}
+
+/// Whether rules are applied or only reported.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeSpec {
+    /// Rules are applied.
+    Enforce,
+    /// Rules are reported, never applied.
+    Monitor,
+}
+
+/// Tool-definition pinning.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinSpec {
+    /// What happens to a tool whose definition changed since it was pinned (a new tool
+    /// is always hidden until accepted): `hide` removes it from `tools/list` and answers
+    /// calls as if it did not exist; `deny` lists it with its pinned definition and
+    /// denies calls.
+    pub on_change: OnChangeSpec,
+}
+
+/// What happens to a changed tool.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnChangeSpec {
+    /// Hidden until accepted.
+    Hide,
+    /// Listed with its pinned definition; calls denied until accepted.
+    Deny,
 }
 
 /// The only supported format version.
@@ -92,6 +133,36 @@ pub struct ToolRuleSpec {
     /// The message the agent reads when this entry denies a call.
     #[serde(default)]
     pub on_deny: Option<String>,
+    /// PolicyLayer's name for `on_deny` (give one of the two, not both).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// PolicyLayer's shorthand for one limit on the counter `KEY_rate`, scope `grant`.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
+    /// `enforce` or `monitor`, for this entry's rules only (overrides the policy's).
+    #[serde(default)]
+    pub mode: Option<ModeSpec>,
+}
+
+/// PolicyLayer's rate-limit shorthand.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    /// The most calls in one window (1 to 1,000,000).
+    #[schemars(range(min = 1, max = 1_000_000))]
+    pub max: u32,
+    /// A window name, or its length in seconds: `1`, `60`, `3600` or `86400`.
+    pub window: RateWindowSpec,
+}
+
+/// A window by name or by seconds.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RateWindowSpec {
+    /// `second`, `minute`, `hour` or `day`.
+    Name(WindowSpec),
+    /// 1, 60, 3600 or 86400 seconds.
+    Seconds(u32),
 }
 
 /// Allow or deny every call to the tool.
@@ -108,9 +179,11 @@ pub enum ActionSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionSpec {
-    /// Where in the call to look: `args.` then object keys or array indexes separated by
-    /// dots, as in `args.lines.0.amount`.
-    #[schemars(pattern(r"^args(\.[^.]+)+$"))]
+    /// Where in the call to look: `args.` then object keys, array indexes or `*` (every
+    /// element: in `deny_if` the condition holds if it holds for any, in `require` only
+    /// if it holds for all), separated by dots, as in `args.lines.*.amount`. A step that
+    /// meets the wrong kind of value (a key on an array, anything on a string) cannot be
+    /// evaluated, and the call is denied.
     pub path: String,
     /// The comparison.
     pub op: OpSpec,
@@ -120,8 +193,9 @@ pub struct ConditionSpec {
     pub value: Option<serde_json::Value>,
 }
 
-/// Condition operators. A condition that cannot be evaluated (its path is missing for any
-/// op but `exists`, or the value there has the wrong type for `lt`, `lte`, `gt`, `gte`,
+/// Condition operators. Numbers compare by their exact decimal value. A condition that
+/// cannot be evaluated (its path is missing for any op but `exists`, a step meets the
+/// wrong kind of value, or the value has the wrong type for `lt`, `lte`, `gt`, `gte`,
 /// `regex` or `contains`) denies the call.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -142,7 +216,9 @@ pub enum OpSpec {
     Gt,
     /// A number greater than or equal to the value.
     Gte,
-    /// A string matched anywhere by a Rust regular expression (unanchored).
+    /// A string matched anywhere by a regular expression (unanchored; the syntax of Rust's
+    /// `regex-lite`: Rust regex syntax, with `\\d`, `\\w`, `\\s` and case folding over ASCII,
+    /// and no Unicode classes).
     Regex,
     /// A string containing the value as a substring, or an array containing the value.
     Contains,

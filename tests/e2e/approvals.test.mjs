@@ -11,11 +11,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, mkdirSync, mkdtempSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, callBody, rpcResult, sha256hex, waitFor, ROOT } from './harness.mjs';
+import { startStack, callBody, rpcResult, sha256hex, waitFor, run, ROOT } from './harness.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'admin');
 
@@ -500,10 +499,9 @@ describe('approvals, audit, admin API and admin page (wrangler dev + demo origin
       for (const suffix of ['', '-wal']) {
         if (existsSync(db.path + suffix)) copyFileSync(db.path + suffix, path.join(copy, `control.sqlite${suffix}`));
       }
-      const read = spawnSync(
+      const read = await run(
         'python3',
         ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]); print(json.dumps([r[0] for r in c.execute("SELECT body FROM approval")]))', path.join(copy, 'control.sqlite')],
-        { encoding: 'utf8' },
       );
       assert.equal(read.status, 0, read.stderr);
       const now = Date.now();

@@ -144,6 +144,67 @@ export function freePort() {
   });
 }
 
+/**
+ * One HTTP request on a connection of its own, closed after the answer. The test's own
+ * control requests (the origin's log, health) use it: a pooled keep-alive connection can
+ * be closed by an idle server (uvicorn after 5 s) just as the next request reuses it,
+ * which `fetch` reports as `other side closed`. Resolves { status, headers, body }.
+ */
+export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs = 30_000 } = {}) {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method,
+        path: target.pathname + target.search,
+        agent: false,
+        headers: { connection: 'close', ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }), ...headers },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Runs a command to its end without blocking the event loop (never `spawnSync` in a
+ * test: a blocked loop cannot close idle pooled connections or serve timers, and the
+ * next request fails). Resolves { status, signal, stdout, stderr }; rejects after
+ * `timeoutMs` with what the command printed so far.
+ */
+export function run(command, args, { cwd = ROOT, env = {}, input, timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
 let built;
 /** Builds the Worker into build/ once per process (a no-op when build/ is fresh). */
 export function buildWorker() {
@@ -166,7 +227,7 @@ export async function startOrigin() {
   await waitFor(
     async () => {
       if (proc.hasExited()) throw Object.assign(new Error(`the demo origin exited:\n${proc.output()}`), { fatal: true });
-      const r = await fetch(`${base}/_demo/health`, { signal: AbortSignal.timeout(2000) });
+      const r = await httpRequest(`${base}/_demo/health`, { timeoutMs: 2000 });
       return r.status === 200;
     },
     { timeoutMs: 30_000, what: `the demo origin on ${port}`, detail: proc.output },
@@ -178,13 +239,13 @@ export async function startOrigin() {
     proc,
     /** Every request the origin received on /mcp since the last reset. */
     async log() {
-      const r = await fetch(`${base}/_demo/log`);
-      if (r.status !== 200) throw new Error(`/_demo/log answered ${r.status}`);
-      return r.json();
+      const r = await httpRequest(`${base}/_demo/log`);
+      if (r.status !== 200) throw new Error(`/_demo/log answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body);
     },
     async reset() {
-      const r = await fetch(`${base}/_demo/reset`, { method: 'POST' });
-      if (r.status !== 200) throw new Error(`/_demo/reset answered ${r.status}`);
+      const r = await httpRequest(`${base}/_demo/reset`, { method: 'POST' });
+      if (r.status !== 200) throw new Error(`/_demo/reset answered ${r.status}: ${r.body}`);
     },
     stop: proc.stop,
   };

@@ -3,9 +3,8 @@
 // sessions (2025-11-25) and the stateless 2026-07-28 envelope it negotiates by default.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { startStack, ROOT } from './harness.mjs';
+import { startStack, run, ROOT } from './harness.mjs';
 
 const TOKEN = 'tg-e2e-python-sdk-3f9a';
 const POLICY = {
@@ -28,12 +27,9 @@ after(async () => {
 });
 
 test('the MCP Python SDK client sees the policy in both protocol generations', async () => {
-  const run = spawnSync('python3', [path.join(ROOT, 'tests', 'e2e', 'python_sdk_client.py'), stack.url, TOKEN], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.equal(run.status, 0, run.stderr);
-  const seen = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const client = await run('python3', [path.join(ROOT, 'tests', 'e2e', 'python_sdk_client.py'), stack.url, TOKEN]);
+  assert.equal(client.status, 0, client.stderr);
+  const seen = client.stdout.trim().split('\n').map((line) => JSON.parse(line));
   assert.deepEqual(
     seen.map((s) => [s.mode, s.protocol_version]),
     [

@@ -1,0 +1,202 @@
+//! Argument paths (`args.lines.*.amount`): parsing, and resolving against a call's
+//! arguments step by step (CONTRACT §1, "Resolving a path").
+//!
+//! - on an **object**, a segment is a key (digits too: `0` looks up the key `"0"`); `*`
+//!   stands for every member value; a key that is not there makes the path **absent**;
+//! - on an **array**, a run of digits is an index (past the end: **absent**); `*` stands
+//!   for every element; any other key is the **wrong kind**;
+//! - on a **scalar** (string, number, boolean, null), any segment is the **wrong kind**.
+//!
+//! [`ArgPath::walk`] hands every value the path reaches to a callback, as a [`Target`]:
+//! one for a path without `*`, one per element for each `*` (none for an empty array or
+//! object). The evaluator decides what the targets mean for a condition.
+
+use crate::json::{Kind, Node};
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// A key; `index` is set when the key is a run of digits that fits a `usize`, and
+    /// `digits` when it is a run of digits at all (an index past any array when too big).
+    Key {
+        text: String,
+        digits: bool,
+        index: Option<usize>,
+    },
+    /// `*`: every member of an object, every element of an array.
+    Star,
+}
+
+/// A path into the call: `args` then keys, indexes or `*`.
+#[derive(Debug, Clone)]
+pub struct ArgPath {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+/// What one resolution of a path reached.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'d> {
+    /// A value.
+    Value(Node<'d>),
+    /// Segment `at` (0 is the first after `args`) named a key that is not there, or an
+    /// index past the end.
+    Absent { at: usize },
+    /// Segment `at` met a value it cannot step into.
+    WrongKind { at: usize, found: Kind },
+}
+
+impl ArgPath {
+    /// Parses `args.a.0.*`: `args`, then non-empty segments separated by dots.
+    pub fn parse(text: &str) -> Result<ArgPath, String> {
+        let Some(rest) = text.strip_prefix("args.") else {
+            return Err(format!("path `{text}` must start with `args.`"));
+        };
+        let mut segments = Vec::new();
+        for segment in rest.split('.') {
+            if segment.is_empty() {
+                return Err(format!("path `{text}` has an empty segment"));
+            }
+            if segment == "*" {
+                segments.push(Segment::Star);
+                continue;
+            }
+            if segment.contains('*') {
+                return Err(format!(
+                    "path `{text}`: `*` must be a whole segment (`args.lines.*.amount`), not part of `{segment}`"
+                ));
+            }
+            let digits = segment.bytes().all(|b| b.is_ascii_digit());
+            segments.push(Segment::Key {
+                text: segment.to_owned(),
+                digits,
+                index: if digits {
+                    segment.parse::<usize>().ok()
+                } else {
+                    None
+                },
+            });
+        }
+        Ok(ArgPath {
+            text: text.to_owned(),
+            segments,
+        })
+    }
+
+    /// The path as written (`args.lines.0.amount`).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The segments after `args`.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Whether a segment is `*`.
+    pub fn has_star(&self) -> bool {
+        self.segments.contains(&Segment::Star)
+    }
+
+    /// The path up to and including segment `at`, as written: `args.values` for segment 0
+    /// of `args.values.groups_id`.
+    pub fn prefix(&self, at: usize) -> String {
+        let mut out = String::from("args");
+        for segment in self.segments.iter().take(at + 1) {
+            out.push('.');
+            match segment {
+                Segment::Key { text, .. } => out.push_str(text),
+                Segment::Star => out.push('*'),
+            }
+        }
+        out
+    }
+
+    /// Calls `visit` with every target the path reaches from `arguments`, in document
+    /// order. `visit` returns `false` to stop early.
+    pub fn walk<'d>(&self, arguments: Node<'d>, visit: &mut dyn FnMut(Target<'d>) -> bool) {
+        self.walk_from(0, arguments, visit);
+    }
+
+    fn walk_from<'d>(
+        &self,
+        at: usize,
+        value: Node<'d>,
+        visit: &mut dyn FnMut(Target<'d>) -> bool,
+    ) -> bool {
+        let Some(segment) = self.segments.get(at) else {
+            return visit(Target::Value(value));
+        };
+        match (segment, value.kind()) {
+            (Segment::Star, Kind::Object) => {
+                for (_, member) in value.members() {
+                    if !self.walk_from(at + 1, member, visit) {
+                        return false;
+                    }
+                }
+                true
+            }
+            (Segment::Star, Kind::Array) => {
+                for item in value.items() {
+                    if !self.walk_from(at + 1, item, visit) {
+                        return false;
+                    }
+                }
+                true
+            }
+            (Segment::Key { text, .. }, Kind::Object) => match value.get(text) {
+                Some(member) => self.walk_from(at + 1, member, visit),
+                None => visit(Target::Absent { at }),
+            },
+            (Segment::Key { digits: true, index, .. }, Kind::Array) => {
+                match index.and_then(|i| value.item(i)) {
+                    Some(item) => self.walk_from(at + 1, item, visit),
+                    None => visit(Target::Absent { at }),
+                }
+            }
+            (_, found) => visit(Target::WrongKind { at, found }),
+        }
+    }
+
+    /// Why segment `at` could not step into a value of kind `found`, for messages.
+    pub fn wrong_kind_reason(&self, at: usize, found: Kind) -> String {
+        let parent = if at == 0 {
+            "args".to_owned()
+        } else {
+            self.prefix(at - 1)
+        };
+        match self.segments.get(at) {
+            Some(Segment::Star) => format!(
+                "`{parent}` is {}, so `*` has no elements to stand for",
+                found.described()
+            ),
+            Some(Segment::Key { text, .. }) if found == Kind::Array => format!(
+                "`{parent}` is an array, so the key `{text}` cannot be looked up in it (an array takes an index or `*`)"
+            ),
+            Some(Segment::Key { text, .. }) => format!(
+                "`{parent}` is {}, so `{text}` cannot be looked up in it",
+                found.described()
+            ),
+            None => format!("`{parent}` is {}", found.described()),
+        }
+    }
+
+    /// Why segment `at` found nothing, for messages.
+    pub fn absent_reason(&self, at: usize) -> String {
+        let parent = if at == 0 {
+            "args".to_owned()
+        } else {
+            self.prefix(at - 1)
+        };
+        match self.segments.get(at) {
+            Some(Segment::Key { text, digits: true, .. }) => format!(
+                "`{}` is missing (no key or index `{text}` in `{parent}`)",
+                self.prefix(at)
+            ),
+            Some(Segment::Key { text, .. }) => {
+                format!("`{}` is missing (no key `{text}` in `{parent}`)", self.prefix(at))
+            }
+            _ => format!("`{}` is missing", self.prefix(at)),
+        }
+    }
+}
