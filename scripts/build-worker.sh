@@ -15,6 +15,8 @@ export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
 export ESBUILD_BIN="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 worker_build="${WORKER_BUILD_BIN:-$HOME/.cargo/bin/worker-build}"
+# The Worker is built for size (the release profile is for the command line).
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
 opt=()
 if [ -n "${TOOLGATE_NO_OPT:-}" ]; then opt=(--no-opt); fi
 "$worker_build" --release "${opt[@]}" --features worker

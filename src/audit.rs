@@ -168,6 +168,46 @@ impl Record {
     }
 }
 
+impl Record {
+    /// The record of a change the gateway detected in the origin's tools (CONTRACT §8).
+    pub fn pin_change(change: &crate::catalogue::Change, at: u64, id: &str) -> Self {
+        Record {
+            id: id.to_owned(),
+            at,
+            request_id: None,
+            grant: String::new(),
+            session: None,
+            method: Some("toolgate/pin".to_owned()),
+            tool: Some(change.tool.clone()),
+            decision: change.status.name().to_owned(),
+            rule: Some("/pin".to_owned()),
+            message: Some(bounded(
+                &match change.status {
+                    crate::catalogue::PinStatus::New => format!(
+                        "the origin lists a new tool `{}`; it is unreviewed until an operator accepts it",
+                        change.tool
+                    ),
+                    _ => format!(
+                        "the definition of `{}` changed at the origin since it was pinned; it is unreviewed until an operator accepts it",
+                        change.tool
+                    ),
+                },
+                MAX_MESSAGE_BYTES,
+            )),
+            argument_keys: Vec::new(),
+            argument_key_count: 0,
+            arguments_sha256: None,
+            policy_version: 0,
+            origin_status: None,
+            latency_ms: 0,
+            monitor: None,
+            removed: None,
+            monitor_hidden: None,
+            pin: Some(change.clone()),
+        }
+    }
+}
+
 /// A filter over audit records, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Query {

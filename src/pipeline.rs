@@ -133,6 +133,8 @@ pub enum Forwarded {
     },
     /// It could not be connected to: the request never left.
     Unreachable(String),
+    /// The connection broke after the request was sent: it may have run the call.
+    Broken(String),
     /// It did not answer in time: it may have run the call.
     TimedOut,
 }
@@ -845,6 +847,16 @@ impl Call {
                     None,
                 ))
             }
+            Some(Forwarded::Broken(why)) => {
+                return Some(self.bad_gateway(
+                    id.as_deref(),
+                    &format!(
+                        "the connection to the origin broke: {why} (the call may have run, so its budget is not refunded)"
+                    ),
+                    false,
+                    None,
+                ))
+            }
             Some(Forwarded::TimedOut) => {
                 return Some(self.bad_gateway(
                     id.as_deref(),
@@ -928,7 +940,8 @@ impl Call {
             }
         };
         let step = match self.body_kind {
-            None if bytes.is_empty() => self.finish(Answer {
+            // Nothing to check (a 202 to a notification).
+            _ if bytes.is_empty() => self.finish(Answer {
                 status,
                 headers,
                 body: String::new(),

@@ -311,10 +311,10 @@ fn status_follows_the_evaluation_order() {
         ),
         (
             "memory_write",
-            Status::Allowed,
+            Status::Limited,
             true,
-            "/tools/memory_write",
-            "allowed, but conditions deny some calls",
+            "/all_tools/limits/0",
+            "no limit of its own: the `all_tools` limit counts every call, with conditions",
         ),
     ];
     for (tool, want, conditional, rule, why) in cases {
@@ -330,7 +330,7 @@ fn status_follows_the_evaluation_order() {
 }
 
 #[test]
-fn all_tools_limits_are_listed_but_do_not_make_a_tool_limited() {
+fn an_all_tools_limit_makes_every_tool_limited_and_a_tool_limit_is_named_first() {
     let policy = Policy::from_json(
         r#"{"version":"1","default":"allow",
             "all_tools":{"limits":[{"counter":"all","window":"minute","max":5}]},
@@ -338,8 +338,11 @@ fn all_tools_limits_are_listed_but_do_not_make_a_tool_limited() {
     )
     .expect("valid");
     let b = status(&policy, "b");
-    assert_eq!((b.status, b.rule.as_str()), (Status::Allowed, "/default"));
-    assert_eq!(b.why, "no rule matches it and `default` is `allow`");
+    assert_eq!((b.status, b.rule.as_str()), (Status::Limited, "/all_tools/limits/0"));
+    assert_eq!(
+        b.why,
+        "limited by the `all_tools` counter `all`: 5 calls per minute, per grant"
+    );
     assert_eq!(b.limits.len(), 1);
     assert!(b.limits[0].all_tools);
     let a = status(&policy, "a");
@@ -367,10 +370,45 @@ fn status_explains_itself_in_one_sentence() {
         ("ai_invoice_pipeline_run", "every call needs a human's approval (ttl 30m), set in `ai_invoice_pipeline_run`"),
         ("ai_pipeline_run", "calls that meet the approval's `if` need a human's approval (ttl 1h), set in `ai_pipeline_run`"),
         ("odoo_write", "limited by counter `odoo`: 30 calls per hour, per session; conditions deny some calls"),
-        ("memory_write", "allowed by `memory_write`; conditions deny some calls"),
+        ("memory_write", "limited by the `all_tools` counter `all_calls`: 120 calls per minute, per grant; conditions deny some calls"),
     ];
     for (tool, want) in cases {
         assert_eq!(status(&policy, tool).why, *want, "{tool}");
+    }
+}
+
+/// Without any limit, a listed tool is allowed, by its first matching entry or by
+/// `default`.
+#[test]
+fn a_tool_without_limits_is_allowed_and_says_by_what() {
+    let policy = Policy::from_json(
+        r#"{"version":"1","default":"allow","tools":{
+            "memory_write":{"deny_if":[{"path":"args.scope","op":"eq","value":"shared"}]},
+            "memory_*":{}}}"#,
+    )
+    .expect("valid");
+    let cases: &[(&str, bool, &str, &str)] = &[
+        (
+            "memory_write",
+            true,
+            "/tools/memory_write",
+            "allowed by `memory_write`; conditions deny some calls",
+        ),
+        ("memory_read", false, "/tools/memory_*", "allowed by `memory_*`"),
+        (
+            "other",
+            false,
+            "/default",
+            "no rule matches it and `default` is `allow`",
+        ),
+    ];
+    for (tool, conditional, rule, why) in cases {
+        let got = status(&policy, tool);
+        assert_eq!(
+            (got.status, got.conditional, got.rule.as_str(), got.why.as_str()),
+            (Status::Allowed, *conditional, *rule, *why),
+            "{tool}"
+        );
     }
 }
 
@@ -388,7 +426,7 @@ fn catalogue_json_gives_each_tool_its_risk_and_status() {
             "ok": true,
             "tools": [
                 {
-                    "name": "odoo_unlink", "risk": "destructive", "status": "denied",
+                    "name": "odoo_unlink", "risk": "destructive", "warnings": [], "status": "denied",
                     "conditional": false, "rule": "/tools/odoo_unlink/action",
                     "why": "every call is denied by `\"action\": \"deny\"` in `odoo_unlink`",
                     "entries": ["/tools/odoo_unlink", "/tools/odoo_*"],
@@ -399,7 +437,7 @@ fn catalogue_json_gives_each_tool_its_risk_and_status() {
                     ]
                 },
                 {
-                    "name": "odoo_search_read", "risk": "read", "status": "limited",
+                    "name": "odoo_search_read", "risk": "read", "warnings": [], "status": "limited",
                     "conditional": false, "rule": "/tools/odoo_*/limits/0",
                     "why": "limited by counter `odoo`: 30 calls per hour, per session",
                     "entries": ["/tools/odoo_search_read", "/tools/odoo_*"],
@@ -489,8 +527,8 @@ fn contract_example_over_the_whole_catalogue() {
         ("ssh_execute", "hidden"),
         ("odoo_web_login", "hidden"),
         ("odoo_create", "hidden"),
-        ("odoo_search_read", "allowed"),
-        ("odoo_write", "allowed"),
+        ("odoo_search_read", "limited"),
+        ("odoo_write", "limited"),
         ("odoo_unlink", "denied"),
         ("ai_invoice_pipeline_run", "needs_approval"),
         ("ai_pipeline_step_execute", "limited"),
@@ -500,9 +538,11 @@ fn contract_example_over_the_whole_catalogue() {
         assert_eq!(find(tool)["status"], *want, "{tool}");
     }
     assert_eq!(find("odoo_write")["conditional"], true);
+    assert_eq!(find("odoo_search_read")["rule"], "/all_tools/limits/0");
+    assert_eq!(find("google_gmail_send")["rule"], "/tools/google_*/limits/0");
     assert_eq!(
         out["counts"],
-        json!({ "allowed": 2, "limited": 12, "needs_approval": 1, "denied": 1, "hidden": 182 })
+        json!({ "allowed": 0, "limited": 14, "needs_approval": 1, "denied": 1, "hidden": 182 })
     );
 }
 

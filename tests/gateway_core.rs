@@ -295,7 +295,7 @@ fn the_agent_reads_the_approval_id_and_the_operators_note() {
     assert_eq!(status, 200);
     assert_eq!(
         body["result"]["content"][0]["text"],
-        format!("calling `ai_invoice_pipeline_run` needs human approval: approval `{id}` is pending. Ask an operator to approve it, then repeat the identical call")
+        format!("calling `ai_invoice_pipeline_run` needs human approval: approval `{id}` is pending. An operator must approve it; then repeat the identical call")
     );
     let denied = toolgate::eval::Decision::denied_by_operator(
         &message,

@@ -16,6 +16,7 @@ import {
   callBody,
   rawRequest,
   matches,
+  originSession,
   ORIGIN_TOOLS,
   ACCEPT,
 } from './harness.mjs';
@@ -218,9 +219,10 @@ test('20 concurrent calls on a counter with max 5: exactly 5 reach the origin, 1
   }
 });
 
-test('an origin 5xx gives 502 with the request id and refunds the budget (max 2: two more admitted, then limited)', async () => {
+test('an origin 5xx gives 502 with the request id and is not refunded (it may have run); a 4xx is refunded', async () => {
   const session = await stack.rawSession({ token: TOKEN });
   await stack.originReset();
+  // max 2 an hour: the 5xx call uses one (the origin may have run it)...
   const failed = await stack.post(callBody('refund-1', 'odoo_version', { _demo_status: 503 }), {
     token: TOKEN,
     headers: session.headers,
@@ -230,22 +232,28 @@ test('an origin 5xx gives 502 with the request id and refunds the budget (max 2:
   assert.equal(failure.jsonrpc, '2.0');
   assert.equal(failure.id, 'refund-1');
   assert.equal(typeof failure.error.code, 'number');
-
-  for (const id of [2, 3]) {
-    const r = await stack.post(callBody(id, 'odoo_version', {}), { token: TOKEN, headers: session.headers });
-    assert.equal(r.status, 200);
-    const answer = await rpcResult(r, id);
-    assert.equal(answer.result.isError, false, `call ${id} must be admitted: ${JSON.stringify(answer)}`);
-    assert.equal(answer.result.structuredContent.tool, 'odoo_version');
-  }
-  const r = await stack.post(callBody(4, 'odoo_version', {}), { token: TOKEN, headers: session.headers });
+  assert.match(failure.error.message, /HTTP 503.*not refunded/);
+  // ...a 4xx is answered before dispatch, so it is given back...
+  const refused = await stack.post(callBody('refund-2', 'odoo_version', { _demo_status: 404 }), {
+    token: TOKEN,
+    headers: session.headers,
+  });
+  assert.equal(refused.status, 502, 'a 404 with a plain-text body cannot be checked, so it is replaced');
+  await refused.arrayBuffer();
+  // ...so exactly one more call is admitted, then the limit holds.
+  const r = await stack.post(callBody(3, 'odoo_version', {}), { token: TOKEN, headers: session.headers });
   assert.equal(r.status, 200);
-  const limited = await rpcResult(r, 4);
+  const answer = await rpcResult(r, 3);
+  assert.equal(answer.result.isError, false, `call 3 must be admitted: ${JSON.stringify(answer)}`);
+  assert.equal(answer.result.structuredContent.tool, 'odoo_version');
+  const r4 = await stack.post(callBody(4, 'odoo_version', {}), { token: TOKEN, headers: session.headers });
+  assert.equal(r4.status, 200);
+  const limited = await rpcResult(r4, 4);
   assert.equal(limited.result.isError, true);
   assert.equal(decisionOf(limited.result).decision, 'rate_limited');
 
   const calls = toolCalls(await stack.originLog(), 'odoo_version');
-  assert.equal(calls.length, 3, 'the 5xx call and the two admitted ones; not the limited one');
+  assert.equal(calls.length, 3, 'the 5xx call, the 4xx call and the admitted one; not the limited one');
 });
 
 test('no token, a wrong token or a malformed Authorization get 401 with WWW-Authenticate: Bearer; nothing is forwarded', async () => {
@@ -383,8 +391,9 @@ test('Streamable HTTP 2025-03-26 and 2025-11-25 SDK clients: sessions both ways,
     await stack.originReset();
     const { client, transport } = await stack.client({ token: TOKEN, protocolVersion: version });
     assert.equal(transport.protocolVersion, version, 'negotiated revision');
-    const sessionId = transport.sessionId;
-    assert.ok(sessionId, 'the origin\'s Mcp-Session-Id reached the client');
+    assert.match(transport.sessionId, /^tg1\.[0-9a-f]{32}\./, 'the client holds the session id bound to its grant');
+    const sessionId = originSession(transport.sessionId);
+    assert.ok(sessionId, 'the origin\'s Mcp-Session-Id reached the client, wrapped');
     const result = await client.callTool({ name: 'odoo_read', arguments: { v: version } });
     assert.equal(result.structuredContent.arguments.v, version);
     // The SDK opens its standalone GET stream after initialization; it reaches the origin.
@@ -420,10 +429,11 @@ test('raw 2025-06-18: Mcp-Session-Id both ways, GET /mcp opens the origin\'s SSE
     { token: TOKEN },
   );
   assert.equal(init.status, 200);
-  const sessionId = init.headers.get('mcp-session-id');
-  assert.ok(sessionId, 'Mcp-Session-Id came back from the origin');
+  const agentSession = init.headers.get('mcp-session-id');
+  assert.match(agentSession, /^tg1\.[0-9a-f]{32}\./, 'the origin\'s session id came back bound to the grant');
+  const sessionId = originSession(agentSession);
   assert.equal((await rpcResult(init, 1)).result.protocolVersion, '2025-06-18');
-  const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+  const headers = { 'mcp-session-id': agentSession, 'mcp-protocol-version': '2025-06-18' };
   const note = await stack.post('{"jsonrpc":"2.0","method":"notifications/initialized"}', { token: TOKEN, headers });
   assert.equal(note.status, 202);
 

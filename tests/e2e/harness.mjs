@@ -468,6 +468,12 @@ export function rawRequest(port, { method = 'POST', path: p, headers = {}, body 
   });
 }
 
+/** The origin's session id inside one the gateway issued (`tg1.<mac>.<origin id>`). */
+export function originSession(agentSession) {
+  const match = /^tg1\.[0-9a-f]{32}\.(.+)$/.exec(agentSession ?? '');
+  return match ? match[1] : null;
+}
+
 /** Tool-name matching as CONTRACT §1 defines it: `*` matches any run of characters. */
 export function matches(pattern, name) {
   const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);

@@ -13,6 +13,7 @@
 //!   `{"ok":false,"retry_after_ms":R}`;
 //! - `{"op":"refund","at":T}` → `{"ok":true}`.
 
+use super::objects::{fail, faulty, sql_int};
 use crate::ratelimit::WindowLog;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -51,6 +52,7 @@ struct Row {
 pub struct RateCounter {
     sql: SqlStorage,
     log: RefCell<Option<WindowLog>>,
+    faulty: bool,
 }
 
 impl RateCounter {
@@ -79,14 +81,14 @@ impl RateCounter {
                 let now = Date::now().as_millis();
                 if let Some(cutoff) = log.prune(now, window_ms) {
                     self.sql
-                        .exec("DELETE FROM runs WHERE t <= ?", vec![to_sql(cutoff)])?;
+                        .exec("DELETE FROM runs WHERE t <= ?", vec![sql_int(cutoff)])?;
                 }
                 match log.check(now, window_ms, max) {
                     Ok(()) => {
                         let at = log.record(now);
                         self.sql.exec(
                             "INSERT INTO runs (t, n) VALUES (?, ?) ON CONFLICT (t) DO UPDATE SET n = excluded.n",
-                            vec![to_sql(at), i64::from(log.count_at(at)).into()],
+                            vec![sql_int(at), i64::from(log.count_at(at)).into()],
                         )?;
                         CounterReply {
                             ok: true,
@@ -106,10 +108,10 @@ impl RateCounter {
                     match log.count_at(at) {
                         0 => self
                             .sql
-                            .exec("DELETE FROM runs WHERE t = ?", vec![to_sql(at)])?,
+                            .exec("DELETE FROM runs WHERE t = ?", vec![sql_int(at)])?,
                         n => self.sql.exec(
                             "UPDATE runs SET n = ? WHERE t = ?",
-                            vec![i64::from(n).into(), to_sql(at)],
+                            vec![i64::from(n).into(), sql_int(at)],
                         )?,
                     };
                 }
@@ -125,29 +127,29 @@ impl RateCounter {
     }
 }
 
-fn to_sql(ms: u64) -> worker::SqlStorageValue {
-    i64::try_from(ms).unwrap_or(i64::MAX).into()
-}
-
 impl DurableObject for RateCounter {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         RateCounter {
             sql: state.storage().sql(),
             log: RefCell::new(None),
+            faulty: faulty(&env, "counter"),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let op: CounterOp = match req.json().await {
             Ok(op) => op,
-            Err(e) => return Response::error(format!("bad counter request: {e}"), 400),
+            Err(e) => return fail(400, &format!("bad counter request: {e}")),
         };
+        if self.faulty {
+            return fail(500, "counter storage failed (injected fault)");
+        }
         match self.apply(op) {
             Ok(reply) => Response::from_json(&reply),
             Err(e) => {
                 // Forget the in-memory copy: storage is the truth after a failed write.
                 *self.log.borrow_mut() = None;
-                Response::error(format!("counter storage failed: {e}"), 500)
+                fail(500, &format!("counter storage failed: {e}"))
             }
         }
     }

@@ -1,0 +1,229 @@
+//! The audit object (one, named `audit`): the audit log, with an alarm that deletes
+//! records older than the retention.
+//!
+//! Records are keyed by a per-request id (a retried write never duplicates) and indexed
+//! by time; a query is filtered in storage and answered newest first, at most
+//! [`crate::audit::MAX_PAGE`] records and [`crate::audit::MAX_PAGE_BYTES`] a page, with a
+//! cursor. A record is at most about 21 KiB (see [`crate::audit`]), so a page is at most
+//! 2 MiB plus one record.
+
+use super::objects::{fail, faulty, json_answer, sql_int};
+use crate::audit::{Query, Record, MAX_PAGE_BYTES};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use worker::{
+    durable_object, wasm_bindgen, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
+    State,
+};
+
+const DAY_MS: u64 = 86_400_000;
+
+/// Requests to the audit object.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum AuditOp {
+    Append {
+        records: Vec<Record>,
+        retention_days: u64,
+    },
+    Query {
+        query: Query,
+    },
+}
+
+#[derive(Deserialize)]
+struct BodyRow {
+    body: String,
+}
+
+#[durable_object]
+pub struct AuditStore {
+    state: State,
+    sql: SqlStorage,
+    faulty: bool,
+}
+
+impl AuditStore {
+    fn schema(&self) -> Result<()> {
+        self.sql.exec(
+            "CREATE TABLE IF NOT EXISTS audit (
+                id TEXT PRIMARY KEY, at INTEGER NOT NULL, grant_id TEXT NOT NULL,
+                tool TEXT, decision TEXT NOT NULL, body TEXT NOT NULL)",
+            None,
+        )?;
+        self.sql.exec(
+            "CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at, id)",
+            None,
+        )?;
+        // Added in v2: whether the monitor decision refused the call.
+        let _ = self.sql.exec(
+            "ALTER TABLE audit ADD COLUMN monitor_refused INTEGER NOT NULL DEFAULT 0",
+            None,
+        );
+        self.sql.exec(
+            "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            None,
+        )?;
+        Ok(())
+    }
+
+    fn append(&self, records: &[Record], retention_days: u64) -> Result<usize> {
+        let mut written = 0;
+        for record in records {
+            let body = serde_json::to_string(record).map_err(|e| e.to_string())?;
+            let monitor_refused = record
+                .monitor
+                .as_ref()
+                .is_some_and(|m| m.decision != crate::eval::Outcome::Allow)
+                || record.monitor_hidden.is_some_and(|n| n > 0);
+            let cursor = self.sql.exec(
+                "INSERT OR IGNORE INTO audit (id, at, grant_id, tool, decision, body, monitor_refused) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    record.id.as_str().into(),
+                    sql_int(record.at),
+                    record.grant.as_str().into(),
+                    record.tool.clone().map_or(worker::SqlStorageValue::Null, Into::into),
+                    record.decision.as_str().into(),
+                    body.into(),
+                    i64::from(monitor_refused).into(),
+                ],
+            )?;
+            written += cursor.rows_written();
+        }
+        self.sql.exec(
+            "INSERT INTO settings (key, value) VALUES ('retention_days', ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            vec![sql_int(retention_days)],
+        )?;
+        Ok(written)
+    }
+
+    fn query(&self, query: &Query) -> Result<String> {
+        let mut sql = String::from("SELECT body FROM audit WHERE 1 = 1");
+        let mut bindings: Vec<worker::SqlStorageValue> = Vec::new();
+        if let Some(since) = query.since {
+            sql.push_str(" AND at >= ?");
+            bindings.push(sql_int(since));
+        }
+        if let Some(until) = query.until {
+            sql.push_str(" AND at <= ?");
+            bindings.push(sql_int(until));
+        }
+        if let Some(grant) = &query.grant {
+            sql.push_str(" AND grant_id = ?");
+            bindings.push(grant.as_str().into());
+        }
+        if let Some(tool) = &query.tool {
+            sql.push_str(" AND tool = ?");
+            bindings.push(tool.as_str().into());
+        }
+        if let Some(decision) = &query.decision {
+            sql.push_str(" AND decision = ?");
+            bindings.push(decision.as_str().into());
+        }
+        if query.monitor_refused {
+            sql.push_str(" AND monitor_refused = 1");
+        }
+        if let Some((at, id)) = &query.cursor {
+            sql.push_str(" AND (at < ? OR (at = ? AND id < ?))");
+            bindings.push(sql_int(*at));
+            bindings.push(sql_int(*at));
+            bindings.push(id.as_str().into());
+        }
+        sql.push_str(" ORDER BY at DESC, id DESC LIMIT ?");
+        bindings.push(sql_int(query.limit as u64 + 1));
+        let rows: Vec<BodyRow> = self.sql.exec(&sql, bindings)?.to_array()?;
+        let mut bytes = 0usize;
+        let mut kept: Vec<&str> = Vec::new();
+        let mut last: Option<Record> = None;
+        let mut more = rows.len() > query.limit;
+        for row in rows.iter().take(query.limit) {
+            if bytes + row.body.len() > MAX_PAGE_BYTES && !kept.is_empty() {
+                more = true;
+                break;
+            }
+            bytes += row.body.len();
+            kept.push(&row.body);
+            last = serde_json::from_str(&row.body).ok();
+        }
+        let cursor = if more {
+            last.as_ref().map(Query::cursor_after)
+        } else {
+            None
+        };
+        // The stored bodies are already the records' JSON.
+        Ok(format!(
+            r#"{{"records":[{}],"cursor":{}}}"#,
+            kept.join(","),
+            serde_json::to_string(&cursor).unwrap_or_else(|_| "null".to_owned())
+        ))
+    }
+}
+
+impl DurableObject for AuditStore {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        AuditStore {
+            state,
+            sql,
+            faulty: faulty(&env, "audit"),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let op = match req.json::<AuditOp>().await {
+            Ok(op) => op,
+            Err(e) => return fail(400, &format!("bad audit request: {e}")),
+        };
+        if self.faulty {
+            return fail(500, "audit storage failed (injected fault)");
+        }
+        let result = self.schema().and_then(|()| match &op {
+            AuditOp::Append {
+                records,
+                retention_days,
+            } => self
+                .append(records, *retention_days)
+                .map(|n| json!({ "written": n }).to_string()),
+            AuditOp::Query { query } => self.query(query),
+        });
+        let value = match result {
+            Ok(value) => value,
+            Err(e) => return fail(500, &format!("audit storage failed: {e}")),
+        };
+        if matches!(op, AuditOp::Append { .. }) {
+            let storage = self.state.storage();
+            if storage.get_alarm().await.ok().flatten().is_none() {
+                storage
+                    .set_alarm(std::time::Duration::from_millis(DAY_MS / 24))
+                    .await?;
+            }
+        }
+        json_answer(200, value)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.schema()?;
+        #[derive(Deserialize)]
+        struct Row {
+            value: f64,
+        }
+        let days = self
+            .sql
+            .exec(
+                "SELECT value FROM settings WHERE key = 'retention_days'",
+                None,
+            )?
+            .to_array::<Row>()?
+            .first()
+            .map_or(30, |r| r.value as u64);
+        let cutoff = crate::audit::retention_cutoff(Date::now().as_millis(), days);
+        self.sql
+            .exec("DELETE FROM audit WHERE at < ?", vec![sql_int(cutoff)])?;
+        self.state
+            .storage()
+            .set_alarm(std::time::Duration::from_millis(DAY_MS / 24))
+            .await?;
+        Response::ok("pruned")
+    }
+}

@@ -1,0 +1,262 @@
+//! The catalogue object (one, named `catalogue`): the origin's tools as the gateway knows
+//! them, and their pins (CONTRACT §3 and §8). The logic is the core's
+//! ([`crate::catalogue::Pins`]); this object keeps it in its SQLite storage (one row per
+//! tool), in memory between requests, and hands isolates a [`Snapshot`] whenever its
+//! version changed.
+//!
+//! **Size.** One row per tool the origin ever listed: its pinned and current definitions
+//! (each bounded by the 8 MiB a `tools/list` answer may have; the Odoo server's largest
+//! tool is under 4 KiB).
+
+use super::objects::{self, fail, faulty, json_answer, CATALOGUE, CATALOGUE_NAME};
+use crate::catalogue::{Change, Pins, Seen, Snapshot, View};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::cell::RefCell;
+use std::rc::Rc;
+use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+
+/// Requests to the catalogue object.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CatalogueOp {
+    /// The snapshot, unless it is still version `have`.
+    Snapshot { have: Option<u64> },
+    /// The tools of one answer (`complete` when it is the whole list).
+    Observe { seen: Vec<Seen>, complete: bool },
+    /// Every pin.
+    Pins,
+    /// One tool's pin, with both definitions.
+    Pin { tool: String },
+    /// Accept a tool's current definition (only if it is still `sha256`, when given).
+    Accept { tool: String, sha256: Option<String> },
+    /// Forget every pin.
+    Forget,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    version: u64,
+    snapshot: Option<Snapshot>,
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+/// Tells the catalogue object what an answer listed; returns the new view (also made
+/// this isolate's) and the changes detected.
+pub async fn observe(env: &Env, seen: Vec<Seen>, complete: bool) -> std::result::Result<(Rc<View>, Vec<Change>), String> {
+    let reply: Reply = objects::call(
+        env,
+        CATALOGUE,
+        CATALOGUE_NAME,
+        &CatalogueOp::Observe { seen, complete },
+    )
+    .await?;
+    let snapshot = reply.snapshot.unwrap_or_default();
+    let view = Rc::new(View::new(Snapshot {
+        version: reply.version,
+        ..snapshot
+    }));
+    super::isolate::set_view(view.clone(), super::isolate::now());
+    Ok((view, reply.changes))
+}
+
+#[derive(Deserialize)]
+struct Row {
+    body: String,
+}
+
+#[durable_object]
+pub struct CatalogueStore {
+    sql: SqlStorage,
+    pins: RefCell<Option<(Pins, u64)>>,
+    faulty: bool,
+}
+
+impl CatalogueStore {
+    fn schema(&self) -> Result<()> {
+        self.sql.exec(
+            "CREATE TABLE IF NOT EXISTS pins (tool TEXT PRIMARY KEY, body TEXT NOT NULL)",
+            None,
+        )?;
+        self.sql.exec(
+            "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// The pins and the version: in memory, or read back after an eviction.
+    fn load(&self) -> Result<(Pins, u64)> {
+        if let Some(loaded) = self.pins.borrow_mut().take() {
+            return Ok(loaded);
+        }
+        self.schema()?;
+        #[derive(Deserialize)]
+        struct Setting {
+            key: String,
+            value: f64,
+        }
+        let settings: Vec<Setting> = self
+            .sql
+            .exec("SELECT key, value FROM settings", None)?
+            .to_array()?;
+        let setting = |name: &str| {
+            settings
+                .iter()
+                .find(|s| s.key == name)
+                .map_or(0, |s| s.value as u64)
+        };
+        let rows: Vec<Row> = self.sql.exec("SELECT body FROM pins", None)?.to_array()?;
+        let mut pins = Pins {
+            seeded: setting("seeded") == 1,
+            ..Pins::default()
+        };
+        for row in rows {
+            if let Ok(record) = serde_json::from_str::<crate::catalogue::PinRecord>(&row.body) {
+                pins.records.insert(record.tool.clone(), record);
+            }
+        }
+        Ok((pins, setting("version")))
+    }
+
+    /// Writes what changed between `before` and `after`, and the version.
+    fn store(&self, before: &Pins, after: &Pins, version: u64) -> Result<()> {
+        for (tool, record) in &after.records {
+            if before.records.get(tool) != Some(record) {
+                let body = serde_json::to_string(record).map_err(|e| e.to_string())?;
+                self.sql.exec(
+                    "INSERT INTO pins (tool, body) VALUES (?, ?) ON CONFLICT (tool) DO UPDATE SET body = excluded.body",
+                    vec![tool.as_str().into(), body.into()],
+                )?;
+            }
+        }
+        for tool in before.records.keys() {
+            if !after.records.contains_key(tool) {
+                self.sql
+                    .exec("DELETE FROM pins WHERE tool = ?", vec![tool.as_str().into()])?;
+            }
+        }
+        for (key, value) in [("seeded", i64::from(after.seeded)), ("version", i64::try_from(version).unwrap_or(i64::MAX))] {
+            self.sql.exec(
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                vec![key.into(), value.into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Applies a change to the pins; stores it and moves the version when anything changed.
+    fn change<T>(&self, apply: impl FnOnce(&mut Pins) -> T) -> Result<(T, Pins, u64, bool)> {
+        let (pins, version) = self.load()?;
+        let mut after = pins.clone();
+        let out = apply(&mut after);
+        let changed = after != pins;
+        let version = if changed { version + 1 } else { version };
+        if changed {
+            self.store(&pins, &after, version)?;
+        }
+        *self.pins.borrow_mut() = Some((after.clone(), version));
+        Ok((out, after, version, changed))
+    }
+
+    fn handle(&self, op: CatalogueOp) -> Result<Response> {
+        match op {
+            CatalogueOp::Snapshot { have } => {
+                let (pins, version) = self.load()?;
+                let snapshot = (have != Some(version)).then(|| pins.snapshot(version));
+                *self.pins.borrow_mut() = Some((pins, version));
+                reply(json!({ "version": version, "snapshot": snapshot }))
+            }
+            CatalogueOp::Observe { seen, complete } => {
+                let (changes, pins, version, _) = self.change(|p| p.observe(&seen, complete))?;
+                reply(json!({
+                    "version": version,
+                    "snapshot": pins.snapshot(version),
+                    "changes": changes,
+                }))
+            }
+            CatalogueOp::Pins => {
+                let (pins, version) = self.load()?;
+                let list: Vec<serde_json::Value> = pins
+                    .records
+                    .values()
+                    .map(|r| {
+                        json!({
+                            "tool": r.tool,
+                            "status": r.status().name(),
+                            "pinned_sha256": r.pinned_sha256,
+                            "current_sha256": r.current_sha256,
+                        })
+                    })
+                    .collect();
+                let out = json!({ "pins": list, "seeded": pins.seeded, "version": version });
+                *self.pins.borrow_mut() = Some((pins, version));
+                reply(out)
+            }
+            CatalogueOp::Pin { tool } => {
+                let (pins, version) = self.load()?;
+                let found = pins.records.get(&tool).cloned();
+                *self.pins.borrow_mut() = Some((pins, version));
+                match found {
+                    Some(record) => json_answer(200, pin_json(&record)),
+                    None => fail(404, &format!("no tool `{tool}` has been seen")),
+                }
+            }
+            CatalogueOp::Accept { tool, sha256 } => {
+                let (result, _, _, _) = self.change(|p| p.accept(&tool, sha256.as_deref()))?;
+                match result {
+                    Ok(record) => json_answer(200, pin_json(&record)),
+                    Err(e @ crate::catalogue::AcceptError::NotFound(_)) => fail(404, &e.to_string()),
+                    Err(e) => fail(409, &e.to_string()),
+                }
+            }
+            CatalogueOp::Forget => {
+                let (_, _, version, _) = self.change(Pins::forget)?;
+                reply(json!({ "forgotten": true, "version": version }))
+            }
+        }
+    }
+}
+
+/// A pin with both definitions, as the admin API shows it: the definitions as the
+/// origin's exact JSON.
+fn pin_json(record: &crate::catalogue::PinRecord) -> String {
+    let definition = |d: &Option<String>| d.clone().unwrap_or_else(|| "null".to_owned());
+    format!(
+        r#"{{"tool":{},"status":"{}","pinned_sha256":{},"current_sha256":{},"pinned":{},"current":{}}}"#,
+        crate::json::quote(&record.tool),
+        record.status().name(),
+        serde_json::to_string(&record.pinned_sha256).unwrap_or_default(),
+        serde_json::to_string(&record.current_sha256).unwrap_or_default(),
+        definition(&record.pinned),
+        definition(&record.current),
+    )
+}
+
+fn reply(value: serde_json::Value) -> Result<Response> {
+    json_answer(200, value.to_string())
+}
+
+impl DurableObject for CatalogueStore {
+    fn new(state: State, env: Env) -> Self {
+        CatalogueStore {
+            sql: state.storage().sql(),
+            pins: RefCell::new(None),
+            faulty: faulty(&env, "catalogue"),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if self.faulty {
+            return fail(500, "catalogue storage failed (injected fault)");
+        }
+        match req.json::<CatalogueOp>().await {
+            Ok(op) => self.handle(op).or_else(|e| {
+                *self.pins.borrow_mut() = None;
+                fail(500, &format!("catalogue storage failed: {e}"))
+            }),
+            Err(e) => fail(400, &format!("bad catalogue request: {e}")),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! How the Worker talks to its Durable Objects: one JSON request, one JSON answer.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Env, Method, Request, RequestInit, Response};
+
+/// The namespace binding of the rate counters (one object per counter and scope key).
+pub const COUNTERS: &str = "COUNTERS";
+/// The binding of the control object (approvals, stored policies, the session key).
+pub const CONTROL: &str = "CONTROL";
+/// The binding of the audit object.
+pub const AUDIT: &str = "AUDIT";
+/// The binding of the catalogue object (the origin's tools and their pins).
+pub const CATALOGUE: &str = "CATALOGUE";
+
+/// The one control object's name.
+pub const CONTROL_NAME: &str = "control";
+/// The one audit object's name.
+pub const AUDIT_NAME: &str = "audit";
+/// The one catalogue object's name.
+pub const CATALOGUE_NAME: &str = "catalogue";
+
+/// Sends `op` to the object `name` of namespace `binding`, returning its raw answer.
+pub async fn send<Op: Serialize>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    op: &Op,
+) -> Result<Response, String> {
+    let namespace = env.durable_object(binding).map_err(|e| e.to_string())?;
+    let stub = namespace
+        .id_from_name(name)
+        .and_then(|id| id.get_stub())
+        .map_err(|e| e.to_string())?;
+    let body = serde_json::to_string(op).map_err(|e| e.to_string())?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    let request = Request::new_with_init("https://object/", &init).map_err(|e| e.to_string())?;
+    stub.fetch_with_request(request)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Sends `op` and reads a 200 answer as `Reply`; any other status is an error with the
+/// object's message.
+pub async fn call<Op: Serialize, Reply: DeserializeOwned>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    op: &Op,
+) -> Result<Reply, String> {
+    let mut response = send(env, binding, name, op).await?;
+    if response.status_code() != 200 {
+        let text = response.text().await.unwrap_or_default();
+        return Err(format!("status {}: {text}", response.status_code()));
+    }
+    response.json().await.map_err(|e| e.to_string())
+}
+
+/// Sends `op` and reads a 200 answer as text.
+pub async fn call_text<Op: Serialize>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    op: &Op,
+) -> Result<(u16, String), String> {
+    let mut response = send(env, binding, name, op).await?;
+    let status = response.status_code();
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    Ok((status, text))
+}
+
+/// A JSON answer of an object (or of the admin API).
+pub fn json_answer(status: u16, body: String) -> worker::Result<Response> {
+    let headers = worker::Headers::new();
+    headers.set("content-type", "application/json")?;
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body.into_bytes()))
+}
+
+/// An object's error answer: `{"error": message}`.
+pub fn fail(status: u16, message: &str) -> worker::Result<Response> {
+    json_answer(
+        status,
+        serde_json::json!({ "error": message }).to_string(),
+    )
+}
+
+/// Whether the test-only fault switch `TOOLGATE_FAULTS` names `object` (a
+/// comma-separated list of `counter`, `control`, `audit`, `catalogue`): the object then
+/// answers every request with 500, as if its storage failed. Unset in any deployment.
+pub fn faulty(env: &Env, object: &str) -> bool {
+    env.var("TOOLGATE_FAULTS")
+        .map(|v| v.to_string().split(',').any(|f| f.trim() == object))
+        .unwrap_or(false)
+}
+
+/// A SQLite integer from a `u64`.
+pub fn sql_int(n: u64) -> worker::SqlStorageValue {
+    i64::try_from(n).unwrap_or(i64::MAX).into()
+}

@@ -1,0 +1,516 @@
+//! The origin: requests to it (with a timeout), its answers read within a limit or
+//! streamed through the filter event by event, and the gateway's own catalogue fetch.
+
+use super::isolate::Claim;
+use crate::catalogue::{definition_sha256, Seen, View};
+use crate::config::Config;
+use crate::filter::{Filter, Report};
+use crate::json::Document;
+use crate::pipeline::{Call, Forward, Forwarded, Side, Stream, Verb};
+use crate::policy::Policy;
+use crate::sse::SseRewriter;
+use futures_util::future::{select, Either};
+use futures_util::{stream, StreamExt};
+use std::rc::Rc;
+use std::time::Duration;
+use worker::{
+    console_error, AbortController, ByteStream, Context, Delay, Env, Fetch, Headers, Method,
+    Request, RequestInit, Response,
+};
+
+/// How long the gateway waits for the first bytes of an event stream before it sends the
+/// answer's headers: long enough to refuse with a 502 an answer that starts wrong (a
+/// byte-order mark, a bad first event), short enough not to hold a slow tool's stream.
+const FIRST_EVENT_WAIT_MS: u64 = 1_000;
+
+/// Sends a request to the origin, giving up after the configured timeout. Returns what
+/// happened and, when the origin answered, its response (its body not yet read).
+pub async fn send(config: &Config, forward: Forward) -> (Forwarded, Option<Response>) {
+    match request(config, &forward) {
+        Ok(request) => fetch_with_timeout(request, config.origin_timeout_ms).await,
+        Err(why) => (Forwarded::Unreachable(why), None),
+    }
+}
+
+fn request(config: &Config, forward: &Forward) -> Result<Request, String> {
+    let headers = Headers::new();
+    for (name, value) in &forward.headers {
+        headers.append(name, value).map_err(|e| e.to_string())?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(match forward.verb {
+        Verb::Post => Method::Post,
+        Verb::Get => Method::Get,
+        Verb::Delete => Method::Delete,
+    })
+    .with_headers(headers);
+    if let Some(body) = &forward.body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    Request::new_with_init(&config.origin_url, &init).map_err(|e| e.to_string())
+}
+
+async fn fetch_with_timeout(request: Request, timeout_ms: u64) -> (Forwarded, Option<Response>) {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sending = Box::pin(fetch.send_with_signal(&signal));
+    let timeout = Delay::from(Duration::from_millis(timeout_ms));
+    let outcome = select(sending, timeout).await;
+    let result = match outcome {
+        Either::Left((Ok(response), _)) => {
+            let status = response.status_code();
+            let headers = response
+                .headers()
+                .entries()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v))
+                .collect();
+            (Forwarded::Answered { status, headers }, Some(response))
+        }
+        Either::Left((Err(e), _)) => (classify_failure(&e.to_string()), None),
+        Either::Right(_) => {
+            controller.abort();
+            (Forwarded::TimedOut, None)
+        }
+    };
+    result
+}
+
+/// Whether a failed fetch provably never reached the origin (the connection was refused,
+/// the name did not resolve), or may have (the connection broke after the request was
+/// sent): only the first is refunded.
+fn classify_failure(why: &str) -> Forwarded {
+    let lower = why.to_ascii_lowercase();
+    let never_sent = ["refused", "econnrefused", "dns", "name not resolved", "no such host", "connect"]
+        .iter()
+        .any(|w| lower.contains(w));
+    if never_sent && !lower.contains("lost") && !lower.contains("reset") {
+        Forwarded::Unreachable(why.to_owned())
+    } else {
+        Forwarded::Broken(why.to_owned())
+    }
+}
+
+/// Reads a body of at most `limit` bytes.
+pub async fn read_limited(response: &mut Response, limit: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    let mut chunks = response.stream().map_err(|e| e.to_string())?;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| format!("the origin's answer broke off: {e}"))?;
+        body.extend_from_slice(&chunk);
+        if body.len() > limit {
+            return Err(format!(
+                "the origin's answer is larger than the {limit} bytes toolgate checks"
+            ));
+        }
+    }
+    Ok(body)
+}
+
+/// What an event stream reads: the origin's chunks, the rewriter, the filter's inputs.
+struct Relay {
+    body: ByteStream,
+    rewriter: SseRewriter,
+    policy: Rc<Policy>,
+    view: Rc<View>,
+    learn: bool,
+    report: Report,
+    cut: Option<String>,
+    done: bool,
+}
+
+impl Relay {
+    /// Feeds one chunk; returns the bytes to send, or cuts the stream.
+    fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let filter = Filter::new(&self.policy, &self.view);
+        let filter = if self.learn { filter.learning() } else { filter };
+        let report = &mut self.report;
+        let result = self.rewriter.push(chunk, &mut out, &mut |data| {
+            filter
+                .message(data, report)
+                .map(|text| match text {
+                    std::borrow::Cow::Borrowed(_) => None,
+                    std::borrow::Cow::Owned(text) => Some(text),
+                })
+        });
+        if let Err(why) = result {
+            console_error!("toolgate: cut the origin's event stream: {why}");
+            self.cut = Some(why.to_string());
+            self.done = true;
+        }
+        out
+    }
+
+    /// The next bytes to send, or `None` at the end.
+    async fn next(&mut self) -> Option<Vec<u8>> {
+        while !self.done {
+            match self.body.next().await {
+                Some(Ok(chunk)) => {
+                    let out = self.feed(&chunk);
+                    if !out.is_empty() {
+                        return Some(out);
+                    }
+                }
+                Some(Err(e)) => {
+                    self.cut = Some(format!("the origin's stream broke off: {e}"));
+                    self.done = true;
+                }
+                None => {
+                    self.rewriter.finish();
+                    self.done = true;
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Passes the origin's event stream to the agent through the filter. The first chunk is
+/// read (for up to [`FIRST_EVENT_WAIT_MS`]) before the answer starts, so that a stream
+/// that starts wrong gets a 502 instead; later problems cut the stream off. When the
+/// stream ends, the call's record and observations are written.
+#[allow(clippy::too_many_arguments)]
+pub async fn stream(
+    mut origin: Response,
+    plan: Stream,
+    policy: Rc<Policy>,
+    view: Rc<View>,
+    mut call: Call,
+    claim: Option<Claim>,
+    env: Env,
+    config: Rc<Result<Config, String>>,
+    ctx: &Context,
+) -> worker::Result<Response> {
+    let body = origin.stream()?;
+    let mut relay = Relay {
+        body,
+        rewriter: SseRewriter::new(),
+        policy,
+        view,
+        learn: plan.learn,
+        report: Report::default(),
+        cut: None,
+        done: false,
+    };
+    let first = {
+        let wait = Delay::from(Duration::from_millis(FIRST_EVENT_WAIT_MS));
+        let reading = Box::pin(relay.body.next());
+        match select(reading, wait).await {
+            Either::Left((Some(Ok(chunk)), _)) => Some(relay.feed(&chunk)),
+            Either::Left((Some(Err(e)), _)) => {
+                relay.cut = Some(format!("the origin's stream broke off: {e}"));
+                relay.done = true;
+                None
+            }
+            Either::Left((None, _)) => {
+                relay.done = true;
+                None
+            }
+            Either::Right(_) => None,
+        }
+    };
+    if relay.cut.is_some() && first.as_ref().is_none_or(Vec::is_empty) {
+        let why = relay.cut.take().unwrap_or_default();
+        call.on_stream_end(std::mem::take(&mut relay.report), Some(why.clone()));
+        let sides = call.take_sides();
+        let env2 = env.clone();
+        let config2 = config.clone();
+        ctx.wait_until(async move {
+            for side in sides {
+                perform(&env2, &config2, side).await;
+            }
+        });
+        drop(claim);
+        let id = call.message().and_then(|m| m.id.clone());
+        return super::routing::json(
+            502,
+            &crate::mcp::error_response(
+                id.as_deref(),
+                crate::mcp::INTERNAL_ERROR,
+                &format!("bad gateway: {why}"),
+            ),
+        );
+    }
+    let (tx, rx) = futures_channel::oneshot::channel::<Vec<Side>>();
+    {
+        let env = env.clone();
+        let config = config.clone();
+        ctx.wait_until(async move {
+            if let Ok(sides) = rx.await {
+                for side in sides {
+                    perform(&env, &config, side).await;
+                }
+            }
+        });
+    }
+    struct Tail {
+        relay: Relay,
+        call: Call,
+        claim: Option<Claim>,
+        tx: Option<futures_channel::oneshot::Sender<Vec<Side>>>,
+    }
+    let tail = Tail {
+        relay,
+        call,
+        claim,
+        tx: Some(tx),
+    };
+    let rest = stream::unfold(tail, |mut tail| async move {
+        match tail.relay.next().await {
+            Some(bytes) => Some((Ok::<Vec<u8>, worker::Error>(bytes), tail)),
+            None => {
+                let report = std::mem::take(&mut tail.relay.report);
+                let cut = tail.relay.cut.take();
+                tail.call.on_stream_end(report, cut);
+                if let Some(tx) = tail.tx.take() {
+                    let _ = tx.send(tail.call.take_sides());
+                }
+                tail.claim.take();
+                None
+            }
+        }
+    });
+    let first = stream::iter(first.into_iter().filter(|b| !b.is_empty()).map(Ok));
+    let headers = Headers::new();
+    for (name, value) in &plan.headers {
+        headers.append(name, value)?;
+    }
+    Ok(Response::from_stream(first.chain(rest))?
+        .with_status(plan.status)
+        .with_headers(headers))
+}
+
+/// Performs one side effect inline (inside a `waitUntil` that already keeps the request
+/// alive). Observations may bring pin changes, whose records and webhooks follow.
+pub async fn perform(env: &Env, config: &Rc<Result<Config, String>>, side: Side) {
+    let Ok(config) = config.as_ref() else {
+        return;
+    };
+    let mut queue = vec![side];
+    while let Some(side) = queue.pop() {
+        match side {
+            Side::Observe { seen, complete } => {
+                match super::catalogue_store::observe(env, seen, complete).await {
+                    Ok((_, changes)) => queue.extend(super::call::changes_to_sides(changes)),
+                    Err(why) => console_error!("toolgate: catalogue object unavailable: {why}"),
+                }
+            }
+            Side::Refresh => match fetch_catalogue(config).await {
+                Ok((seen, complete)) => queue.push(Side::Observe { seen, complete }),
+                Err(why) => console_error!("toolgate: could not read the origin's tools: {why}"),
+            },
+            other => super::call::perform_simple(env, config, other).await,
+        }
+    }
+}
+
+/// POSTs a JSON body (the approval and pin webhook).
+pub async fn post_json(url: &str, body: String) -> Result<(), String> {
+    let headers = Headers::new();
+    headers
+        .set("content-type", "application/json")
+        .map_err(|e| e.to_string())?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let (forwarded, response) = fetch_with_timeout(request, 10_000).await;
+    match (forwarded, response) {
+        (Forwarded::Answered { status, .. }, Some(_)) if status < 300 => Ok(()),
+        (Forwarded::Answered { status, .. }, _) => Err(format!("status {status}")),
+        (Forwarded::TimedOut, _) => Err("no answer within 10 s".to_owned()),
+        (Forwarded::Unreachable(why) | Forwarded::Broken(why), _) => Err(why),
+    }
+}
+
+// ---------------------------------------------------------------------------- catalogue
+
+/// The protocol revision the gateway speaks to read the catalogue itself.
+const CATALOGUE_PROTOCOL: &str = "2025-06-18";
+
+/// The most pages of a `tools/list` the gateway reads.
+const MAX_PAGES: usize = 50;
+
+/// Reads the origin's whole tool list as an MCP client would: `initialize`, then
+/// `tools/list` page by page, then ends the session. Returns every tool, and whether the
+/// list is complete (every page was read).
+pub async fn fetch_catalogue(config: &Config) -> Result<(Vec<Seen>, bool), String> {
+    let init = r#"{"jsonrpc":"2.0","id":"toolgate-init","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"toolgate","version":"1"}}}"#;
+    let (status, headers, body) = exchange(config, Verb::Post, None, Some(init)).await?;
+    if status >= 400 {
+        return fetch_catalogue_stateless(config).await;
+    }
+    let session = headers
+        .iter()
+        .find(|(n, _)| n == "mcp-session-id")
+        .map(|(_, v)| v.clone());
+    answer_with_id(&body, "\"toolgate-init\"")?;
+    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    exchange(config, Verb::Post, session.as_deref(), Some(initialized)).await?;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut complete = false;
+    for page in 0..MAX_PAGES {
+        let params = match &cursor {
+            Some(c) => format!(r#"{{"cursor":{}}}"#, crate::json::quote(c)),
+            None => "{}".to_owned(),
+        };
+        let list = format!(
+            r#"{{"jsonrpc":"2.0","id":"toolgate-list-{page}","method":"tools/list","params":{params}}}"#
+        );
+        let (status, _, body) = exchange(config, Verb::Post, session.as_deref(), Some(&list)).await?;
+        if status >= 400 {
+            return Err(format!("the origin answered tools/list with HTTP {status}"));
+        }
+        let message = answer_with_id(&body, &format!("\"toolgate-list-{page}\""))?;
+        cursor = read_tools(&message, &mut seen)?;
+        if cursor.is_none() {
+            complete = true;
+            break;
+        }
+    }
+    if let Some(session) = session {
+        let _ = exchange(config, Verb::Delete, Some(&session), None).await;
+    }
+    Ok((seen, complete))
+}
+
+/// The same for an origin that only speaks the 2026-07-28 revision (no sessions).
+async fn fetch_catalogue_stateless(config: &Config) -> Result<(Vec<Seen>, bool), String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for page in 0..MAX_PAGES {
+        let mut params = String::from(
+            r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#,
+        );
+        if let Some(c) = &cursor {
+            params.push_str(&format!(r#","cursor":{}"#, crate::json::quote(c)));
+        }
+        params.push('}');
+        let list = format!(
+            r#"{{"jsonrpc":"2.0","id":"toolgate-list-{page}","method":"tools/list","params":{params}}}"#
+        );
+        let (status, _, body) = exchange_modern(config, &list).await?;
+        if status >= 400 {
+            return Err(format!("the origin answered tools/list with HTTP {status}"));
+        }
+        let message = answer_with_id(&body, &format!("\"toolgate-list-{page}\""))?;
+        cursor = read_tools(&message, &mut seen)?;
+        if cursor.is_none() {
+            return Ok((seen, true));
+        }
+    }
+    Ok((seen, false))
+}
+
+/// Adds the tools of one `tools/list` answer; returns its next cursor.
+fn read_tools(message: &str, seen: &mut Vec<Seen>) -> Result<Option<String>, String> {
+    let doc = Document::parse(message.as_bytes()).map_err(|e| e.to_string())?;
+    let result = doc
+        .root()
+        .get("result")
+        .ok_or("the origin's tools/list answer has no result")?;
+    for tool in result.get("tools").into_iter().flat_map(|t| t.items()) {
+        if let Some(name) = tool.get("name").and_then(|n| n.as_str()) {
+            seen.push(Seen {
+                name: name.into_owned(),
+                sha256: definition_sha256(tool),
+                raw: tool.raw().to_owned(),
+            });
+        }
+    }
+    Ok(result
+        .get("nextCursor")
+        .and_then(|c| c.as_str())
+        .map(|c| c.into_owned()))
+}
+
+/// The JSON-RPC answer with `id` (its JSON text) in a JSON or SSE body.
+fn answer_with_id(body: &str, id: &str) -> Result<String, String> {
+    let candidates: Vec<String> = if body.trim_start().starts_with('{') {
+        vec![body.to_owned()]
+    } else {
+        body.split("\n\n")
+            .flat_map(|b| b.split("\r\n\r\n"))
+            .map(|event| {
+                event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect()
+    };
+    for candidate in candidates {
+        if let Ok(doc) = Document::parse(candidate.as_bytes()) {
+            if doc.root().get("id").is_some_and(|i| i.raw() == id) {
+                if let Some(error) = doc.root().get("error") {
+                    return Err(format!("the origin answered with an error: {}", error.raw()));
+                }
+                return Ok(candidate);
+            }
+        }
+    }
+    Err("the origin's answer holds no response to toolgate's request".to_owned())
+}
+
+async fn exchange(
+    config: &Config,
+    verb: Verb,
+    session: Option<&str>,
+    body: Option<&str>,
+) -> Result<(u16, Vec<(String, String)>, String), String> {
+    let mut headers = vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("accept".to_owned(), "application/json, text/event-stream".to_owned()),
+    ];
+    if body.is_some_and(|b| !b.contains("\"initialize\"")) {
+        headers.push(("mcp-protocol-version".to_owned(), CATALOGUE_PROTOCOL.to_owned()));
+    }
+    if let Some(session) = session {
+        headers.push(("mcp-session-id".to_owned(), session.to_owned()));
+    }
+    send_own(config, verb, headers, body).await
+}
+
+async fn exchange_modern(
+    config: &Config,
+    body: &str,
+) -> Result<(u16, Vec<(String, String)>, String), String> {
+    let headers = vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("accept".to_owned(), "application/json, text/event-stream".to_owned()),
+        ("mcp-protocol-version".to_owned(), "2026-07-28".to_owned()),
+        ("mcp-method".to_owned(), "tools/list".to_owned()),
+    ];
+    send_own(config, Verb::Post, headers, Some(body)).await
+}
+
+async fn send_own(
+    config: &Config,
+    verb: Verb,
+    mut headers: Vec<(String, String)>,
+    body: Option<&str>,
+) -> Result<(u16, Vec<(String, String)>, String), String> {
+    for (name, value) in &config.origin_headers {
+        headers.push((name.to_ascii_lowercase(), value.clone()));
+    }
+    let forward = Forward {
+        verb,
+        headers,
+        body: body.map(|b| b.as_bytes().to_vec()),
+    };
+    let (forwarded, response) = send(config, forward).await;
+    match (forwarded, response) {
+        (Forwarded::Answered { status, headers }, Some(mut response)) => {
+            let body = read_limited(&mut response, crate::filter::MAX_TOOLS_LIST_BYTES).await?;
+            Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
+        }
+        (Forwarded::TimedOut, _) => Err("the origin did not answer in time".to_owned()),
+        (Forwarded::Unreachable(why) | Forwarded::Broken(why), _) => Err(why),
+        (Forwarded::Answered { status, .. }, None) => Err(format!("status {status} without a body")),
+    }
+}
