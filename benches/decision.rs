@@ -282,13 +282,17 @@ fn decision(c: &mut Criterion) {
         serde_json::from_str(&or_exit(std::fs::read_to_string(path), path)),
         path,
     );
-    let response = json!({ "jsonrpc": "2.0", "id": 1, "result": { "tools": catalogue } });
-    c.bench_function("filter_tools_list: 198 tools", |b| {
-        b.iter_batched(
-            || response.clone(),
-            |mut response| black_box(policy.filter_tools_list(&mut response)),
-            criterion::BatchSize::SmallInput,
-        );
+    let response = json!({ "jsonrpc": "2.0", "id": 1, "result": { "tools": catalogue } }).to_string();
+    let view = toolgate::catalogue::View::empty();
+    c.bench_function("filter: tools/list of 198 tools", |b| {
+        b.iter(|| {
+            let mut report = toolgate::filter::Report::default();
+            black_box(
+                toolgate::filter::Filter::new(&policy, &view)
+                    .message(black_box(&response), &mut report)
+                    .map(|t| t.len()),
+            )
+        });
     });
 }
 

@@ -259,9 +259,12 @@ pub fn open(key: &[u8; 32], sealed: &str) -> Option<String> {
 /// [`LIST_ARGUMENTS_BYTES`] are left out with `"arguments_truncated": true`.
 pub fn for_admin(approval: &Approval, key: Option<&[u8; 32]>, whole: bool) -> String {
     let mut value = serde_json::to_value(approval).unwrap_or(Value::Null);
+    // Only an approval that may still let a call through shows what it would let through.
+    let live = matches!(approval.status, Status::Pending | Status::Approved);
     let opened = approval
         .arguments_sealed
         .as_deref()
+        .filter(|_| live)
         .zip(key)
         .and_then(|(sealed, key)| open(key, sealed))
         .filter(|text| crate::json::Document::parse(text.as_bytes()).is_ok());
@@ -299,7 +302,11 @@ pub fn for_admin(approval: &Approval, key: Option<&[u8; 32]>, whole: bool) -> St
 
 /// The Slack-compatible webhook body announcing a new pending approval, with its
 /// arguments in the clear for the approver. `admin_url` is where it is decided.
-pub fn webhook_body(approval: &Approval, key: Option<&[u8; 32]>, admin_url: Option<&str>) -> String {
+pub fn webhook_body(
+    approval: &Approval,
+    key: Option<&[u8; 32]>,
+    admin_url: Option<&str>,
+) -> String {
     let place = admin_url.map_or_else(
         || "the admin page".to_owned(),
         |url| format!("{url}#approval={}", approval.id),

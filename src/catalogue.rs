@@ -51,8 +51,7 @@ pub fn tools_from_json(text: &str) -> Result<Vec<Tool>, Vec<PolicyError>> {
         }]
     };
     let trimmed = text.trim_start();
-    if trimmed.starts_with("event:") || trimmed.starts_with("data:") || trimmed.starts_with("id:")
-    {
+    if trimmed.starts_with("event:") || trimmed.starts_with("data:") || trimmed.starts_with("id:") {
         return tools_from_sse(text);
     }
     let doc = Document::parse(text.as_bytes())
@@ -428,7 +427,12 @@ impl View {
     /// What the pins say of a definition in an answer, and the pinned definition to
     /// serve instead when it changed. Before the first answer is pinned, every
     /// definition counts as pinned (the first answer pins them).
-    pub fn definition_state(&self, name: &str, raw: &str, node: Node<'_>) -> (PinState, Option<&str>) {
+    pub fn definition_state(
+        &self,
+        name: &str,
+        raw: &str,
+        node: Node<'_>,
+    ) -> (PinState, Option<&str>) {
         if !self.seeded {
             return (PinState::Pinned, None);
         }
@@ -449,7 +453,13 @@ impl View {
         if sha == pinned {
             (PinState::Pinned, None)
         } else {
-            (PinState::Changed, known.pinned.as_deref())
+            // A tool the view has as pinned is pinned at its current definition.
+            let served = known.pinned.as_deref().or_else(|| {
+                (known.status == PinStatus::Pinned)
+                    .then_some(known.current.as_deref())
+                    .flatten()
+            });
+            (PinState::Changed, served)
         }
     }
 
@@ -606,7 +616,12 @@ pub fn warnings(tool: Node<'_>, median: usize) -> Vec<String> {
     out
 }
 
-fn collect_descriptions(node: Node<'_>, place: &str, out: &mut Vec<(String, String)>, depth: usize) {
+fn collect_descriptions(
+    node: Node<'_>,
+    place: &str,
+    out: &mut Vec<(String, String)>,
+    depth: usize,
+) {
     if depth > 16 {
         return;
     }
@@ -626,7 +641,10 @@ fn collect_descriptions(node: Node<'_>, place: &str, out: &mut Vec<(String, Stri
 
 /// The median description length of a catalogue, in characters.
 pub fn median_description(tools: &[Tool]) -> usize {
-    let mut lengths: Vec<usize> = tools.iter().map(|t| t.description.chars().count()).collect();
+    let mut lengths: Vec<usize> = tools
+        .iter()
+        .map(|t| t.description.chars().count())
+        .collect();
     lengths.sort_unstable();
     lengths.get(lengths.len() / 2).copied().unwrap_or(0)
 }

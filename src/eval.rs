@@ -274,30 +274,36 @@ impl Decision {
             )),
             Outcome::Hidden => Some((200, mcp::error_response(id, mcp::INVALID_PARAMS, message))),
             Outcome::Deny | Outcome::RateLimited | Outcome::ApprovalRequired => {
-                let decision =
-                    serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned());
+                let decision = serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned());
                 Some((200, mcp::refusal_response(id, message, &decision, modern)))
             }
         }
     }
 }
 
-/// Milliseconds as a short human duration, rounded up to what it displays and carried:
-/// `850 ms`, `4.2 s`, `3 min 5 s`, `1 h 0 min`.
+/// Milliseconds as a short human duration, rounded up to what it shows (so that
+/// retrying at the shown time is never too early) and carried, a zero small unit left
+/// out: `850 ms`, `4.2 s`, `3 min 5 s`, `1 min`, `2 h 30 min`.
 pub fn human_ms(ms: u64) -> String {
     if ms < 1_000 {
         return format!("{ms} ms");
     }
-    if ms < 59_950 {
+    if ms <= 59_900 {
         let tenths = ms.div_ceil(100);
         return format!("{}.{} s", tenths / 10, tenths % 10);
     }
     let seconds = ms.div_ceil(1_000);
     if seconds < 3_600 {
-        return format!("{} min {} s", seconds / 60, seconds % 60);
+        return match seconds % 60 {
+            0 => format!("{} min", seconds / 60),
+            s => format!("{} min {s} s", seconds / 60),
+        };
     }
     let minutes = ms.div_ceil(60_000);
-    format!("{} h {} min", minutes / 60, minutes % 60)
+    match minutes % 60 {
+        0 => format!("{} h", minutes / 60),
+        m => format!("{} h {m} min", minutes / 60),
+    }
 }
 
 /// What the gateway knows of a tool beyond its name: its pin status (CONTRACT §8).
@@ -433,9 +439,8 @@ impl Policy {
             Ok(target.cmp_exact(&bound))
         };
         let equals = |index: u32| operand(index).is_some_and(|o| json_eq(value, o));
-        let one_of = |index: u32| {
-            operand(index).is_some_and(|list| list.items().any(|o| json_eq(value, o)))
-        };
+        let one_of =
+            |index: u32| operand(index).is_some_and(|list| list.items().any(|o| json_eq(value, o)));
         Ok(match &condition.op {
             Op::Exists(want) => *want,
             Op::Eq(v) => equals(*v),
@@ -575,10 +580,9 @@ impl Policy {
                 .filter(|e| !enforced_only || e.mode.enforced())
                 .filter_map(|e| e.approval.as_ref())
                 .filter(|a| {
-                    a.conditions.iter().all(|c| {
-                        self.holds(c, arguments, Quantifier::Every)
-                            .unwrap_or(true)
-                    })
+                    a.conditions
+                        .iter()
+                        .all(|c| self.holds(c, arguments, Quantifier::Every).unwrap_or(true))
                 })
                 .min_by_key(|a| a.ttl_ms)
         };

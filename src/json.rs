@@ -346,10 +346,7 @@ impl<'d> Node<'d> {
     /// The decoded string, if this is a string.
     pub fn as_str(&self) -> Option<Cow<'d, str>> {
         let slot = self.slot();
-        let text = self
-            .doc
-            .text
-            .get(slot.start as usize..slot.end as usize)?;
+        let text = self.doc.text.get(slot.start as usize..slot.end as usize)?;
         match slot.tag {
             Tag::Str => Some(Cow::Borrowed(text)),
             Tag::StrEsc => Some(Cow::Owned(unescape(text))),
@@ -823,7 +820,7 @@ impl<'d> Number<'d> {
                 digits(out, 1, k_us);
             }
             out.push('e');
-            out.push(if n - 1 >= 0 { '+' } else { '-' });
+            out.push(if n >= 1 { '+' } else { '-' });
             let _ = write!(out, "{}", (n - 1).unsigned_abs());
         }
     }
@@ -961,6 +958,8 @@ fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
 /// duplicate and ambiguity checks.
 struct Frame {
     slot: u32,
+    /// Whether a member's value (or an item) is being read, so that errors name it.
+    in_value: bool,
     /// Where this frame's keys start in `Parser::keys`.
     keys_from: usize,
     /// For large objects: folded-key hash → index into `Parser::keys`.
@@ -1004,27 +1003,29 @@ fn parse_slots(text: &str, mut slots: Vec<Slot>) -> Result<Vec<Slot>, JsonError>
 }
 
 impl<'t> Parser<'t> {
-    /// The JSON Pointer of the value being read.
+    /// The JSON Pointer of the value being read: for each open container whose member
+    /// or item is being read, its key or index.
     fn pointer(&self) -> String {
         let mut pointer = String::new();
-        for frame in &self.open {
+        for (depth, frame) in self.open.iter().enumerate() {
+            if !frame.in_value {
+                break;
+            }
             let Some(slot) = self.slots.get(frame.slot as usize) else {
                 continue;
             };
             if slot.tag == Tag::Object {
-                if let Some(&key) = self.keys.get(frame.keys_from..).and_then(<[u32]>::last) {
-                    if let Some(k) = self.slots.get(key as usize) {
-                        let text = self
-                            .text
-                            .get(k.start as usize..k.end as usize)
-                            .unwrap_or_default();
-                        let key = if k.tag == Tag::StrEsc {
-                            Cow::Owned(unescape(text))
-                        } else {
-                            Cow::Borrowed(text)
-                        };
-                        pointer = push_pointer(&pointer, &key);
-                    }
+                let keys_to = self
+                    .open
+                    .get(depth + 1)
+                    .map_or(self.keys.len(), |next| next.keys_from);
+                let key = self
+                    .keys
+                    .get(frame.keys_from..keys_to)
+                    .and_then(<[u32]>::last)
+                    .map(|k| self.key_text(*k));
+                if let Some(key) = key {
+                    pointer = push_pointer(&pointer, &key);
                 }
             } else {
                 pointer = push_pointer(&pointer, &slot.len.to_string());
@@ -1117,6 +1118,7 @@ impl<'t> Parser<'t> {
         let slot = self.push(tag, start, start);
         self.open.push(Frame {
             slot,
+            in_value: false,
             keys_from: self.keys.len(),
             index: None,
         });
@@ -1139,13 +1141,16 @@ impl<'t> Parser<'t> {
                     let key = self.string()?;
                     self.check_key(key, key_start)?;
                     self.skip_ws();
+                    self.set_in_value(true);
                     if self.peek() != Some(b':') {
                         return Err(self.unexpected());
                     }
                     self.pos += 1;
                     self.skip_ws();
                 }
+                self.set_in_value(true);
                 self.value(depth)?;
+                self.set_in_value(false);
                 count += 1;
                 if let Some(s) = self.slots.get_mut(slot as usize) {
                     s.len = count;
@@ -1171,6 +1176,12 @@ impl<'t> Parser<'t> {
             s.len = count;
         }
         Ok(())
+    }
+
+    fn set_in_value(&mut self, in_value: bool) {
+        if let Some(frame) = self.open.last_mut() {
+            frame.in_value = in_value;
+        }
     }
 
     /// Refuses a key that repeats, or folds to, an earlier key of the same object.
@@ -1221,7 +1232,10 @@ impl<'t> Parser<'t> {
             if self.open.last().is_some_and(|f| f.index.is_none()) {
                 let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
                 for (i, &k) in self.keys.get(from..).unwrap_or_default().iter().enumerate() {
-                    index.entry(folded_hash(&self.key_text(k))).or_default().push(from + i);
+                    index
+                        .entry(folded_hash(&self.key_text(k)))
+                        .or_default()
+                        .push(from + i);
                 }
                 if let Some(frame) = self.open.last_mut() {
                     frame.index = Some(index);
@@ -1266,7 +1280,9 @@ impl<'t> Parser<'t> {
         // The pointer names the offending key itself.
         let key = self.slots.len() as u32 - 1;
         self.keys.push(key);
+        self.set_in_value(true);
         let error = self.error_at(kind, key_start);
+        self.set_in_value(false);
         self.keys.pop();
         error
     }
@@ -1443,7 +1459,9 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
             let slot = parser.string()?;
             let key = match parser.slots.get(slot as usize) {
                 Some(s) => {
-                    let raw = text.get(s.start as usize..s.end as usize).unwrap_or_default();
+                    let raw = text
+                        .get(s.start as usize..s.end as usize)
+                        .unwrap_or_default();
                     if s.tag == Tag::StrEsc {
                         Cow::Owned(unescape(raw))
                     } else {

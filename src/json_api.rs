@@ -49,10 +49,7 @@ pub fn parse_eval_line(line: &str, expect_allowed: bool) -> Result<EvalLine<'_>,
     };
     let mut has_body = false;
     for (key, raw) in members {
-        let field = || {
-            Document::parse(raw.as_bytes())
-                .map_err(|e| format!("`{key}`: {e}"))
-        };
+        let field = || Document::parse(raw.as_bytes()).map_err(|e| format!("`{key}`: {e}"));
         match key.as_ref() {
             "body" => {
                 has_body = true;
@@ -155,11 +152,14 @@ impl Evaluator {
         self.line += 1;
         match std::str::from_utf8(line) {
             Ok(text) => self.decide_line(text, false).map(|(d, _)| d),
-            Err(e) => Some(self.unreadable(format!(
-                "parse error: invalid utf-8 at byte {} of eval line {}",
-                e.valid_up_to(),
-                self.line
-            ), crate::mcp::PARSE_ERROR)),
+            Err(e) => Some(self.unreadable(
+                format!(
+                    "parse error: invalid utf-8 at byte {} of eval line {}",
+                    e.valid_up_to(),
+                    self.line
+                ),
+                crate::mcp::PARSE_ERROR,
+            )),
         }
     }
 
@@ -174,7 +174,11 @@ impl Evaluator {
     }
 
     /// Decides a line; returns the decision and, for `test`, the `expect` text.
-    fn decide_line<'l>(&mut self, line: &'l str, test: bool) -> Option<(Decision, Option<&'l str>)> {
+    fn decide_line<'l>(
+        &mut self,
+        line: &'l str,
+        test: bool,
+    ) -> Option<(Decision, Option<&'l str>)> {
         if line.trim().is_empty() {
             return None;
         }
@@ -315,7 +319,10 @@ fn compare(expect: &str, decision: &Decision) -> (bool, serde_json::Value, serde
             None => want.is_null(),
         };
         pass &= ok;
-        expected.insert(key.clone(), serde_json::from_str(want.raw()).unwrap_or_default());
+        expected.insert(
+            key.clone(),
+            serde_json::from_str(want.raw()).unwrap_or_default(),
+        );
         actual.insert(
             key,
             got.map(|g| serde_json::from_str(g.raw()).unwrap_or_default())
@@ -359,7 +366,11 @@ pub fn tools_warnings(policy: &Policy, tools: &[catalogue::Tool]) -> Vec<PolicyE
     };
     for entry in policy.entries() {
         if !tools.iter().any(|t| entry.pattern.matches(&t.name)) {
-            let what = if entry.pattern.is_glob() { "pattern" } else { "key" };
+            let what = if entry.pattern.is_glob() {
+                "pattern"
+            } else {
+                "key"
+            };
             warn(
                 &mut warnings,
                 entry.pointer.clone(),
@@ -422,13 +433,11 @@ pub fn simulate(policy: &str, line: &str) -> String {
         Ok(e) => e,
         Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
     };
-    let id = parse_eval_line(line, false)
-        .ok()
-        .and_then(|l| {
-            Document::parse(&l.body)
-                .ok()
-                .and_then(|d| d.root().get("id").map(|i| i.raw().to_owned()))
-        });
+    let id = parse_eval_line(line, false).ok().and_then(|l| {
+        Document::parse(&l.body)
+            .ok()
+            .and_then(|d| d.root().get("id").map(|i| i.raw().to_owned()))
+    });
     let Some(decision) = evaluator.line(line) else {
         return json!({ "ok": false, "errors": [{"pointer": "", "message": "empty call"}] })
             .to_string();

@@ -224,9 +224,9 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
         None => None,
         Some(id) if id.kind() == json::Kind::String => Some(id.raw().to_owned()),
         Some(id)
-            if id
-                .as_number()
-                .is_some_and(|n| is_integer_literal(n.as_str()) && (n.as_i64().is_some() || n.as_u64().is_some())) =>
+            if id.as_number().is_some_and(|n| {
+                is_integer_literal(n.as_str()) && (n.as_i64().is_some() || n.as_u64().is_some())
+            }) =>
         {
             Some(id.raw().to_owned())
         }
@@ -463,10 +463,14 @@ pub fn param_headers<'h>(
             continue;
         };
         if headers.iter().filter(|(n, _)| *n == name).count() > 1 {
-            return Err(mismatch(format!("the {name} header appears more than once")));
+            return Err(mismatch(format!(
+                "the {name} header appears more than once"
+            )));
         }
         let argument = path.iter().try_fold(arguments, |node, key| node.get(key));
-        let rendered = argument.filter(|a| !a.is_null()).and_then(|a| render_param(a));
+        let rendered = argument
+            .filter(|a| !a.is_null())
+            .and_then(|a| render_param(a));
         let decoded = decode_header_value(value.trim());
         let matches = match (&rendered, &decoded) {
             (Some(rendered), Some(decoded)) => {
@@ -491,7 +495,10 @@ fn integer_text_eq(a: &str, b: &str) -> bool {
         let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
         (frac.bytes().all(|b| b == b'0')
             && !whole.is_empty()
-            && whole.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()))
+            && whole
+                .trim_start_matches('-')
+                .bytes()
+                .all(|b| b.is_ascii_digit()))
         .then(|| whole.to_owned())
     };
     matches!((int(a), int(b)), (Some(x), Some(y)) if x == y)
@@ -644,6 +651,10 @@ pub fn refusal_response(id: Option<&str>, message: &str, decision: &str, modern:
         r#"{{"jsonrpc":"2.0","id":{},"result":{{"content":[{{"type":"text","text":{}}}],"isError":true,"_meta":{{"toolgate/decision":{decision}}}{}}}}}"#,
         id.unwrap_or("null"),
         json::quote(message),
-        if modern { r#","resultType":"complete""# } else { "" }
+        if modern {
+            r#","resultType":"complete""#
+        } else {
+            ""
+        }
     )
 }

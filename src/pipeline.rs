@@ -371,7 +371,9 @@ impl Call {
                     "too many requests: this grant's request budget is used up; retry in a minute",
                 ),
             );
-            answer.headers.push(("retry-after".to_owned(), "60".to_owned()));
+            answer
+                .headers
+                .push(("retry-after".to_owned(), "60".to_owned()));
             self.pending = Some(self.finish(answer));
         }
     }
@@ -511,11 +513,10 @@ impl Call {
         }
         // Mcp-Param-* headers go on only when the tool's schema declares them and they
         // match the body.
-        let schema_doc = cx.view.current(&name).and_then(|raw| {
-            Document::parse(raw.as_bytes())
-                .ok()
-                .map(|d| d.into_owned())
-        });
+        let schema_doc = cx
+            .view
+            .current(&name)
+            .and_then(|raw| Document::parse(raw.as_bytes()).ok().map(|d| d.into_owned()));
         let schema = schema_doc
             .as_ref()
             .and_then(|d| d.root().get("inputSchema"));
@@ -719,9 +720,11 @@ impl Call {
         let mut taken = Vec::new();
         let mut refusals = Vec::new();
         let mut unavailable: Option<&Limit> = None;
-        for (limit, reply) in limits.iter().zip(replies.into_iter().chain(std::iter::repeat_with(|| {
-            Err("no answer".to_owned())
-        }))) {
+        for (limit, reply) in limits.iter().zip(
+            replies
+                .into_iter()
+                .chain(std::iter::repeat_with(|| Err("no answer".to_owned()))),
+        ) {
             match reply {
                 Ok(Reserved::Taken { at }) => {
                     taken.push((CounterKey::new(limit, &self.grant, session.as_deref()), at))
@@ -818,10 +821,7 @@ impl Call {
             self.message = Some(message);
         }
         self.state = State::Answer;
-        let body = self
-            .message
-            .as_ref()
-            .map(|m| m.text().as_bytes().to_vec());
+        let body = self.message.as_ref().map(|m| m.text().as_bytes().to_vec());
         Some(Step::Forward(Forward {
             verb: self.verb,
             headers,
@@ -887,8 +887,8 @@ impl Call {
             self.sides.push(Side::Audit(Box::new(record)));
         }
         let content_type = header_of(&headers, "content-type");
-        let empty = header_of(&headers, "content-length").is_some_and(|l| l.trim() == "0")
-            || status == 204;
+        let empty =
+            header_of(&headers, "content-length").is_some_and(|l| l.trim() == "0") || status == 204;
         let answer_headers = self.answer_headers(cx, &headers);
         match classify_body(content_type.as_deref(), empty) {
             Ok(Body::Sse) => {
@@ -975,7 +975,9 @@ impl Call {
                             body: text,
                         })
                     }
-                    Err(why) => self.bad_gateway(id.as_deref(), &why.to_string(), false, Some(status)),
+                    Err(why) => {
+                        self.bad_gateway(id.as_deref(), &why.to_string(), false, Some(status))
+                    }
                 }
             }
         };
@@ -1032,11 +1034,16 @@ impl Call {
 
     fn refund_taken(&mut self) {
         if !self.taken.is_empty() {
-            self.sides.push(Side::Refund(std::mem::take(&mut self.taken)));
+            self.sides
+                .push(Side::Refund(std::mem::take(&mut self.taken)));
         }
     }
 
-    fn answer_headers(&self, cx: &Context<'_>, origin: &[(String, String)]) -> Vec<(String, String)> {
+    fn answer_headers(
+        &self,
+        cx: &Context<'_>,
+        origin: &[(String, String)],
+    ) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = origin
             .iter()
             .filter(|(name, _)| ANSWER_HEADERS.contains(&name.as_str()))
@@ -1121,14 +1128,23 @@ impl Call {
         }
     }
 
-    fn bad_gateway(&mut self, id: Option<&str>, why: &str, refund: bool, status: Option<u16>) -> Step {
+    fn bad_gateway(
+        &mut self,
+        id: Option<&str>,
+        why: &str,
+        refund: bool,
+        status: Option<u16>,
+    ) -> Step {
         if refund {
             self.refund_taken();
         } else {
             self.taken.clear();
         }
         let record = self.record.take().or_else(|| {
-            let message = self.message.as_ref().filter(|m| m.kind == Kind::ToolsList)?;
+            let message = self
+                .message
+                .as_ref()
+                .filter(|m| m.kind == Kind::ToolsList)?;
             let mut decision = Decision::allowed(message, "");
             decision.rule = None;
             Some(self.make_record(message, &decision))
@@ -1170,7 +1186,11 @@ fn own(status: u16, body: &str) -> Answer {
 pub fn unauthorized() -> Answer {
     let mut answer = own(
         401,
-        &mcp::error_response(None, -32001, "unauthorized: a valid bearer token is required"),
+        &mcp::error_response(
+            None,
+            -32001,
+            "unauthorized: a valid bearer token is required",
+        ),
     );
     answer.headers.push((
         "www-authenticate".to_owned(),

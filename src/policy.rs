@@ -769,7 +769,9 @@ impl Loader {
         if let Some(items) = map.get("hide").and_then(|v| self.array(v, "/hide")) {
             for (i, item) in items.items().enumerate() {
                 let pointer = format!("/hide/{i}");
-                let pattern = self.pattern(item, &pointer).unwrap_or_else(|| Pattern::new(""));
+                let pattern = self
+                    .pattern(item, &pointer)
+                    .unwrap_or_else(|| Pattern::new(""));
                 if pattern.is_glob() {
                     hide_globs.push(i);
                 } else if !pattern.as_str().is_empty() {
@@ -944,8 +946,16 @@ impl Loader {
         let approval = map
             .get("approval")
             .and_then(|v| self.approval(v, &push_pointer(pointer, "approval")));
-        let on_deny = self.message(map.get("on_deny"), &push_pointer(pointer, "on_deny"), "on_deny");
-        let reason = self.message(map.get("reason"), &push_pointer(pointer, "reason"), "reason");
+        let on_deny = self.message(
+            map.get("on_deny"),
+            &push_pointer(pointer, "on_deny"),
+            "on_deny",
+        );
+        let reason = self.message(
+            map.get("reason"),
+            &push_pointer(pointer, "reason"),
+            "reason",
+        );
         let on_deny = match (on_deny, reason) {
             (Some(_), Some(_)) => {
                 self.error(
@@ -1202,7 +1212,10 @@ impl Loader {
         let counter = match map.get("counter") {
             Some(v) => match v.as_str() {
                 Some(s) if s.is_empty() => {
-                    self.error(&push_pointer(pointer, "counter"), "counter must not be empty");
+                    self.error(
+                        &push_pointer(pointer, "counter"),
+                        "counter must not be empty",
+                    );
                     None
                 }
                 Some(s) if s.chars().count() > 128 => {
@@ -1264,7 +1277,13 @@ impl Loader {
 
     /// PolicyLayer's shorthand: `"rate_limit": {"max": N, "window": W}` is one limit on
     /// the counter `KEY_rate`, scope `grant`.
-    fn rate_limit(&mut self, value: Node<'_>, pointer: &str, key: &str, mode: Mode) -> Option<usize> {
+    fn rate_limit(
+        &mut self,
+        value: Node<'_>,
+        pointer: &str,
+        key: &str,
+        mode: Mode,
+    ) -> Option<usize> {
         let map = self.object(value, pointer, &["max", "window"], &["max", "window"])?;
         let window_pointer = push_pointer(pointer, "window");
         let window = map.get("window").and_then(|v| match v.as_number() {
@@ -1346,7 +1365,10 @@ impl Loader {
             return None;
         };
         if !n.is_integer() {
-            self.error(pointer, format!("max must be an integer, found `{}`", n.as_str()));
+            self.error(
+                pointer,
+                format!("max must be an integer, found `{}`", n.as_str()),
+            );
             return None;
         }
         match n.as_u64() {

@@ -43,7 +43,14 @@ fn mac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
 }
 
 fn tag(key: &[u8; 32], grant: &str, origin_id: &str) -> [u8; 16] {
-    let full = mac(key, &[b"toolgate session v1", grant.as_bytes(), origin_id.as_bytes()]);
+    let full = mac(
+        key,
+        &[
+            b"toolgate session v1",
+            grant.as_bytes(),
+            origin_id.as_bytes(),
+        ],
+    );
     let mut out = [0u8; 16];
     out.copy_from_slice(full.get(..16).unwrap_or(&[0u8; 16]));
     out

@@ -29,6 +29,9 @@ pub struct SseRewriter {
     /// searched once, not once per chunk.
     scanned: usize,
     mid_line: bool,
+    /// The last event ended with a CR at the end of a chunk: a LF that follows belongs
+    /// to it.
+    skip_lf: bool,
     /// Events passed on.
     pub events: usize,
 }
@@ -61,10 +64,21 @@ impl SseRewriter {
         }
         let mut start = 0;
         loop {
+            if self.skip_lf {
+                match self.buffer.get(start) {
+                    Some(b'\n') => {
+                        start += 1;
+                        self.skip_lf = false;
+                    }
+                    Some(_) => self.skip_lf = false,
+                    None => break,
+                }
+            }
             let from = start + self.scanned;
             match event_end(self.buffer.get(from..).unwrap_or_default(), !self.mid_line) {
-                Scan::End(len) => {
+                Scan::End(len, cr) => {
                     let end = from + len;
+                    self.skip_lf = cr;
                     let event = self.buffer.get(start..end).unwrap_or_default();
                     emit(event, out, data)?;
                     self.events += 1;
@@ -92,6 +106,7 @@ impl SseRewriter {
         self.buffer.clear();
         self.scanned = 0;
         self.mid_line = false;
+        self.skip_lf = false;
         dropped
     }
 }
@@ -191,8 +206,9 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 
 /// How far a search for the end of an event got.
 enum Scan {
-    /// The event ends this many bytes after where the search began.
-    End(usize),
+    /// The event ends this many bytes after where the search began; `true` when it ended
+    /// with a CR at the end of the buffer (a LF may follow, and belongs to it).
+    End(usize, bool),
     /// No end yet: this many bytes were searched, ending mid-line or not. A lone `\r` at
     /// the end of the buffer is left unsearched: a `\n` may follow it.
     More { searched: usize, mid_line: bool },
@@ -209,6 +225,8 @@ fn event_end(buffer: &[u8], line_start: bool) -> Scan {
             b'\r' => match buffer.get(i + 1) {
                 Some(b'\n') => 2,
                 Some(_) => 1,
+                // A blank line ends here whether or not a LF follows.
+                None if at_line_start => return Scan::End(i + 1, true),
                 None => {
                     return Scan::More {
                         searched: i,
@@ -225,7 +243,7 @@ fn event_end(buffer: &[u8], line_start: bool) -> Scan {
         }
         i += terminator;
         if at_line_start {
-            return Scan::End(i);
+            return Scan::End(i, false);
         }
         at_line_start = true;
     }

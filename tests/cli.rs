@@ -252,7 +252,6 @@ fn eval_reads_body_as_a_value_or_as_a_string_of_raw_bytes() {
 
 /// A parse error inside the message names its place from the message's root.
 #[test]
-#[ignore = "bug: src/json.rs `Parser::pointer` repeats the innermost key at every level: `/name/name` instead of `/params/name`"]
 fn eval_names_the_place_of_a_parse_error_in_the_body() {
     let cases = [
         (
@@ -488,30 +487,69 @@ fn case_line(tool: &str, arguments: &str, extra: &str) -> String {
 #[test]
 fn test_exits_0_only_when_every_case_passes() {
     let passing = [
-        case_line("odoo_write", r#"{"model":"res.users"}"#, r#","expect":{"decision":"deny","rule":"/tools/odoo_write/deny_if/0"}"#),
-        case_line("odoo_write", r#"{"model":"res.partner"}"#, r#","expect":{"decision":"allow","message":null}"#),
+        case_line(
+            "odoo_write",
+            r#"{"model":"res.users"}"#,
+            r#","expect":{"decision":"deny","rule":"/tools/odoo_write/deny_if/0"}"#,
+        ),
+        case_line(
+            "odoo_write",
+            r#"{"model":"res.partner"}"#,
+            r#","expect":{"decision":"allow","message":null}"#,
+        ),
         String::new(),
-        case_line("other", "{}", r#","expect":{"decision":"hidden","rule":"/default","code":-32602}"#),
+        case_line(
+            "other",
+            "{}",
+            r#","expect":{"decision":"hidden","rule":"/default","code":-32602}"#,
+        ),
         // Counters are shared across lines, at the times given.
         case_line("once", "{}", r#","at_ms":0,"expect":{"decision":"allow"}"#),
-        case_line("once", "{}", r#","at_ms":1000,"expect":{"decision":"rate_limited","retry_after_ms":5.9e4}"#),
-        case_line("once", "{}", r#","at_ms":60000,"expect":{"decision":"allow"}"#),
-        case_line("once", "{}", r#","at_ms":60000,"grant":"g2","expect":{"decision":"allow"}"#),
+        case_line(
+            "once",
+            "{}",
+            r#","at_ms":1000,"expect":{"decision":"rate_limited","retry_after_ms":5.9e4}"#,
+        ),
+        case_line(
+            "once",
+            "{}",
+            r#","at_ms":60000,"expect":{"decision":"allow"}"#,
+        ),
+        case_line(
+            "once",
+            "{}",
+            r#","at_ms":60000,"grant":"g2","expect":{"decision":"allow"}"#,
+        ),
     ]
     .join("\n");
     let out = test_cases("passing", TESTED, &passing);
-    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "7 passed, 0 failed\n", ""));
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "7 passed, 0 failed\n", "")
+    );
 }
 
 #[test]
 fn test_prints_each_failing_case_with_its_line_and_ends_with_the_counts() {
     let cases = [
-        case_line("odoo_write", r#"{"model":"res.users"}"#, r#","expect":{"decision":"deny"}"#),
-        case_line("odoo_write", r#"{"model":"res.users"}"#, r#","expect":{"decision":"allow","rule":"/tools/odoo_write"}"#),
+        case_line(
+            "odoo_write",
+            r#"{"model":"res.users"}"#,
+            r#","expect":{"decision":"deny"}"#,
+        ),
+        case_line(
+            "odoo_write",
+            r#"{"model":"res.users"}"#,
+            r#","expect":{"decision":"allow","rule":"/tools/odoo_write"}"#,
+        ),
         String::new(),
         // Without the shared counter, this would be allowed.
         case_line("once", "{}", r#","expect":{"decision":"allow"}"#),
-        case_line("once", "{}", r#","expect":{"decision":"allow","retry_after_ms":null}"#),
+        case_line(
+            "once",
+            "{}",
+            r#","expect":{"decision":"allow","retry_after_ms":null}"#,
+        ),
         // A line without `expect` is a failure, never a pass.
         case_line("odoo_write", r#"{"model":"res.partner"}"#, ""),
         "nope".to_owned(),
@@ -540,14 +578,24 @@ fn test_fails_on_an_invalid_policy_or_no_cases() {
         &case_line("x", "{}", r#","expect":{"decision":"allow"}"#),
     );
     assert_eq!(out.code, 1);
-    let policy = format!("{}/cli-files/invalid-policy.policy.json", env!("CARGO_TARGET_TMPDIR"));
+    let policy = format!(
+        "{}/cli-files/invalid-policy.policy.json",
+        env!("CARGO_TARGET_TMPDIR")
+    );
     assert_eq!(
         out.stdout,
         format!("{policy}: /tools/x/rate_limit/window: a window in seconds must be `1`, `60`, `3600` or `86400`, found `7`\n0 passed, 0 failed\n")
     );
     let out = test_cases("no-cases", TESTED, "\n\n");
     assert_eq!((out.code, out.stdout.as_str()), (1, "0 passed, 0 failed\n"));
-    let out = toolgate(&["test", &repo_file("examples/contract.policy.json"), "/nonexistent/cases.jsonl"], "");
+    let out = toolgate(
+        &[
+            "test",
+            &repo_file("examples/contract.policy.json"),
+            "/nonexistent/cases.jsonl",
+        ],
+        "",
+    );
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stderr,
@@ -622,11 +670,20 @@ fn check_tools_exits_1_on_policy_errors_or_an_unreadable_catalogue() {
     );
     let out = toolgate(&["check", "--tools", &tools, policy.to_str().unwrap()], "");
     assert_eq!(out.code, 1);
-    assert_eq!(out.stdout, "/mode: unknown mode `audit`, expected `enforce` or `monitor`\n");
+    assert_eq!(
+        out.stdout,
+        "/mode: unknown mode `audit`, expected `enforce` or `monitor`\n"
+    );
 
     let policy = policy_file("check-tools-fine", r#"{"version":"1","default":"deny"}"#);
-    let bad = temp_file("check-tools-bad.tools.json", r#"[{"name":"a"},{"title":"no name"}]"#);
+    let bad = temp_file(
+        "check-tools-bad.tools.json",
+        r#"[{"name":"a"},{"title":"no name"}]"#,
+    );
     let out = toolgate(&["check", "--tools", &bad, policy.to_str().unwrap()], "");
     assert_eq!(out.code, 1);
-    assert_eq!(out.stdout, format!("{bad}: /1/name: a tool needs a string `name`\n"));
+    assert_eq!(
+        out.stdout,
+        format!("{bad}: /1/name: a tool needs a string `name`\n")
+    );
 }

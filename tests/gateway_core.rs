@@ -203,12 +203,17 @@ fn approval_lifecycle_holds_passes_once_and_expires() {
     let first = approval::on_call(None, &req, 0, "a1");
     assert!(matches!(first, OnCall::Pending { created: true, .. }));
     assert_eq!(first.approval().expires_at, 1_000);
-    let shown: Value = serde_json::from_str(&approval::for_admin(first.approval(), Some(&KEY), false)).unwrap();
+    let shown: Value =
+        serde_json::from_str(&approval::for_admin(first.approval(), Some(&KEY), false)).unwrap();
     assert_eq!(shown["arguments"], json!({"invoice": 42}));
     assert_eq!(shown["arguments_json"], r#"{"invoice":42}"#);
     assert!(shown.get("arguments_sealed").is_none());
-    let wrong_key: Value =
-        serde_json::from_str(&approval::for_admin(first.approval(), Some(&[8; 32]), false)).unwrap();
+    let wrong_key: Value = serde_json::from_str(&approval::for_admin(
+        first.approval(),
+        Some(&[8; 32]),
+        false,
+    ))
+    .unwrap();
     assert_eq!(wrong_key["arguments"], Value::Null);
 
     let again = approval::on_call(stored(&first), &req, 500, "a2");
@@ -377,7 +382,11 @@ fn sealed_arguments_hold_no_value_in_the_clear_and_resist_tampering() {
     let args = r#"{"vals": {"name": "zebra-7781"}, "amount": 12.50, "id": 12345678901234567891}"#;
     let sealed = approval::seal(&KEY, [3; 12], args);
     assert!(!sealed.contains("zebra") && !sealed.contains(&toolgate::json::hex(b"zebra")));
-    assert_eq!(approval::open(&KEY, &sealed).as_deref(), Some(args), "the exact text comes back");
+    assert_eq!(
+        approval::open(&KEY, &sealed).as_deref(),
+        Some(args),
+        "the exact text comes back"
+    );
     assert_ne!(
         approval::seal(&KEY, [4; 12], args),
         sealed,

@@ -285,4 +285,3 @@ pub fn risk(name: &str, description: &str) -> Risk {
     .find(|(list, _)| in_list(lead, list))
     .map_or(Risk::Other, |(_, risk)| risk)
 }
-

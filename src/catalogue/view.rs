@@ -21,7 +21,6 @@
 //! matching entry has `deny_if` or `require` conditions, or the approval has `if`
 //! conditions. It is never set for `hidden` and `denied`, where arguments change nothing.
 
-
 use super::risk::risk;
 use super::tools_from_json;
 use crate::policy::{Limit, Policy, PolicyError, PolicyErrors, Visibility};
@@ -218,7 +217,11 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
         out.status = Status::Limited;
         out.why = format!(
             "limited by {}counter `{}`: {} call{} per {}, per {}{condition_note}",
-            if limit.all_tools { "the `all_tools` " } else { "" },
+            if limit.all_tools {
+                "the `all_tools` "
+            } else {
+                ""
+            },
             limit.counter,
             limit.max,
             if limit.max == 1 { "" } else { "s" },

@@ -35,13 +35,22 @@ fn error(status: u16, message: &str) -> Result<Response> {
 pub async fn handle(req: &Request, body: Body, env: &Env) -> Result<Response> {
     let config = isolate::config(env);
     let Ok(config) = config.as_ref() else {
-        return error(503, "toolgate is not configured correctly; see the Worker log");
+        return error(
+            503,
+            "toolgate is not configured correctly; see the Worker log",
+        );
     };
     if !config.has_admins() {
-        return error(404, "not found: the admin API is off (set the ADMINS secret)");
+        return error(
+            404,
+            "not found: the admin API is off (set the ADMINS secret)",
+        );
     }
     let token = req.headers().get("authorization")?.unwrap_or_default();
-    let Some(admin) = bearer(&token).and_then(|t| config.admin_for(t)).map(str::to_owned) else {
+    let Some(admin) = bearer(&token)
+        .and_then(|t| config.admin_for(t))
+        .map(str::to_owned)
+    else {
         let answer = unauthorized();
         return super::call::answer_response(answer);
     };
@@ -51,14 +60,9 @@ pub async fn handle(req: &Request, body: Body, env: &Env) -> Result<Response> {
         Body::Broken => return error(400, "the request body could not be read"),
     };
     let path = req.path();
-    let url = req.url()?;
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let pairs = super::routing::query_pairs(req);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let admin_ctx = Admin {
-        env,
-        config,
-        admin,
-    };
+    let admin_ctx = Admin { env, config, admin };
     match (req.method(), segments.as_slice()) {
         (Method::Get, ["admin", "approvals"]) => admin_ctx.approvals(&pairs).await,
         (Method::Get, ["admin", "approvals", id]) => admin_ctx.approval(id).await,
@@ -78,36 +82,18 @@ pub async fn handle(req: &Request, body: Body, env: &Env) -> Result<Response> {
         (Method::Get, ["admin", "pins", tool]) => {
             admin_ctx
                 .catalogue_op(&CatalogueOp::Pin {
-                    tool: decode(tool),
+                    tool: super::routing::percent_decode(tool),
                 })
                 .await
         }
-        (Method::Post, ["admin", "pins", tool, "accept"]) => admin_ctx.accept(&decode(tool), &body).await,
+        (Method::Post, ["admin", "pins", tool, "accept"]) => {
+            admin_ctx
+                .accept(&super::routing::percent_decode(tool), &body)
+                .await
+        }
         (Method::Get, ["admin", "catalogue"]) => admin_ctx.catalogue().await,
         _ => error(404, "not found"),
     }
-}
-
-/// A path segment, percent-decoded.
-fn decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            if let Some(v) = segment
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 struct Admin<'a> {
@@ -208,11 +194,17 @@ impl Admin<'_> {
             None
         } else {
             let Ok(doc) = Document::parse(body) else {
-                return error(400, "the body must be a json object such as {\"note\": \"...\"}");
+                return error(
+                    400,
+                    "the body must be a json object such as {\"note\": \"...\"}",
+                );
             };
             let root = doc.root();
             if !root.is_object() {
-                return error(400, "the body must be a json object such as {\"note\": \"...\"}");
+                return error(
+                    400,
+                    "the body must be a json object such as {\"note\": \"...\"}",
+                );
             }
             match root.get("note") {
                 None => None,
@@ -238,9 +230,10 @@ impl Admin<'_> {
             Ok(query) => query,
             Err(why) => return error(400, &why),
         };
-        let (code, text) = objects::call_text(self.env, AUDIT, AUDIT_NAME, &AuditOp::Query { query })
-            .await
-            .map_err(worker::Error::RustError)?;
+        let (code, text) =
+            objects::call_text(self.env, AUDIT, AUDIT_NAME, &AuditOp::Query { query })
+                .await
+                .map_err(worker::Error::RustError)?;
         json(code, &text)
     }
 
@@ -289,7 +282,12 @@ impl Admin<'_> {
         }
         let version = Document::parse(reply.as_bytes())
             .ok()
-            .and_then(|d| d.root().get("version").and_then(|v| v.as_number()).and_then(|n| n.as_u64()))
+            .and_then(|d| {
+                d.root()
+                    .get("version")
+                    .and_then(|v| v.as_number())
+                    .and_then(|n| n.as_u64())
+            })
             .unwrap_or(0);
         isolate::adopt_policy(version, policy);
         json(200, &reply)
@@ -303,7 +301,10 @@ impl Admin<'_> {
         let mut reply: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let base = self.config.policy.source_text();
-        if let Some(versions) = reply.get_mut("versions").and_then(serde_json::Value::as_array_mut) {
+        if let Some(versions) = reply
+            .get_mut("versions")
+            .and_then(serde_json::Value::as_array_mut)
+        {
             versions.push(value!({
                 "version": 0,
                 "sha256": json::sha256_hex(base.as_bytes()),
@@ -326,7 +327,10 @@ impl Admin<'_> {
             None
         } else {
             let Ok(doc) = Document::parse(body) else {
-                return error(400, "the body must be a json object such as {\"sha256\": \"...\"}");
+                return error(
+                    400,
+                    "the body must be a json object such as {\"sha256\": \"...\"}",
+                );
             };
             match doc.root().get("sha256") {
                 None => None,

@@ -7,10 +7,10 @@
 //! cursor. A record is at most about 21 KiB (see [`crate::audit`]), so a page is at most
 //! 2 MiB plus one record.
 
-use super::objects::{fail, faulty, json_answer, sql_int};
+use super::objects::{fail, faulty, int, json_answer, rows, sql_int, text};
 use crate::audit::{Query, Record, MAX_PAGE_BYTES};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::{
     durable_object, wasm_bindgen, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
     State,
@@ -20,7 +20,7 @@ const DAY_MS: u64 = 86_400_000;
 
 /// Requests to the audit object.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AuditOp {
     Append {
         records: Vec<Record>,
@@ -29,11 +29,6 @@ pub enum AuditOp {
     Query {
         query: Query,
     },
-}
-
-#[derive(Deserialize)]
-struct BodyRow {
-    body: String,
 }
 
 #[durable_object]
@@ -132,19 +127,22 @@ impl AuditStore {
         }
         sql.push_str(" ORDER BY at DESC, id DESC LIMIT ?");
         bindings.push(sql_int(query.limit as u64 + 1));
-        let rows: Vec<BodyRow> = self.sql.exec(&sql, bindings)?.to_array()?;
+        let rows: Vec<String> = rows(&self.sql, &sql, bindings)?
+            .iter()
+            .map(|r| text(r, 0))
+            .collect();
         let mut bytes = 0usize;
         let mut kept: Vec<&str> = Vec::new();
         let mut last: Option<Record> = None;
         let mut more = rows.len() > query.limit;
         for row in rows.iter().take(query.limit) {
-            if bytes + row.body.len() > MAX_PAGE_BYTES && !kept.is_empty() {
+            if bytes + row.len() > MAX_PAGE_BYTES && !kept.is_empty() {
                 more = true;
                 break;
             }
-            bytes += row.body.len();
-            kept.push(&row.body);
-            last = serde_json::from_str(&row.body).ok();
+            bytes += row.len();
+            kept.push(row);
+            last = serde_json::from_str(row).ok();
         }
         let cursor = if more {
             last.as_ref().map(Query::cursor_after)
@@ -204,19 +202,13 @@ impl DurableObject for AuditStore {
 
     async fn alarm(&self) -> Result<Response> {
         self.schema()?;
-        #[derive(Deserialize)]
-        struct Row {
-            value: f64,
-        }
-        let days = self
-            .sql
-            .exec(
-                "SELECT value FROM settings WHERE key = 'retention_days'",
-                None,
-            )?
-            .to_array::<Row>()?
-            .first()
-            .map_or(30, |r| r.value as u64);
+        let days = rows(
+            &self.sql,
+            "SELECT value FROM settings WHERE key = 'retention_days'",
+            Vec::new(),
+        )?
+        .first()
+        .map_or(30, |r| int(r, 0));
         let cutoff = crate::audit::retention_cutoff(Date::now().as_millis(), days);
         self.sql
             .exec("DELETE FROM audit WHERE at < ?", vec![sql_int(cutoff)])?;

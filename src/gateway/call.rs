@@ -3,7 +3,7 @@
 //! fed back; the call decides everything else.
 
 use super::audit_store::AuditOp;
-use super::control::{ControlOp, CallReply};
+use super::control::{CallReply, ControlOp};
 use super::counter::{CounterOp, CounterReply};
 use super::isolate::{self, Claim};
 use super::objects::{self, AUDIT, AUDIT_NAME, CONTROL, CONTROL_NAME, COUNTERS};
@@ -13,7 +13,9 @@ use crate::audit::Record;
 use crate::catalogue::View;
 use crate::config::Config;
 use crate::mcp;
-use crate::pipeline::{self, ApprovalReply, Call, Context as CallContext, Inbound, Reserve, Reserved, Side, Step, Verb};
+use crate::pipeline::{
+    self, Call, Context as CallContext, Inbound, Reserve, Reserved, Side, Step, Verb,
+};
 use futures_util::future::{join, join_all};
 use std::rc::Rc;
 use worker::{console_error, console_log, Context, Env, Headers, Method, Request, Response};
@@ -46,7 +48,11 @@ pub async fn endpoint(
         _ => {
             let mut response = json(
                 405,
-                &mcp::error_response(None, mcp::INVALID_REQUEST, "method not allowed: use POST, GET or DELETE"),
+                &mcp::error_response(
+                    None,
+                    mcp::INVALID_REQUEST,
+                    "method not allowed: use POST, GET or DELETE",
+                ),
             )?;
             response.headers_mut().set("allow", "GET, POST, DELETE")?;
             return Ok(response);
@@ -60,10 +66,7 @@ pub async fn endpoint(
                 &mcp::error_response(
                     None,
                     mcp::INVALID_REQUEST,
-                    &format!(
-                        "request body larger than {} bytes",
-                        config.max_body_bytes
-                    ),
+                    &format!("request body larger than {} bytes", config.max_body_bytes),
                 ),
             )
         }
@@ -89,7 +92,6 @@ pub async fn endpoint(
             );
         }
     };
-    let url = req.url()?;
     let inbound = Inbound {
         verb,
         headers: req
@@ -100,7 +102,7 @@ pub async fn endpoint(
         body,
         now_ms: isolate::now(),
         random: isolate::random(),
-        admin_url: Some(format!("{}/admin.html", url.origin().ascii_serialization())),
+        admin_url: Some(format!("{}/admin.html", super::routing::origin_of(req))),
     };
     let host = Host {
         env,
@@ -189,7 +191,10 @@ impl Host<'_> {
                     let sides = call.take_sides();
                     self.run_sides(sides);
                     let Some(response) = origin.take() else {
-                        return json(502, &mcp::error_response(None, mcp::INTERNAL_ERROR, "bad gateway"));
+                        return json(
+                            502,
+                            &mcp::error_response(None, mcp::INTERNAL_ERROR, "bad gateway"),
+                        );
                     };
                     return origin::stream(
                         response,
@@ -213,15 +218,14 @@ impl Host<'_> {
         if !isolate::within_budget(grant, per_minute) {
             return false;
         }
-        match self.env.rate_limiter(BUDGET_BINDING) {
-            Ok(limiter) => match limiter.limit(grant.to_owned()).await {
-                Ok(outcome) => outcome.success,
-                Err(why) => {
-                    console_error!("toolgate: the request budget binding failed: {why}");
-                    true
-                }
-            },
-            Err(_) => true,
+        match rate_limit(self.env, grant).await {
+            Ok(admitted) => admitted,
+            Err(why) => {
+                // The binding is approximate by design; the isolate's exact window above
+                // still holds. Log and go on.
+                console_error!("toolgate: the request budget binding failed: {why}");
+                true
+            }
         }
     }
 
@@ -284,6 +288,42 @@ impl Host<'_> {
     }
 }
 
+/// Asks the Rate Limiting binding (`limit({key})`) whether `grant` may go on. A missing
+/// binding admits (the isolate's own window still applies).
+async fn rate_limit(env: &Env, grant: &str) -> Result<bool, String> {
+    use wasm_bindgen::{JsCast, JsValue};
+    let binding = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(BUDGET_BINDING))
+        .map_err(|_| "no binding".to_owned())?;
+    if binding.is_undefined() {
+        return Ok(true);
+    }
+    let limit: js_sys::Function = js_sys::Reflect::get(&binding, &JsValue::from_str("limit"))
+        .map_err(|_| "no limit()".to_owned())?
+        .dyn_into()
+        .map_err(|_| "limit is not a function".to_owned())?;
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &options,
+        &JsValue::from_str("key"),
+        &JsValue::from_str(grant),
+    )
+    .map_err(|_| "bad options".to_owned())?;
+    let promise: js_sys::Promise = limit
+        .call1(&binding, &options)
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "limit() did not return a promise".to_owned())?;
+    let outcome = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(
+        js_sys::Reflect::get(&outcome, &JsValue::from_str("success"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+    )
+}
+
 /// The audit records and webhooks of pin changes.
 pub fn changes_to_sides(changes: Vec<crate::catalogue::Change>) -> Vec<Side> {
     changes
@@ -323,7 +363,8 @@ pub async fn perform_simple(env: &Env, config: &Config, side: Side) {
                 records: vec![record],
                 retention_days: config.audit_retention_days,
             };
-            if let Err(why) = objects::call::<_, serde_json::Value>(env, AUDIT, AUDIT_NAME, &op).await
+            if let Err(why) =
+                objects::call::<_, serde_json::Value>(env, AUDIT, AUDIT_NAME, &op).await
             {
                 console_error!("toolgate: audit write failed: {why}");
             }
@@ -332,7 +373,8 @@ pub async fn perform_simple(env: &Env, config: &Config, side: Side) {
             let refunds = taken.iter().map(|(key, at)| async move {
                 let op = CounterOp::Refund { at: *at };
                 let name = key.storage_name();
-                if let Err(why) = objects::call::<_, CounterReply>(env, COUNTERS, &name, &op).await {
+                if let Err(why) = objects::call::<_, CounterReply>(env, COUNTERS, &name, &op).await
+                {
                     console_error!("toolgate: refund on `{}` failed: {why}", key.counter);
                 }
             });

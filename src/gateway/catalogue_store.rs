@@ -8,17 +8,19 @@
 //! (each bounded by the 8 MiB a `tools/list` answer may have; the Odoo server's largest
 //! tool is under 4 KiB).
 
-use super::objects::{self, fail, faulty, json_answer, CATALOGUE, CATALOGUE_NAME};
+use super::objects::{self, fail, faulty, int, json_answer, rows, text, CATALOGUE, CATALOGUE_NAME};
 use crate::catalogue::{Change, Pins, Seen, Snapshot, View};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::cell::RefCell;
 use std::rc::Rc;
-use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use worker::{
+    durable_object, wasm_bindgen, DurableObject, Env, Request, Response, Result, SqlStorage, State,
+};
 
 /// Requests to the catalogue object.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum CatalogueOp {
     /// The snapshot, unless it is still version `have`.
     Snapshot { have: Option<u64> },
@@ -29,7 +31,10 @@ pub enum CatalogueOp {
     /// One tool's pin, with both definitions.
     Pin { tool: String },
     /// Accept a tool's current definition (only if it is still `sha256`, when given).
-    Accept { tool: String, sha256: Option<String> },
+    Accept {
+        tool: String,
+        sha256: Option<String>,
+    },
     /// Forget every pin.
     Forget,
 }
@@ -44,7 +49,11 @@ struct Reply {
 
 /// Tells the catalogue object what an answer listed; returns the new view (also made
 /// this isolate's) and the changes detected.
-pub async fn observe(env: &Env, seen: Vec<Seen>, complete: bool) -> std::result::Result<(Rc<View>, Vec<Change>), String> {
+pub async fn observe(
+    env: &Env,
+    seen: Vec<Seen>,
+    complete: bool,
+) -> std::result::Result<(Rc<View>, Vec<Change>), String> {
     let reply: Reply = objects::call(
         env,
         CATALOGUE,
@@ -59,11 +68,6 @@ pub async fn observe(env: &Env, seen: Vec<Seen>, complete: bool) -> std::result:
     }));
     super::isolate::set_view(view.clone(), super::isolate::now());
     Ok((view, reply.changes))
-}
-
-#[derive(Deserialize)]
-struct Row {
-    body: String,
 }
 
 #[durable_object]
@@ -92,28 +96,20 @@ impl CatalogueStore {
             return Ok(loaded);
         }
         self.schema()?;
-        #[derive(Deserialize)]
-        struct Setting {
-            key: String,
-            value: f64,
-        }
-        let settings: Vec<Setting> = self
-            .sql
-            .exec("SELECT key, value FROM settings", None)?
-            .to_array()?;
+        let settings = rows(&self.sql, "SELECT key, value FROM settings", Vec::new())?;
         let setting = |name: &str| {
             settings
                 .iter()
-                .find(|s| s.key == name)
-                .map_or(0, |s| s.value as u64)
+                .find(|s| text(s, 0) == name)
+                .map_or(0, |s| int(s, 1))
         };
-        let rows: Vec<Row> = self.sql.exec("SELECT body FROM pins", None)?.to_array()?;
+        let bodies = rows(&self.sql, "SELECT body FROM pins", Vec::new())?;
         let mut pins = Pins {
             seeded: setting("seeded") == 1,
             ..Pins::default()
         };
-        for row in rows {
-            if let Ok(record) = serde_json::from_str::<crate::catalogue::PinRecord>(&row.body) {
+        for row in &bodies {
+            if let Ok(record) = serde_json::from_str::<crate::catalogue::PinRecord>(&text(row, 0)) {
                 pins.records.insert(record.tool.clone(), record);
             }
         }
@@ -133,11 +129,16 @@ impl CatalogueStore {
         }
         for tool in before.records.keys() {
             if !after.records.contains_key(tool) {
-                self.sql
-                    .exec("DELETE FROM pins WHERE tool = ?", vec![tool.as_str().into()])?;
+                self.sql.exec(
+                    "DELETE FROM pins WHERE tool = ?",
+                    vec![tool.as_str().into()],
+                )?;
             }
         }
-        for (key, value) in [("seeded", i64::from(after.seeded)), ("version", i64::try_from(version).unwrap_or(i64::MAX))] {
+        for (key, value) in [
+            ("seeded", i64::from(after.seeded)),
+            ("version", i64::try_from(version).unwrap_or(i64::MAX)),
+        ] {
             self.sql.exec(
                 "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 vec![key.into(), value.into()],
@@ -207,7 +208,9 @@ impl CatalogueStore {
                 let (result, _, _, _) = self.change(|p| p.accept(&tool, sha256.as_deref()))?;
                 match result {
                     Ok(record) => json_answer(200, pin_json(&record)),
-                    Err(e @ crate::catalogue::AcceptError::NotFound(_)) => fail(404, &e.to_string()),
+                    Err(e @ crate::catalogue::AcceptError::NotFound(_)) => {
+                        fail(404, &e.to_string())
+                    }
                     Err(e) => fail(409, &e.to_string()),
                 }
             }

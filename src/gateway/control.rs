@@ -12,7 +12,7 @@
 //! expire. A stored approval is at most about 130 KiB (its sealed arguments in hex), a
 //! list page at most 100 × (4 KiB of arguments + 1 KiB) ≈ 500 KiB.
 
-use super::objects::{fail, faulty, json_answer, sql_int};
+use super::objects::{fail, faulty, int, json_answer, rows, sql_int, text};
 use crate::approval::{self, Approval, OnCall, Status};
 use crate::json;
 use crate::pipeline::ApprovalReply;
@@ -32,7 +32,7 @@ const SCRUB_EVERY_MS: u64 = 60_000;
 
 /// Requests to the control object.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ControlOp {
     /// A call that needs approval arrived: find or create its approval.
     Call {
@@ -89,11 +89,6 @@ impl CallReply {
     }
 }
 
-#[derive(Deserialize)]
-struct BodyRow {
-    body: String,
-}
-
 #[durable_object]
 pub struct ControlStore {
     sql: SqlStorage,
@@ -144,13 +139,10 @@ impl ControlStore {
         Ok(())
     }
 
-    /// Drops the sealed arguments of approvals that have expired (nobody will need them),
-    /// and approvals finished long ago; at most once a minute.
+    /// Drops the sealed arguments of approvals that have expired (nobody will need them;
+    /// an index finds them, so this costs nothing when there are none), and, at most once
+    /// a minute, approvals finished long ago.
     fn scrub(&self, now: u64) -> Result<()> {
-        if now.saturating_sub(self.scrubbed_at.get()) < SCRUB_EVERY_MS {
-            return Ok(());
-        }
-        self.scrubbed_at.set(now);
         let expired = self.approvals(
             "SELECT body FROM approval WHERE sealed = 1 AND expires_at <= ? LIMIT 1000",
             vec![sql_int(now)],
@@ -159,6 +151,10 @@ impl ControlStore {
             approval.arguments_sealed = None;
             self.save(&approval)?;
         }
+        if now.saturating_sub(self.scrubbed_at.get()) < SCRUB_EVERY_MS {
+            return Ok(());
+        }
+        self.scrubbed_at.set(now);
         self.sql.exec(
             "DELETE FROM approval WHERE expires_at < ?",
             vec![sql_int(now.saturating_sub(approval::KEEP_FINISHED_MS))],
@@ -168,18 +164,12 @@ impl ControlStore {
 
     /// How many approvals `grant` has waiting.
     fn pending_of(&self, grant: &str, now: u64) -> Result<u64> {
-        #[derive(Deserialize)]
-        struct Row {
-            n: f64,
-        }
-        let rows: Vec<Row> = self
-            .sql
-            .exec(
-                "SELECT COUNT(*) AS n FROM approval WHERE grant_id = ? AND status = 'pending' AND expires_at > ?",
-                vec![grant.into(), sql_int(now)],
-            )?
-            .to_array()?;
-        Ok(rows.first().map_or(0, |r| r.n as u64))
+        let rows = rows(
+            &self.sql,
+            "SELECT COUNT(*) AS n FROM approval WHERE grant_id = ? AND status = 'pending' AND expires_at > ?",
+            vec![grant.into(), sql_int(now)],
+        )?;
+        Ok(rows.first().map_or(0, |r| int(r, 0)))
     }
 
     fn approvals(
@@ -187,10 +177,10 @@ impl ControlStore {
         query: &str,
         bindings: Vec<worker::SqlStorageValue>,
     ) -> Result<Vec<Approval>> {
-        let rows: Vec<BodyRow> = self.sql.exec(query, bindings)?.to_array()?;
+        let rows = rows(&self.sql, query, bindings)?;
         Ok(rows
-            .into_iter()
-            .filter_map(|r| serde_json::from_str(&r.body).ok())
+            .iter()
+            .filter_map(|r| serde_json::from_str(&text(r, 0)).ok())
             .collect())
     }
 
@@ -290,73 +280,54 @@ impl ControlStore {
 
     fn find(&self, id: &str) -> Result<Option<Approval>> {
         Ok(self
-            .approvals(
-                "SELECT body FROM approval WHERE id = ?",
-                vec![id.into()],
-            )?
+            .approvals("SELECT body FROM approval WHERE id = ?", vec![id.into()])?
             .into_iter()
             .next())
     }
 
     fn session_key(&self, new_key: &str) -> Result<String> {
-        #[derive(Deserialize)]
-        struct Row {
-            value: String,
-        }
         self.sql.exec(
             "INSERT OR IGNORE INTO settings (key, value) VALUES ('session_key', ?)",
             vec![new_key.into()],
         )?;
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT value FROM settings WHERE key = 'session_key'", None)?
-            .to_array()?;
-        Ok(rows.into_iter().next().map(|r| r.value).unwrap_or_default())
+        let rows = rows(
+            &self.sql,
+            "SELECT value FROM settings WHERE key = 'session_key'",
+            Vec::new(),
+        )?;
+        Ok(rows.first().map(|r| text(r, 0)).unwrap_or_default())
     }
 
     fn policy(&self, have: Option<u64>, new_key: &str) -> Result<Response> {
-        #[derive(Deserialize)]
-        struct Row {
-            version: f64,
-            policy: String,
-            updated_at: f64,
-        }
         let session_key = self.session_key(new_key)?;
-        let row: Option<Row> = self
-            .sql
-            .exec(
-                "SELECT version, policy, updated_at FROM policies ORDER BY version DESC LIMIT 1",
-                None,
-            )?
-            .to_array::<Row>()?
-            .into_iter()
-            .next();
-        match row {
+        let rows = rows(
+            &self.sql,
+            "SELECT version, policy, updated_at FROM policies ORDER BY version DESC LIMIT 1",
+            Vec::new(),
+        )?;
+        match rows.first() {
             None => reply(json!({ "version": 0, "session_key": session_key })),
-            Some(row) if Some(row.version as u64) == have => reply(json!({
-                "version": row.version as u64,
+            Some(row) if Some(int(row, 0)) == have => reply(json!({
+                "version": int(row, 0),
                 "session_key": session_key,
-                "updated_at": row.updated_at as u64,
+                "updated_at": int(row, 2),
             })),
             Some(row) => reply(json!({
-                "version": row.version as u64,
-                "policy": row.policy,
-                "updated_at": row.updated_at as u64,
+                "version": int(row, 0),
+                "policy": text(row, 1),
+                "updated_at": int(row, 2),
                 "session_key": session_key,
             })),
         }
     }
 
     fn put_policy(&self, text: &str, admin: &str, now: u64) -> Result<Response> {
-        #[derive(Deserialize)]
-        struct Row {
-            version: Option<f64>,
-        }
-        let last: Vec<Row> = self
-            .sql
-            .exec("SELECT MAX(version) AS version FROM policies", None)?
-            .to_array()?;
-        let version = last.first().and_then(|r| r.version).unwrap_or(0.0) as u64 + 1;
+        let last = rows(
+            &self.sql,
+            "SELECT MAX(version) AS version FROM policies",
+            Vec::new(),
+        )?;
+        let version = last.first().map_or(0, |r| int(r, 0)) + 1;
         let sha256 = json::sha256_hex(text.as_bytes());
         self.sql.exec(
             "INSERT INTO policies (version, policy, sha256, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)",
@@ -372,28 +343,19 @@ impl ControlStore {
     }
 
     fn history(&self) -> Result<Response> {
-        #[derive(Deserialize)]
-        struct Row {
-            version: f64,
-            sha256: String,
-            updated_at: f64,
-            updated_by: String,
-        }
-        let rows: Vec<Row> = self
-            .sql
-            .exec(
-                "SELECT version, sha256, updated_at, updated_by FROM policies ORDER BY version DESC LIMIT 1000",
-                None,
-            )?
-            .to_array()?;
+        let rows = rows(
+            &self.sql,
+            "SELECT version, sha256, updated_at, updated_by FROM policies ORDER BY version DESC LIMIT 1000",
+            Vec::new(),
+        )?;
         let versions: Vec<serde_json::Value> = rows
-            .into_iter()
+            .iter()
             .map(|r| {
                 json!({
-                    "version": r.version as u64,
-                    "sha256": r.sha256,
-                    "updated_at": r.updated_at as u64,
-                    "updated_by": r.updated_by,
+                    "version": int(r, 0),
+                    "sha256": text(r, 1),
+                    "updated_at": int(r, 2),
+                    "updated_by": text(r, 3),
                 })
             })
             .collect();

@@ -13,7 +13,7 @@
 //!   `{"ok":false,"retry_after_ms":R}`;
 //! - `{"op":"refund","at":T}` → `{"ok":true}`.
 
-use super::objects::{fail, faulty, sql_int};
+use super::objects::{fail, faulty, int, rows, sql_int};
 use crate::ratelimit::WindowLog;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -24,7 +24,7 @@ use worker::{
 
 /// A request to a counter object.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum CounterOp {
     /// Admit one call if it fits.
     Reserve { window_ms: u64, max: u32 },
@@ -40,12 +40,6 @@ pub struct CounterReply {
     pub at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct Row {
-    t: f64,
-    n: f64,
 }
 
 #[durable_object]
@@ -65,13 +59,10 @@ impl RateCounter {
             "CREATE TABLE IF NOT EXISTS runs (t INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
             None,
         )?;
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT t, n FROM runs ORDER BY t", None)?
-            .to_array()?;
-        Ok(WindowLog::from_runs(
-            rows.into_iter().map(|r| (r.t as u64, r.n as u32)),
-        ))
+        let rows = rows(&self.sql, "SELECT t, n FROM runs ORDER BY t", Vec::new())?;
+        Ok(WindowLog::from_runs(rows.iter().map(|r| {
+            (int(r, 0), u32::try_from(int(r, 1)).unwrap_or(u32::MAX))
+        })))
     }
 
     fn apply(&self, op: CounterOp) -> Result<CounterReply> {

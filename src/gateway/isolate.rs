@@ -79,9 +79,12 @@ fn read_var(env: &Env, name: &str) -> Option<String> {
     if let Ok(var) = env.var(name) {
         return Some(var.to_string());
     }
-    env.object_var::<serde_json::Value>(name)
-        .ok()
-        .map(|v| v.to_string())
+    // A var written as a TOML table in wrangler.toml is an object: read it as JSON text.
+    let value = js_sys::Reflect::get(env.as_ref(), &wasm_bindgen::JsValue::from_str(name)).ok()?;
+    if value.is_undefined() || value.is_null() {
+        return None;
+    }
+    js_sys::JSON::stringify(&value).ok()?.as_string()
 }
 
 /// The configuration, read once per isolate (CONTRACT §3). A bad one is logged once,

@@ -83,10 +83,7 @@ pub fn json_answer(status: u16, body: String) -> worker::Result<Response> {
 
 /// An object's error answer: `{"error": message}`.
 pub fn fail(status: u16, message: &str) -> worker::Result<Response> {
-    json_answer(
-        status,
-        serde_json::json!({ "error": message }).to_string(),
-    )
+    json_answer(status, serde_json::json!({ "error": message }).to_string())
 }
 
 /// Whether the test-only fault switch `TOOLGATE_FAULTS` names `object` (a
@@ -96,6 +93,33 @@ pub fn faulty(env: &Env, object: &str) -> bool {
     env.var("TOOLGATE_FAULTS")
         .map(|v| v.to_string().split(',').any(|f| f.trim() == object))
         .unwrap_or(false)
+}
+
+/// The rows of a query as raw values. (Reading rows into structs would pull a second
+/// deserializer into the Worker; these few columns are read by position instead.)
+pub fn rows(
+    sql: &worker::SqlStorage,
+    query: &str,
+    bindings: Vec<worker::SqlStorageValue>,
+) -> worker::Result<Vec<Vec<worker::SqlStorageValue>>> {
+    sql.exec(query, bindings)?.raw().collect()
+}
+
+/// Column `i` of a row as an integer (0 when absent or not a number).
+pub fn int(row: &[worker::SqlStorageValue], i: usize) -> u64 {
+    match row.get(i) {
+        Some(worker::SqlStorageValue::Integer(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(worker::SqlStorageValue::Float(f)) if *f >= 0.0 => *f as u64,
+        _ => 0,
+    }
+}
+
+/// Column `i` of a row as text (empty when absent or not text).
+pub fn text(row: &[worker::SqlStorageValue], i: usize) -> String {
+    match row.get(i) {
+        Some(worker::SqlStorageValue::String(s)) => s.clone(),
+        _ => String::new(),
+    }
 }
 
 /// A SQLite integer from a `u64`.

@@ -81,9 +81,16 @@ async fn fetch_with_timeout(request: Request, timeout_ms: u64) -> (Forwarded, Op
 /// sent): only the first is refunded.
 fn classify_failure(why: &str) -> Forwarded {
     let lower = why.to_ascii_lowercase();
-    let never_sent = ["refused", "econnrefused", "dns", "name not resolved", "no such host", "connect"]
-        .iter()
-        .any(|w| lower.contains(w));
+    let never_sent = [
+        "refused",
+        "econnrefused",
+        "dns",
+        "name not resolved",
+        "no such host",
+        "connect",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
     if never_sent && !lower.contains("lost") && !lower.contains("reset") {
         Forwarded::Unreachable(why.to_owned())
     } else {
@@ -124,15 +131,17 @@ impl Relay {
     fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let filter = Filter::new(&self.policy, &self.view);
-        let filter = if self.learn { filter.learning() } else { filter };
+        let filter = if self.learn {
+            filter.learning()
+        } else {
+            filter
+        };
         let report = &mut self.report;
         let result = self.rewriter.push(chunk, &mut out, &mut |data| {
-            filter
-                .message(data, report)
-                .map(|text| match text {
-                    std::borrow::Cow::Borrowed(_) => None,
-                    std::borrow::Cow::Owned(text) => Some(text),
-                })
+            filter.message(data, report).map(|text| match text {
+                std::borrow::Cow::Borrowed(_) => None,
+                std::borrow::Cow::Owned(text) => Some(text),
+            })
         });
         if let Err(why) = result {
             console_error!("toolgate: cut the origin's event stream: {why}");
@@ -360,7 +369,8 @@ pub async fn fetch_catalogue(config: &Config) -> Result<(Vec<Seen>, bool), Strin
         let list = format!(
             r#"{{"jsonrpc":"2.0","id":"toolgate-list-{page}","method":"tools/list","params":{params}}}"#
         );
-        let (status, _, body) = exchange(config, Verb::Post, session.as_deref(), Some(&list)).await?;
+        let (status, _, body) =
+            exchange(config, Verb::Post, session.as_deref(), Some(&list)).await?;
         if status >= 400 {
             return Err(format!("the origin answered tools/list with HTTP {status}"));
         }
@@ -448,7 +458,10 @@ fn answer_with_id(body: &str, id: &str) -> Result<String, String> {
         if let Ok(doc) = Document::parse(candidate.as_bytes()) {
             if doc.root().get("id").is_some_and(|i| i.raw() == id) {
                 if let Some(error) = doc.root().get("error") {
-                    return Err(format!("the origin answered with an error: {}", error.raw()));
+                    return Err(format!(
+                        "the origin answered with an error: {}",
+                        error.raw()
+                    ));
                 }
                 return Ok(candidate);
             }
@@ -465,10 +478,16 @@ async fn exchange(
 ) -> Result<(u16, Vec<(String, String)>, String), String> {
     let mut headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
-        ("accept".to_owned(), "application/json, text/event-stream".to_owned()),
+        (
+            "accept".to_owned(),
+            "application/json, text/event-stream".to_owned(),
+        ),
     ];
     if body.is_some_and(|b| !b.contains("\"initialize\"")) {
-        headers.push(("mcp-protocol-version".to_owned(), CATALOGUE_PROTOCOL.to_owned()));
+        headers.push((
+            "mcp-protocol-version".to_owned(),
+            CATALOGUE_PROTOCOL.to_owned(),
+        ));
     }
     if let Some(session) = session {
         headers.push(("mcp-session-id".to_owned(), session.to_owned()));
@@ -482,7 +501,10 @@ async fn exchange_modern(
 ) -> Result<(u16, Vec<(String, String)>, String), String> {
     let headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
-        ("accept".to_owned(), "application/json, text/event-stream".to_owned()),
+        (
+            "accept".to_owned(),
+            "application/json, text/event-stream".to_owned(),
+        ),
         ("mcp-protocol-version".to_owned(), "2026-07-28".to_owned()),
         ("mcp-method".to_owned(), "tools/list".to_owned()),
     ];
@@ -511,6 +533,8 @@ async fn send_own(
         }
         (Forwarded::TimedOut, _) => Err("the origin did not answer in time".to_owned()),
         (Forwarded::Unreachable(why) | Forwarded::Broken(why), _) => Err(why),
-        (Forwarded::Answered { status, .. }, None) => Err(format!("status {status} without a body")),
+        (Forwarded::Answered { status, .. }, None) => {
+            Err(format!("status {status} without a body"))
+        }
     }
 }

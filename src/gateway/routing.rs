@@ -61,7 +61,11 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Body {
     let mut seen = 0usize;
     let Ok(mut chunks) = req.stream() else {
         // No body at all.
-        return if too_large { Body::TooLarge } else { Body::Read(Vec::new()) };
+        return if too_large {
+            Body::TooLarge
+        } else {
+            Body::Read(Vec::new())
+        };
     };
     while let Some(chunk) = chunks.next().await {
         let Ok(chunk) = chunk else {
@@ -85,6 +89,60 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Body {
     } else {
         Body::Read(body)
     }
+}
+
+/// The `scheme://host[:port]` of a request's URL (read without a URL parser: the
+/// runtime has already checked the URL).
+pub fn origin_of(req: &Request) -> String {
+    let url = req.inner().url();
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url
+        .get(after_scheme..)
+        .and_then(|rest| rest.find(['/', '?', '#']))
+        .map_or(url.len(), |i| after_scheme + i);
+    url.get(..end).unwrap_or_default().to_owned()
+}
+
+/// The decoded `key=value` pairs of a request's query string.
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    let url = req.inner().url();
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| q.split_once('#').map_or(q, |(q, _)| q))
+        .unwrap_or_default();
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key), percent_decode(value))
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => match text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(v) => {
+                    out.push(v);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A plain-text answer.
@@ -132,14 +190,20 @@ async fn static_asset(req: &Request, env: &Env) -> worker::Result<Response> {
         return not_found();
     };
     let headers = Headers::new();
-    for name in ["accept", "accept-encoding", "if-none-match", "if-modified-since", "range"] {
+    for name in [
+        "accept",
+        "accept-encoding",
+        "if-none-match",
+        "if-modified-since",
+        "range",
+    ] {
         if let Ok(Some(value)) = req.headers().get(name) {
             headers.set(name, &value)?;
         }
     }
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
-    let forwarded = Request::new_with_init(&req.url()?.to_string(), &init)?;
+    let forwarded = Request::new_with_init(&req.inner().url(), &init)?;
     let response = assets.fetch_request(forwarded).await?;
     if response.status_code() == 404 {
         return not_found();

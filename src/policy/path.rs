@@ -148,12 +148,17 @@ impl ArgPath {
                 Some(member) => self.walk_from(at + 1, member, visit),
                 None => visit(Target::Absent { at }),
             },
-            (Segment::Key { digits: true, index, .. }, Kind::Array) => {
-                match index.and_then(|i| value.item(i)) {
-                    Some(item) => self.walk_from(at + 1, item, visit),
-                    None => visit(Target::Absent { at }),
-                }
-            }
+            (
+                Segment::Key {
+                    digits: true,
+                    index,
+                    ..
+                },
+                Kind::Array,
+            ) => match index.and_then(|i| value.item(i)) {
+                Some(item) => self.walk_from(at + 1, item, visit),
+                None => visit(Target::Absent { at }),
+            },
             (_, found) => visit(Target::WrongKind { at, found }),
         }
     }
@@ -189,12 +194,17 @@ impl ArgPath {
             self.prefix(at - 1)
         };
         match self.segments.get(at) {
-            Some(Segment::Key { text, digits: true, .. }) => format!(
+            Some(Segment::Key {
+                text, digits: true, ..
+            }) => format!(
                 "`{}` is missing (no key or index `{text}` in `{parent}`)",
                 self.prefix(at)
             ),
             Some(Segment::Key { text, .. }) => {
-                format!("`{}` is missing (no key `{text}` in `{parent}`)", self.prefix(at))
+                format!(
+                    "`{}` is missing (no key `{text}` in `{parent}`)",
+                    self.prefix(at)
+                )
             }
             _ => format!("`{}` is missing", self.prefix(at)),
         }

@@ -315,7 +315,7 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
  * GRANTS is built from their SHA-256. `originUrl` overrides where the gateway points
  * (e.g. a closed port); the origin is still started unless `withOrigin` is false.
  */
-export async function startStack({ policy, tokens, originHeaders, originUrl, vars, ready, wranglerArgs, withOrigin = true }) {
+export async function startStack({ policy, tokens, originHeaders, originUrl, vars, ready, wranglerArgs, withOrigin = true, prime = true }) {
   const grants = Object.fromEntries(Object.entries(tokens).map(([id, token]) => [id, sha256hex(token)]));
   const origin = withOrigin ? await startOrigin() : null;
   let gateway;
@@ -395,6 +395,20 @@ export async function startStack({ policy, tokens, originHeaders, originUrl, var
       await origin?.stop();
     },
   };
+  // The gateway reads the origin's tool list itself before the first tools/call (so that
+  // a tool the origin does not have is answered like a hidden one). Let it do so now,
+  // with a tools/list through it, so that tests counting the origin's requests see only
+  // their own.
+  if (prime && origin && (ready ?? 401) === 401) {
+    const token = Object.values(tokens)[0];
+    const session = await stack.rawSession({ token });
+    const list = await stack.post('{"jsonrpc":"2.0","id":"prime","method":"tools/list"}', { token, headers: session.headers });
+    await list.arrayBuffer();
+    if (list.status !== 200) throw new Error(`priming tools/list answered ${list.status}`);
+    const end = await fetch(gateway.url, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, ...session.headers } });
+    await end.arrayBuffer();
+    await origin.reset();
+  }
   return stack;
 }
 
