@@ -1,5 +1,7 @@
 // A few DOM helpers, so that the page's modules build their markup without a framework.
 
+import { visibleNodes } from "./visible.js";
+
 /**
  * Creates an element: `h("button", { class: "x", onclick: f }, "text", child)`. Attribute
  * values of `false`, `null` or `undefined` are left out; `on*` keys add listeners.
@@ -147,13 +149,19 @@ export function decisionBadge(decision) {
   return h("span", { class: `badge decision decision-${decision}` }, DECISION_LABEL[decision] || decision);
 }
 
-/** A core message with its `backticked` parts as code: `[text, <code>, text, ...]`. */
+/**
+ * A core message with its `backticked` parts as code: `[text, <code>, text, ...]`. In
+ * code, characters that cannot be seen (a tab, a zero-width space) are shown by name.
+ */
 export function richText(message) {
   return String(message)
     .split(/`([^`]*)`/)
-    .map((part, i) => (i % 2 ? h("code", {}, part) : part))
+    .map((part, i) => (i % 2 ? h("code", {}, visibleNodes(part, h)) : part))
     .filter((part) => part !== "");
 }
+
+/** Text with its invisible characters shown by name (for names and pointers). */
+export const visible = (text) => visibleNodes(text, h);
 
 /** Shows `message` in the page's `#toast` element for a few seconds. */
 export function toast(message, kind = "info") {

@@ -37,6 +37,7 @@ import {
 import { json } from "@codemirror/lang-json";
 import { tags } from "@lezer/highlight";
 import { parseTree } from "./pointer.js";
+import { richText, visible } from "./dom.js";
 
 // --- Undo history -------------------------------------------------------------------
 
@@ -173,18 +174,10 @@ class MessageWidget extends WidgetType {
     for (const error of this.errors) {
       const row = document.createElement("div");
       const pointer = document.createElement("code");
-      pointer.textContent = error.pointer || "/";
+      pointer.append(...visible(error.pointer || "/"));
       const message = document.createElement("span");
       message.className = "cm-error-text";
-      String(error.message)
-        .split(/`([^`]*)`/)
-        .forEach((part, i) => {
-          if (i % 2) {
-            const code = document.createElement("code");
-            code.textContent = part;
-            message.append(code);
-          } else if (part) message.append(part);
-        });
+      message.append(...richText(error.message));
       row.append(pointer, " ", message);
       box.append(row);
     }
