@@ -127,9 +127,11 @@ export async function startFakeGateway({
   const fail = (res, status, message) => reply(res, status, { error: message });
 
   async function readBody(req) {
+    if (req.bodyText !== undefined) return req.bodyText;
     const chunks = [];
     for await (const c of req) chunks.push(c);
-    return Buffer.concat(chunks).toString("utf8");
+    req.bodyText = Buffer.concat(chunks).toString("utf8");
+    return req.bodyText;
   }
   async function readJson(req) {
     const text = await readBody(req);
@@ -143,7 +145,9 @@ export async function startFakeGateway({
 
   async function admin(req, res, url) {
     const q = url.searchParams;
-    log.push({ method: req.method, path: url.pathname, query: Object.fromEntries(q), at: Date.now() });
+    const entry = { method: req.method, path: url.pathname, query: Object.fromEntries(q), at: Date.now() };
+    if (req.method !== "GET") entry.body = await readBody(req);
+    log.push(entry);
     if (!admins) return fail(res, 404, "not found");
     const auth = req.headers.authorization || "";
     const who = auth.startsWith("Bearer ") ? admins[auth.slice(7)] : undefined;
