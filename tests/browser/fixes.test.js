@@ -226,6 +226,7 @@ test("simulator_says_how_counters_are_shared_and_shows_retry_after", async () =>
   assert.match(refusals[0], /#11 at 10 s/);
   assert.match(refusals[0], /retry in 50 s/);
   assert.match(refusals[1], /#12 at 11 s.*retry in 49 s/);
+  await page.locator("#seq-refusals").scrollIntoViewIfNeeded();
   await screenshot(page, "13-sequence-retry");
   assert.deepEqual(page.problems, []);
   await context.close();
@@ -263,6 +264,10 @@ test("invalid_key_messages_show_the_offending_character", async () => {
   await openTool(page, "odoo\u200bwrite");
   assert.match(await page.textContent("#b-key-problem"), /U\+200B \(zero width space\) at position 5/);
   await screenshot(page, "15-builder-invalid-key");
+  // It offers the name of the catalogue that was meant.
+  await page.click("#b-key-problem button:has-text('odoo_write')");
+  assert.match(await page.textContent("#b-rule-title"), /Rule for odoo_write$/);
+  assert.equal(await page.locator("#b-key-problem").count(), 0);
   // The editor's error list says it too.
   await setPolicy(page, JSON.stringify({ version: "1", default: "deny", tools: { "odoo write": {}, "a\tb": {} } }));
   const items = await page.locator(".errors li .error-msg").allTextContents();

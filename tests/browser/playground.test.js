@@ -152,6 +152,15 @@ test("builder_edits_the_json_and_json_edits_redraw_the_builder", async () => {
   await waitSettled(page);
   await page.selectOption("select[data-focus='odoo_create-deny_if-0-op']", "in");
   await waitSettled(page);
+  // A path the tool's inputSchema does not have is pointed out.
+  await page.fill("input[data-focus='odoo_create-deny_if-0-path']", "args.modle");
+  await page.press("input[data-focus='odoo_create-deny_if-0-path']", "Tab");
+  await waitSettled(page);
+  assert.match(await page.textContent("#panel-builder .path-warning"), /args\.modle is not in the tool's inputSchema \(did you mean args\.model\?\)/);
+  await page.fill("input[data-focus='odoo_create-deny_if-0-path']", "args.model");
+  await page.press("input[data-focus='odoo_create-deny_if-0-path']", "Tab");
+  await waitSettled(page);
+  assert.equal(await page.locator("#panel-builder .path-warning").count(), 0);
   await page.fill("input[data-focus='odoo_create-deny_if-0-value']", "res.users, account.payment");
   await page.press("input[data-focus='odoo_create-deny_if-0-value']", "Tab");
   await waitSettled(page);

@@ -6,8 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { humanMs } from "../../www/src/dom.js";
 import { tickLabel } from "../../www/src/timeline.js";
-import { checkArguments } from "../../www/src/schema.js";
-import { keyProblem, describeChar, friendlyMessage, escapeInvisible } from "../../www/src/visible.js";
+import { checkArguments, pathProblem, argumentPaths } from "../../www/src/schema.js";
+import { keyProblem, describeChar, friendlyMessage } from "../../www/src/visible.js";
 import { parseCatalogue, sseEvents, originTools, gatewayCatalogueUrl, sourceLabel } from "../../www/src/source.js";
 import { tokenize, prettyText, rawAt } from "../../www/src/jsontext.js";
 import { effective, limitPhrase } from "../../www/src/status.js";
@@ -71,6 +71,33 @@ test("arguments_are_checked_against_the_input_schema", () => {
   assert.deepEqual(checkArguments(undefined, { b: 1 }, "t"), []);
 });
 
+test("condition_paths_are_checked_against_the_input_schema", () => {
+  const paths = argumentPaths({
+    type: "object",
+    properties: {
+      model: { type: "string" },
+      ids: { type: "array", items: { type: "integer" } },
+      values: { type: "object" },
+      lines: { type: "array", items: { type: "object", properties: { amount: { type: "number" } } } },
+    },
+  });
+  const cases = [
+    ["args.model", null],
+    ["args.values.state", null, "an object without listed members takes any"],
+    ["args.ids.0", null],
+    ["args.ids.*", null],
+    ["args.lines.*.amount", null],
+    ["args.modle", "`args.modle` is not in the tool's inputSchema (did you mean `args.model`?)"],
+    ["args.ids.x", "`args.ids` is an array: the next segment is an index or `*`"],
+    ["args.ids.0.y", "the items of `args.ids` are integers: they have no `y`"],
+    ["args.lines.3.amont", "`args.lines.3` has no member `amont` in the tool's inputSchema (did you mean `args.lines.0.amount`?)"],
+    ["args.model.x", "`args.model` is a string: it has no `x`"],
+    ["model", "a path starts with `args.`"],
+  ];
+  for (const [p, want, why] of cases) assert.equal(pathProblem(p, paths), want, why || p);
+  assert.equal(pathProblem("args.anything", []), null, "no schema, nothing to say");
+});
+
 test("invisible_characters_in_names_are_named_and_placed", () => {
   assert.equal(keyProblem("odoo_write"), null);
   assert.equal(keyProblem("mail_*"), null);
@@ -84,7 +111,6 @@ test("invisible_characters_in_names_are_named_and_placed", () => {
   assert.match(keyProblem("a".repeat(129)), /129 characters long/);
   assert.equal(describeChar("\u202e"), "U+202E (right-to-left override)");
   assert.equal(describeChar("\t"), "the tab (U+0009)");
-  assert.equal(escapeInvisible("a\u200bb c"), "a<U+200B>b c");
   assert.equal(
     friendlyMessage("`odoo write` can never match a tool: ` ` is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`"),
     "`odoo write` can never match a tool: the space at position 5 is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`",
@@ -155,4 +181,16 @@ test("all_tools_limits_make_an_allowed_tool_limited", () => {
   assert.equal(effective({ ...row, status: "denied" }).status, "denied");
   assert.equal(effective({ ...row, limits: [] }).status, "allowed");
   assert.equal(limitPhrase({ max: 5, window: "hour", scope: "session" }), "5 per hour, per session");
+});
+
+test("the_guides_first_policy_is_valid", async () => {
+  const { readFileSync } = await import("node:fs");
+  const path = await import("node:path");
+  const { WWW } = await import("./harness.js");
+  const { initSync, check } = await import("../../www/pkg/toolgate.js");
+  initSync({ module: readFileSync(path.join(WWW, "pkg/toolgate_bg.wasm")) });
+  const html = readFileSync(path.join(WWW, "guide.html"), "utf8");
+  const start = html.slice(html.indexOf('<section id="start"'));
+  const text = /<pre class="json">([\s\S]*?)<\/pre>/.exec(start)[1].replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  assert.deepEqual(JSON.parse(check(text)), { ok: true, summary: "ok: default deny, 5 tool rules (1 pattern), 1 hide entry, 2 counters" });
 });

@@ -3,10 +3,10 @@
 // truth: editing the JSON re-renders the builder, and using the builder edits the JSON.
 
 import { h, render, richText, statusBadge, visible, STATUS_LABEL } from "./dom.js";
-import { argumentPaths } from "./schema.js";
+import { argumentPaths, pathProblem } from "./schema.js";
 import { limitPhrase } from "./status.js";
 import { toPointer } from "./pointer.js";
-import { keyProblem, escapeInvisible } from "./visible.js";
+import { keyProblem } from "./visible.js";
 
 const OPS = [
   ["eq", "="],
@@ -211,9 +211,13 @@ export function createBuilder(root, app) {
           },
           "✕",
         ),
+        (() => {
+          const problem = pathProblem(condition.path, paths);
+          return problem ? h("span", { class: "path-warning warn small" }, "⚠ ", richText(problem)) : null;
+        })(),
       );
     });
-    const first = (paths.find((p) => p.required) || paths[0] || { path: "args.model" }).path;
+    const first = (paths.find((p) => p.required) || paths[0] || { path: "args.id" }).path;
     return h(
       "div",
       { class: "cond-list" },
@@ -439,11 +443,10 @@ export function createBuilder(root, app) {
   function entrySummary(rule) {
     if (!isObject(rule)) return "is not an object: edit it in the JSON";
     const count = (list) => (Array.isArray(list) ? list.length : 0);
-    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
     const monitored = rule.mode === "monitor" ? " (monitored: reported, not enforced)" : "";
     if (rule.action === "deny") return `denies every call${rule.on_deny ? `: “${rule.on_deny}”` : ""}${monitored}`;
     const parts = [];
-    if (count(rule.deny_if)) parts.push(`denies a call if any of ${plural(count(rule.deny_if), "condition")} holds`);
+    if (count(rule.deny_if)) parts.push(`denies a call if ${count(rule.deny_if) === 1 ? "its condition holds" : `any of its ${count(rule.deny_if)} conditions holds`}`);
     if (count(rule.require)) parts.push(`denies a call unless ${count(rule.require) === 1 ? "its condition holds" : `all ${count(rule.require)} conditions hold`}`);
     if (isObject(rule.approval)) {
       parts.push(`${count(rule.approval.if) ? "asks a human to approve calls that meet its `if`" : "asks a human to approve every call"} (ttl ${rule.approval.ttl || "1h"})`);
@@ -508,17 +511,20 @@ export function createBuilder(root, app) {
   function keyWarning(policy, key) {
     const problem = keyProblem(key);
     if (!problem) return null;
-    const fixed = Array.from(key)
-      .filter((c) => !/[\p{Cf}]/u.test(c))
-      .map((c) => (/^[A-Za-z0-9_.*-]$/.test(c) ? c : "_"))
-      .join("")
-      .slice(0, 128);
+    // A name the user may have meant: invisible characters dropped, or replaced by `_`;
+    // one of the catalogue first.
+    const chars = Array.from(key);
+    const candidates = [
+      chars.map((c) => (/^[A-Za-z0-9_.*-]$/.test(c) ? c : "_")).join(""),
+      chars.filter((c) => !/\p{Cf}/u.test(c)).map((c) => (/^[A-Za-z0-9_.*-]$/.test(c) ? c : "_")).join(""),
+    ].map((c) => c.slice(0, 128));
+    const fixed = candidates.find((c) => app.toolByName.has(c)) || candidates[1];
     const exists = isObject(policy.tools) && Object.prototype.hasOwnProperty.call(policy.tools, key);
     const offer = fixed && !keyProblem(fixed) && fixed !== key;
     return h(
       "div",
       { class: "notice key-problem", id: "b-key-problem", role: "alert" },
-      h("p", {}, h("code", {}, escapeInvisible(key)), ` can never match a tool: ${problem}. Use only A-Z a-z 0-9 _ . - and *.`.replace(/`([^`]*)`/g, "$1")),
+      h("p", {}, h("code", {}, visible(key)), " can never match a tool: ", richText(`${problem}. Use only \`A-Z a-z 0-9 _ . -\` and \`*\`.`)),
       offer
         ? h(
             "button",
@@ -550,7 +556,7 @@ export function createBuilder(root, app) {
     const modeRadios = h(
       "fieldset",
       { class: "modes" },
-      h("legend", {}, "What happens to calls"),
+      h("legend", {}, key.includes("*") ? "What this pattern does to the tools it matches" : "Its own rule (an exact key in tools)"),
       MODES.map(([value, label, help]) =>
         h(
           "label",
@@ -664,7 +670,7 @@ export function createBuilder(root, app) {
       ),
       tool && tool.description ? h("p", { class: "muted desc" }, tool.description) : null,
       warning,
-      matchSummary(key),
+      warning ? null : matchSummary(key),
       key.includes("*") || warning ? null : appliesList(policy, key),
       modeRadios,
       body,

@@ -207,7 +207,8 @@ function distance(a, b) {
   return d[a.length][b.length];
 }
 
-function closest(name, candidates) {
+/** The candidate closest to `name` (a typo of it), or null. */
+export function closest(name, candidates) {
   let best = null;
   for (const c of candidates) {
     const d = distance(name.toLowerCase(), c.toLowerCase());
@@ -266,4 +267,42 @@ export function checkArguments(inputSchema, args, toolName = "the tool") {
   // Unknown and missing names first: they are the usual typo.
   const rank = (m) => (/is not an argument|is not a member/.test(m) ? 0 : /required/.test(m) ? 1 : 2);
   return out.map((m, i) => [rank(m), i, m]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+}
+
+/**
+ * What is wrong with a condition's `path` for a tool whose argument paths are `paths`
+ * (from argumentPaths), or null. `*` and digit segments stand for any array item.
+ */
+export function pathProblem(path, paths) {
+  if (typeof path !== "string" || !path) return "a condition needs a `path`";
+  if (!path.startsWith("args.")) return "a path starts with `args.`";
+  if (!paths.length) return null;
+  const norm = (p) => p.split(".").map((seg) => (/^(\d+|\*)$/.test(seg) ? "0" : seg)).join(".");
+  const known = new Map(paths.map((x) => [norm(x.path), x]));
+  const parts = norm(path).split(".");
+  if (known.has(parts.join("."))) return null;
+  const unknownUnder = (prefix, shownAs) => {
+    const children = paths.filter((x) => norm(x.path).startsWith(`${prefix}.`) && norm(x.path).split(".").length === prefix.split(".").length + 1);
+    if (!children.length) return null;
+    const guess = closest(path, paths.map((x) => x.path));
+    return `\`${shownAs}\` has no member \`${path.split(".")[prefix.split(".").length]}\` in the tool's inputSchema${guess ? ` (did you mean \`${guess}\`?)` : ""}`;
+  };
+  // The deepest argument the schema describes on the way, and what it says about the rest.
+  for (let i = parts.length - 1; i >= 2; i--) {
+    const prefix = parts.slice(0, i).join(".");
+    const hit = known.get(prefix);
+    if (!hit) continue;
+    const next = parts[i];
+    if (hit.type.endsWith("[]")) {
+      if (next !== "0") return `\`${hit.path}\` is an array: the next segment is an index or \`*\``;
+      if (i === parts.length - 1) return null;
+      const item = hit.type.slice(0, -2);
+      if (/object|any|enum|\|/.test(item)) return unknownUnder(`${prefix}.0`, path.split(".").slice(0, i + 1).join("."));
+      return `the items of \`${hit.path}\` are ${item}s: they have no \`${parts[i + 1]}\``;
+    }
+    if (/object|any|enum|\|/.test(hit.type)) return unknownUnder(prefix, hit.path);
+    return `\`${hit.path}\` is ${article(hit.type)}: it has no \`${next}\``;
+  }
+  const guess = closest(path, paths.map((x) => x.path));
+  return `\`${path}\` is not in the tool's inputSchema${guess ? ` (did you mean \`${guess}\`?)` : ""}`;
 }

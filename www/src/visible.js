@@ -71,11 +71,6 @@ export function keyProblem(key) {
   return null;
 }
 
-/** A key with its invisible characters escaped, for a message: `a\u200bb` → `a<U+200B>b`. */
-export function escapeInvisible(text) {
-  return Array.from(text, (c) => (isInvisible(c) && c !== " " ? `<${hex(c.codePointAt(0))}>` : c)).join("");
-}
-
 /**
  * The core's message for a key that cannot match a tool, with the character it names
  * made visible and placed:
