@@ -133,8 +133,7 @@ test("signed_out_the_page_shows_only_the_sign_in_and_says_why_signing_in_fails",
 
     // Opened as a file, the script cannot run: the page says where to open it.
     ({ page, context } = await openAdmin(`file://${WWW}/`));
-    await page.waitForLoadState("load");
-    assert.equal(await page.isVisible("#no-script"), true);
+    await page.waitForSelector("#no-script", { state: "visible" });
     assert.match(await page.textContent("#no-script"), /Open it from the gateway/);
     assert.equal(await page.isVisible(".nav-links"), false);
     await screenshot(page, "30b-admin-as-a-file");

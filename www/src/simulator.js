@@ -331,6 +331,11 @@ export function createSimulator(root, app) {
         { class: "tally" },
         Object.entries(tally).map(([d, k]) => h("span", { class: "count", "data-decision": d }, decisionBadge(d), ` ${k}`)),
       ),
+      (() => {
+        // Monitor mode: what the whole policy would have refused (CONTRACT §7).
+        const would = calls.filter((c) => c.decision.monitor && c.decision.monitor.decision !== "allow").length;
+        return would ? h("p", { class: "monitor-line", id: "seq-monitor" }, `Monitor mode: the whole policy would have refused ${would} of these ${calls.length} calls.`) : null;
+      })(),
       limits.length ? null : h("p", { class: "muted small" }, "No rate limit applies to this tool under the policy."),
       timeline(calls, limits),
       h(
