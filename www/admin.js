@@ -435,10 +435,11 @@ function approvalCard({ a, args }) {
   const showWhole = async (button) => {
     button.disabled = true;
     try {
-      const { data } = await call(`admin/approvals/${encodeURIComponent(a.id)}`);
-      const full = data?.approval;
-      const text = typeof full?.arguments_json === "string" ? full.arguments_json : null;
-      if (text === null) throw new Error("the gateway sent no arguments_json");
+      const answer = await call(`admin/approvals/${encodeURIComponent(a.id)}`);
+      const full = answer.data?.approval;
+      // The exact text: `arguments_json`, else the answer's own text of `arguments`.
+      const text = typeof full?.arguments_json === "string" ? full.arguments_json : rawAt(answer.text, ["approval", "arguments"]);
+      if (text === null) throw new Error("the gateway sent no arguments");
       approvals.whole.set(a.id, text);
       const entry = approvals.cards.get(a.id);
       const el = approvalCard({ a, args });

@@ -96,10 +96,11 @@ export function assertBuilt() {
 }
 
 /**
- * Opens the page in a fresh context (1366×768, no stored policy) and collects console
- * errors, page errors and failed requests into `page.problems`.
+ * Opens the page in a fresh context (1366×768, no stored policy), or in `context` (a
+ * reload with its storage), and collects console errors, page errors and failed
+ * requests into `page.problems`.
  */
-export async function openPage(browser, url, { hash = "", context: given = null, path: at = "" } = {}) {
+export async function openPage(browser, url, { hash = "", context: given = null } = {}) {
   const context = given || (await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true }));
   const page = await context.newPage();
   page.problems = [];
@@ -113,7 +114,7 @@ export async function openPage(browser, url, { hash = "", context: given = null,
   page.on("response", (res) => {
     if (res.status() >= 400) page.problems.push(`HTTP ${res.status()}: ${res.url()}`);
   });
-  await page.goto(url + at + hash);
+  await page.goto(url + hash);
   await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 20_000 });
   const ready = await page.evaluate(() => document.documentElement.dataset.ready);
   if (ready !== "true") throw new Error(`the page did not start: ${page.problems.join("; ")}`);

@@ -51,12 +51,6 @@ function storePolicy(text) {
   }
 }
 
-async function fetchText(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`cannot load ${url}: HTTP ${response.status}`);
-  return response.text();
-}
-
 /** A file that only the repo serves: its text, or null when it is not served (404). */
 async function fetchOptional(url) {
   const response = await fetch(url);
