@@ -23,12 +23,21 @@ const TYPES = {
   ".svg": "image/svg+xml",
 };
 
-/** Serves `dir` on 127.0.0.1 at a free port. Resolves to `{ url, close, requests }`. */
-export async function serve(dir = WWW) {
+/**
+ * Serves `dir` on 127.0.0.1 at a free port. Resolves to `{ url, close, requests }`.
+ * `exclude(pathname)` makes a path answer 404, as the Worker answers for the files it does
+ * not serve. `handle(req, res, url)` may answer a request first (and return true).
+ */
+export async function serve(dir = WWW, { exclude = () => false, handle = null } = {}) {
   const requests = [];
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
     requests.push(url.pathname);
+    if (handle && (await handle(req, res, url))) return;
+    if (exclude(url.pathname)) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      return;
+    }
     let file = path.normalize(path.join(dir, decodeURIComponent(url.pathname)));
     if (!file.startsWith(dir)) {
       res.writeHead(403).end();
@@ -87,15 +96,18 @@ export function assertBuilt() {
 }
 
 /**
- * Opens the page in a fresh context (1366×768, no stored policy) and collects console
- * errors, page errors and failed requests into `page.problems`.
+ * Opens the page in a fresh context (1366×768, no stored policy), or in `context` (a
+ * reload with its storage), and collects console errors, page errors and failed
+ * requests into `page.problems`.
  */
-export async function openPage(browser, url, { hash = "" } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
+export async function openPage(browser, url, { hash = "", context: given = null } = {}) {
+  const context = given || (await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true }));
   const page = await context.newPage();
   page.problems = [];
   page.on("console", (msg) => {
-    if (msg.type() === "error" || msg.type() === "warning") page.problems.push(`console.${msg.type()}: ${msg.text()}`);
+    // The browser's own line for a failed request names no URL; add where it came from.
+    const where = msg.location()?.url;
+    if (msg.type() === "error" || msg.type() === "warning") page.problems.push(`console.${msg.type()}: ${msg.text()}${where ? ` (${where})` : ""}`);
   });
   page.on("pageerror", (err) => page.problems.push(`pageerror: ${err.message}`));
   page.on("requestfailed", (req) => page.problems.push(`requestfailed: ${req.url()}`));

@@ -72,7 +72,7 @@ test("invalid_policy_shows_each_error_at_its_line_and_fixing_it_clears_it", asyn
   const redLines = await page.locator(".cm-lineNumbers .cm-gutterElement.cm-error-gutter").allTextContents();
   assert.deepEqual(redLines.map(Number), [opLine, windowLine]);
   assert.equal(await page.locator(".cm-line.cm-error-line").count(), 2);
-  // The statuses stay those of the last valid policy, and say so.
+  // No status is shown for an invalid policy, and the page says why.
   assert.equal(await page.locator("#panel-tools .notice").isVisible(), true);
   await screenshot(page, "02-invalid-policy");
 
@@ -108,7 +108,7 @@ test("unusual_policies_are_reported_and_never_break_the_page", async () => {
     [
       '{"version":"1","default":"deny","tools":{"a/b~c":{"deny_if":[{"path":"args.x","op":"gt","value":"x"}]}}}',
       [
-        "/tools/a~1b~0c: a/b~c can never match a tool: / is not allowed, use only A-Z a-z 0-9 _ . - and *",
+        "/tools/a~1b~0c: a/b~c can never match a tool: / at position 2 is not allowed, use only A-Z a-z 0-9 _ . - and *",
         "/tools/a~1b~0c/deny_if/0/value: op gt needs a number value, found a string",
       ],
     ],
@@ -152,6 +152,15 @@ test("builder_edits_the_json_and_json_edits_redraw_the_builder", async () => {
   await waitSettled(page);
   await page.selectOption("select[data-focus='odoo_create-deny_if-0-op']", "in");
   await waitSettled(page);
+  // A path the tool's inputSchema does not have is pointed out.
+  await page.fill("input[data-focus='odoo_create-deny_if-0-path']", "args.modle");
+  await page.press("input[data-focus='odoo_create-deny_if-0-path']", "Tab");
+  await waitSettled(page);
+  assert.match(await page.textContent("#panel-builder .path-warning"), /args\.modle is not in the tool's inputSchema \(did you mean args\.model\?\)/);
+  await page.fill("input[data-focus='odoo_create-deny_if-0-path']", "args.model");
+  await page.press("input[data-focus='odoo_create-deny_if-0-path']", "Tab");
+  await waitSettled(page);
+  assert.equal(await page.locator("#panel-builder .path-warning").count(), 0);
   await page.fill("input[data-focus='odoo_create-deny_if-0-value']", "res.users, account.payment");
   await page.press("input[data-focus='odoo_create-deny_if-0-value']", "Tab");
   await waitSettled(page);
@@ -206,7 +215,8 @@ test("builder_edits_the_json_and_json_edits_redraw_the_builder", async () => {
   await page.check("input[name='b-default'][value='allow']");
   await waitSettled(page);
   assert.equal((await policyValue(page)).default, "allow");
-  assert.equal(await statusOf(page, "odoo_connect"), "allowed");
+  // Allowed by the default, and counted by the contract's all-tools limit.
+  assert.equal(await statusOf(page, "odoo_connect"), "limited");
   await screenshot(page, "03b-builder-pattern");
   assert.deepEqual(page.problems, []);
   await context.close();
@@ -233,6 +243,10 @@ async function simulateCall(page, tool, args) {
 test("simulator_shows_the_decision_what_the_agent_receives_and_a_limited_sequence", async () => {
   const { page, context } = await openPage(browser, server.url);
   await page.click("#tab-simulator");
+  // It starts with a tool that the policy lets through.
+  assert.equal(await page.inputValue("#sim-tool"), "odoo_search_read");
+  await page.fill("#sim-tool", "odoo_write");
+  await page.press("#sim-tool", "Tab");
   // The form built from odoo_write's inputSchema.
   await page.fill("#arg-model", "res.users");
   await page.fill("#arg-ids", "[1]");
@@ -309,8 +323,9 @@ test("simulator_shows_the_decision_what_the_agent_receives_and_a_limited_sequenc
 test("catalogue_shows_each_tools_status_and_risk_and_filters", async () => {
   const { page, context } = await openPage(browser, server.url);
   const cases = [
-    ["odoo_search_read", "allowed"],
-    ["odoo_write", "allowed"],
+    // Allowed by their own rules, and limited by the all-tools limit.
+    ["odoo_search_read", "limited"],
+    ["odoo_write", "limited"],
     ["google_gmail_send", "limited"],
     ["ai_pipeline_step_execute", "limited"],
     ["ai_invoice_pipeline_run", "needs_approval"],
@@ -321,11 +336,12 @@ test("catalogue_shows_each_tools_status_and_risk_and_filters", async () => {
   ];
   for (const [tool, status] of cases) assert.equal(await statusOf(page, tool), status, tool);
   assert.match(await page.textContent('tr[data-tool="odoo_write"] .status-cell'), /conditional/);
-  assert.match(await page.textContent('tr[data-tool="google_gmail_send"] .status-cell'), /google 30\/h/);
+  assert.match(await page.textContent('tr[data-tool="google_gmail_send"] .status-cell'), /30 per hour · google/);
+  assert.match(await page.textContent('tr[data-tool="google_gmail_send"] .status-cell'), /120 per minute · \/all_tools\/limits\/0/);
   assert.equal(await page.textContent('tr[data-tool="odoo_unlink"] .risk-cell'), "Destructive");
   assert.equal(await page.textContent('tr[data-tool="ssh_execute"] .risk-cell'), "Execute");
   assert.equal(await page.textContent('tr[data-tool="ai_invoice_extract"] .risk-cell'), "Financial");
-  assert.equal(await page.getAttribute('tr[data-tool="odoo_unlink"] .status', "title"), "every call is denied by `\"action\": \"deny\"` in `odoo_unlink`");
+  assert.equal(await page.getAttribute('tr[data-tool="odoo_unlink"] .status', "title"), 'every call is denied by "action": "deny" in odoo_unlink');
 
   // Search, then filter by status and risk.
   await page.keyboard.press("/");
@@ -350,13 +366,13 @@ test("catalogue_shows_each_tools_status_and_risk_and_filters", async () => {
   const guard = [
     ["ssh_execute", "hidden"],
     ["filesystem__write_file", "hidden"],
-    ["odoo_create", "allowed"],
+    ["odoo_create", "limited"],
     ["odoo_unlink", "denied"],
     ["memory_delete", "denied"],
     ["odoo_fp_configure", "needs_approval"],
     ["ai_invoice_pipeline_run", "needs_approval"],
     ["ai_invoice_extract", "limited"],
-    ["google_gmail_send", "allowed"],
+    ["google_gmail_send", "limited"],
   ];
   for (const [tool, status] of guard) assert.equal(await statusOf(page, tool), status, `accounting guard: ${tool}`);
   assert.match(await page.textContent('tr[data-tool="ai_invoice_pipeline_run"] .status-cell'), /conditional/);
@@ -412,13 +428,13 @@ test("keyboard_alone_reaches_every_part", async () => {
   const { page, context } = await openPage(browser, server.url);
   // Tab order: skip link, the toolbar, the editor, the tabs.
   const order = [];
-  for (let i = 0; i < 9; i++) {
+  for (let i = 0; i < 10; i++) {
     await page.keyboard.press("Tab");
     order.push(await page.evaluate(() => document.activeElement.id || document.activeElement.className || document.activeElement.tagName));
   }
-  assert.deepEqual(order.slice(0, 7), ["", "example", "import", "export", "share", "format", "help"].map((x, i) => (i === 0 ? order[0] : x)));
-  assert.match(order[7], /cm-content/);
-  assert.equal(order[8], "tab-tools");
+  assert.deepEqual(order.slice(0, 8), ["", "example", "import", "export", "share", "format", "help", "guide"].map((x, i) => (i === 0 ? order[0] : x)));
+  assert.match(order[8], /cm-content/);
+  assert.equal(order[9], "tab-tools");
   await page.keyboard.press("ArrowRight");
   assert.equal(await page.evaluate(() => document.activeElement.id), "tab-builder");
   assert.equal(await page.isVisible("#panel-builder"), true);

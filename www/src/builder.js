@@ -2,8 +2,11 @@
 // back into that text (through jsonedit.setAt), so the JSON stays the single source of
 // truth: editing the JSON re-renders the builder, and using the builder edits the JSON.
 
-import { h, render, richText, statusBadge, STATUS_LABEL } from "./dom.js";
-import { argumentPaths } from "./schema.js";
+import { h, render, richText, statusBadge, visible, STATUS_LABEL } from "./dom.js";
+import { argumentPaths, pathProblem } from "./schema.js";
+import { limitPhrase } from "./status.js";
+import { toPointer } from "./pointer.js";
+import { keyProblem } from "./visible.js";
 
 const OPS = [
   ["eq", "="],
@@ -21,7 +24,7 @@ const OPS = [
 const WINDOWS = ["second", "minute", "hour", "day"];
 const SCOPES = ["grant", "session", "global"];
 const MODES = [
-  ["default", "No rule", "The policy's default decides"],
+  ["default", "No own rule", "Other matching entries, or the default, decide"],
   ["allow", "Allow", "Listed and allowed; all-tools limits still count"],
   ["deny", "Deny", "Listed, but every call is denied"],
   ["hide", "Hide", "Removed from tools/list; calls get “Unknown tool”"],
@@ -208,9 +211,13 @@ export function createBuilder(root, app) {
           },
           "✕",
         ),
+        (() => {
+          const problem = pathProblem(condition.path, paths);
+          return problem ? h("span", { class: "path-warning warn small" }, "⚠ ", richText(problem)) : null;
+        })(),
       );
     });
-    const first = (paths.find((p) => p.required) || paths[0] || { path: "args.model" }).path;
+    const first = (paths.find((p) => p.required) || paths[0] || { path: "args.id" }).path;
     return h(
       "div",
       { class: "cond-list" },
@@ -375,7 +382,7 @@ export function createBuilder(root, app) {
               "aria-pressed": key === selected ? "true" : "false",
               onclick: () => select(key),
             },
-            h("code", {}, key),
+            h("code", {}, visible(key)),
             h("span", { class: "chip-mode" }, mode === "default" ? "" : mode),
           ),
         );
@@ -387,10 +394,33 @@ export function createBuilder(root, app) {
     const names = app.tools.map((t) => t.name).filter((n) => keyMatches(key, n));
     if (!key.includes("*")) {
       const row = app.statusOf(key);
-      if (!app.toolByName.has(key)) return h("p", { class: "warn" }, "This tool is not in the catalogue; the rule still applies to it by name.");
-      return row
-        ? h("p", { class: "status-line" }, "Now: ", statusBadge(row.status), row.conditional ? h("span", { class: "badge cond" }, "conditional") : null, " ", h("span", { class: "why" }, richText(row.why)))
+      const unknown = app.tools.length && !app.toolByName.has(key)
+        ? h("p", { class: "warn" }, "This tool is not in the catalogue; the rule still applies to it by name.")
         : null;
+      if (!row) {
+        return [
+          unknown,
+          h(
+            "p",
+            { class: "status-line" },
+            "Now: ",
+            h("span", { class: "muted" }, app.checkOk ? "—" : "— the policy has errors, so there is no status until it is valid."),
+          ),
+        ];
+      }
+      return [
+        unknown,
+        h(
+          "p",
+          { class: "status-line" },
+          "Now: ",
+          statusBadge(row.status),
+          row.conditional ? h("span", { class: "badge cond" }, "conditional") : null,
+          " ",
+          h("span", { class: "why" }, richText(row.why)),
+          row.own ? h("span", { class: "why own-rules" }, "Own rules: ", richText(row.own)) : null,
+        ),
+      ];
     }
     const counts = {};
     for (const n of names) {
@@ -409,6 +439,110 @@ export function createBuilder(root, app) {
     );
   }
 
+  /** What one `tools` entry does, in words. */
+  function entrySummary(rule) {
+    if (!isObject(rule)) return "is not an object: edit it in the JSON";
+    const count = (list) => (Array.isArray(list) ? list.length : 0);
+    const monitored = rule.mode === "monitor" ? " (monitored: reported, not enforced)" : "";
+    if (rule.action === "deny") return `denies every call${rule.on_deny ? `: “${rule.on_deny}”` : ""}${monitored}`;
+    const parts = [];
+    if (count(rule.deny_if)) parts.push(`denies a call if ${count(rule.deny_if) === 1 ? "its condition holds" : `any of its ${count(rule.deny_if)} conditions holds`}`);
+    if (count(rule.require)) parts.push(`denies a call unless ${count(rule.require) === 1 ? "its condition holds" : `all ${count(rule.require)} conditions hold`}`);
+    if (isObject(rule.approval)) {
+      parts.push(`${count(rule.approval.if) ? "asks a human to approve calls that meet its `if`" : "asks a human to approve every call"} (ttl ${rule.approval.ttl || "1h"})`);
+    }
+    for (const l of Array.isArray(rule.limits) ? rule.limits : []) {
+      if (isObject(l)) parts.push(`limits calls to ${limitPhrase({ scope: "grant", ...l })} (counter \`${l.counter}\`)`);
+    }
+    if (isObject(rule.rate_limit)) parts.push(`limits calls to ${rule.rate_limit.max} per ${rule.rate_limit.window} (rate_limit)`);
+    return (parts.length ? parts.join("; ") : "lists and allows it") + monitored;
+  }
+
+  /** Every entry of the policy that applies to the tool `name`, in the order they count. */
+  function appliesList(policy, name) {
+    const items = [];
+    const hide = Array.isArray(policy.hide) ? policy.hide : [];
+    hide.forEach((item, i) => {
+      if (typeof item === "string" && keyMatches(item, name)) {
+        items.push({ key: item, pointer: `/hide/${i}`, where: "hide", exact: item === name, what: "hides it: removed from tools/list, calls answered as an unknown tool" });
+      }
+    });
+    const tools = isObject(policy.tools) ? policy.tools : {};
+    for (const [key, rule] of Object.entries(tools)) {
+      if (keyMatches(key, name)) items.push({ key, pointer: toPointer(["tools", key]), where: "tools", exact: key === name, what: entrySummary(rule) });
+    }
+    const shared = isObject(policy.all_tools) && Array.isArray(policy.all_tools.limits) ? policy.all_tools.limits : [];
+    shared.forEach((l, i) => {
+      if (isObject(l)) items.push({ key: null, pointer: `/all_tools/limits/${i}`, where: "all_tools", what: `counts every call: ${limitPhrase({ scope: "grant", ...l })} for all tools (counter \`${l.counter}\`)` });
+    });
+    const own = items.some((i) => i.where === "tools");
+    const list = h(
+      "ul",
+      { class: "applies-list" },
+      items.map((item) =>
+        h(
+          "li",
+          {},
+          item.key !== null
+            ? h(
+                "button",
+                { type: "button", class: "linklike mono", title: "Open this entry in the builder", onclick: () => select(item.key) },
+                visible(item.key),
+              )
+            : null,
+          item.key !== null ? h("span", { class: `kind kind-${item.exact ? "exact" : "pattern"}` }, item.where === "hide" ? (item.exact ? "hide, exact" : "hide, pattern") : item.exact ? "exact" : "pattern") : null,
+          h("button", { type: "button", class: "linklike pointer mono small", title: "Show it in the editor", onclick: () => app.jumpTo(item.pointer) }, item.pointer),
+          h("span", { class: "what" }, richText(item.what)),
+        ),
+      ),
+    );
+    return h(
+      "div",
+      { id: "b-applies", class: "applies" },
+      h("div", { class: "field-label" }, "What applies to it"),
+      items.length ? list : null,
+      own || items.some((i) => i.where === "hide")
+        ? null
+        : h("p", { class: "muted small" }, `No entry of tools matches it, so \`default\` (${JSON.stringify(policy.default)}) decides: ${policy.default === "allow" ? "allowed" : "hidden"}.`.replace(/`([^`]*)`/g, "$1")),
+    );
+  }
+
+  /** Stops the builder from writing a key no tool can have; says which character is wrong. */
+  function keyWarning(policy, key) {
+    const problem = keyProblem(key);
+    if (!problem) return null;
+    // A name the user may have meant: invisible characters dropped, or replaced by `_`;
+    // one of the catalogue first.
+    const chars = Array.from(key);
+    const candidates = [
+      chars.map((c) => (/^[A-Za-z0-9_.*-]$/.test(c) ? c : "_")).join(""),
+      chars.filter((c) => !/\p{Cf}/u.test(c)).map((c) => (/^[A-Za-z0-9_.*-]$/.test(c) ? c : "_")).join(""),
+    ].map((c) => c.slice(0, 128));
+    const fixed = candidates.find((c) => app.toolByName.has(c)) || candidates[1];
+    const exists = isObject(policy.tools) && Object.prototype.hasOwnProperty.call(policy.tools, key);
+    const offer = fixed && !keyProblem(fixed) && fixed !== key;
+    return h(
+      "div",
+      { class: "notice key-problem", id: "b-key-problem", role: "alert" },
+      h("p", {}, h("code", {}, visible(key)), " can never match a tool: ", richText(`${problem}. Use only \`A-Z a-z 0-9 _ . -\` and \`*\`.`)),
+      offer
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "small",
+              onclick: () => {
+                if (exists) edit([[["tools", key], undefined], [["tools", fixed], policy.tools[key]]]);
+                select(fixed);
+              },
+            },
+            exists ? "Rename the rule to " : "Use ",
+            h("code", {}, fixed),
+          )
+        : null,
+    );
+  }
+
   function ruleEditor(policy, key) {
     let mode = modeOf(policy, key);
     if (mode === "allow" && forceCustom === key) mode = "custom";
@@ -417,10 +551,12 @@ export function createBuilder(root, app) {
     const paths = tool ? argumentPaths(tool.inputSchema) : commonPaths(key);
     const base = ["tools", key];
     const safe = key.replace(/[^A-Za-z0-9_-]/g, "_");
+    const warning = keyWarning(policy, key);
+    const locked = Boolean(warning) && mode === "default";
     const modeRadios = h(
       "fieldset",
       { class: "modes" },
-      h("legend", {}, "What happens to calls"),
+      h("legend", {}, key.includes("*") ? "What this pattern does to the tools it matches" : "Its own rule (an exact key in tools)"),
       MODES.map(([value, label, help]) =>
         h(
           "label",
@@ -431,6 +567,7 @@ export function createBuilder(root, app) {
             value,
             "data-focus": `mode-${value}`,
             checked: mode === value,
+            disabled: locked,
             onchange: () => {
               forceCustom = value === "custom" ? key : null;
               const edits = modeEdits(policy, key, value);
@@ -526,13 +663,15 @@ export function createBuilder(root, app) {
       h(
         "div",
         { class: "card-head" },
-        h("h3", { id: "b-rule-title" }, "Rule for ", h("code", {}, key)),
+        h("h3", { id: "b-rule-title" }, "Rule for ", h("code", {}, visible(key))),
         key.includes("*")
           ? null
           : h("button", { type: "button", class: "small", onclick: () => app.simulate(key) }, "Try a call →"),
       ),
       tool && tool.description ? h("p", { class: "muted desc" }, tool.description) : null,
-      matchSummary(key),
+      warning,
+      warning ? null : matchSummary(key),
+      key.includes("*") || warning ? null : appliesList(policy, key),
       modeRadios,
       body,
     );
@@ -576,7 +715,7 @@ export function createBuilder(root, app) {
       list: "b-key-options",
       "data-focus": "key",
       value: selected,
-      placeholder: "odoo_write or a pattern like google_*",
+      placeholder: app.tools.length ? `${app.tools[0].name}, or a pattern with *` : "a tool name, or a pattern such as mail_*",
       spellcheck: "false",
       autocomplete: "off",
       onchange: (e) => select(e.target.value.trim()),

@@ -1,5 +1,7 @@
 // A few DOM helpers, so that the page's modules build their markup without a framework.
 
+import { visibleNodes } from "./visible.js";
+
 /**
  * Creates an element: `h("button", { class: "x", onclick: f }, "text", child)`. Attribute
  * values of `false`, `null` or `undefined` are left out; `on*` keys add listeners.
@@ -69,18 +71,30 @@ export function render(el, ...children) {
   }
 }
 
-/** Human text for a duration in milliseconds: `850 ms`, `4.2 s`, `2 min 5 s`, `1 h`. */
-export function humanMs(ms) {
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60_000) return `${Math.round(ms / 100) / 10} s`;
-  if (ms < 3_600_000) {
-    const m = Math.floor(ms / 60_000);
-    const rest = Math.round((ms % 60_000) / 1000);
-    return rest ? `${m} min ${rest} s` : `${m} min`;
-  }
-  const hours = Math.floor(ms / 3_600_000);
-  const minutes = Math.round((ms % 3_600_000) / 60_000);
-  return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
+/**
+ * Human text for a duration in milliseconds: `850 ms`, `4.2 s`, `2 min 5 s`, `1 h`,
+ * `3 d 4 h`. The value is rounded to what is shown first, then split into units, so a
+ * rounded-up part carries into the next unit (59.96 s is `1 min`, never `60 s`). With
+ * `{ up: true }` it rounds up instead, for waits: "retry in 4.2 s" for 4,110 ms, since
+ * retrying after 4.1 s would be too early.
+ */
+export function humanMs(ms, { up = false } = {}) {
+  const round = up ? Math.ceil : Math.round;
+  const value = Math.max(0, Number(ms) || 0);
+  const whole = round(value);
+  if (whole < 1000) return `${whole} ms`;
+  const tenths = round(value / 100);
+  if (tenths < 600) return `${tenths / 10} s`;
+  const seconds = round(value / 1000);
+  if (seconds < 3600) return join(Math.floor(seconds / 60), "min", seconds % 60, "s");
+  const minutes = round(value / 60_000);
+  if (minutes < 24 * 60) return join(Math.floor(minutes / 60), "h", minutes % 60, "min");
+  const hours = round(value / 3_600_000);
+  return join(Math.floor(hours / 24), "d", hours % 24, "h");
+}
+
+function join(big, bigUnit, small, smallUnit) {
+  return small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`;
 }
 
 /** Debounces `fn` by `ms`. */
@@ -135,13 +149,19 @@ export function decisionBadge(decision) {
   return h("span", { class: `badge decision decision-${decision}` }, DECISION_LABEL[decision] || decision);
 }
 
-/** A core message with its `backticked` parts as code: `[text, <code>, text, ...]`. */
+/**
+ * A core message with its `backticked` parts as code: `[text, <code>, text, ...]`. In
+ * code, characters that cannot be seen (a tab, a zero-width space) are shown by name.
+ */
 export function richText(message) {
   return String(message)
     .split(/`([^`]*)`/)
-    .map((part, i) => (i % 2 ? h("code", {}, part) : part))
+    .map((part, i) => (i % 2 ? h("code", {}, visibleNodes(part, h)) : part))
     .filter((part) => part !== "");
 }
+
+/** Text with its invisible characters shown by name (for names and pointers). */
+export const visible = (text) => visibleNodes(text, h);
 
 /** Shows `message` in the page's `#toast` element for a few seconds. */
 export function toast(message, kind = "info") {

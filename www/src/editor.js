@@ -37,6 +37,7 @@ import {
 import { json } from "@codemirror/lang-json";
 import { tags } from "@lezer/highlight";
 import { parseTree } from "./pointer.js";
+import { richText, visible } from "./dom.js";
 
 // --- Undo history -------------------------------------------------------------------
 
@@ -173,18 +174,10 @@ class MessageWidget extends WidgetType {
     for (const error of this.errors) {
       const row = document.createElement("div");
       const pointer = document.createElement("code");
-      pointer.textContent = error.pointer || "/";
+      pointer.append(...visible(error.pointer || "/"));
       const message = document.createElement("span");
       message.className = "cm-error-text";
-      String(error.message)
-        .split(/`([^`]*)`/)
-        .forEach((part, i) => {
-          if (i % 2) {
-            const code = document.createElement("code");
-            code.textContent = part;
-            message.append(code);
-          } else if (part) message.append(part);
-        });
+      message.append(...richText(error.message));
       row.append(pointer, " ", message);
       box.append(row);
     }
@@ -343,6 +336,34 @@ function docAt(schema, text, pos, extra) {
   }
 }
 
+const TOP_ANCHORS = new Set(["version", "default", "hide", "all_tools", "tools", "mode", "pin"]);
+const ENTRY_ANCHORS = {
+  action: "action",
+  deny_if: "deny_if",
+  require: "require",
+  limits: "limits",
+  rate_limit: "rate_limit",
+  approval: "approval",
+  on_deny: "on_deny",
+  reason: "on_deny",
+  mode: "mode",
+};
+
+/** The section of guide.html that explains the value at `path` of a policy. */
+export function guideAnchor(path) {
+  const [top, key, field, index, member] = path;
+  if (!TOP_ANCHORS.has(top)) return "fields";
+  if (top === "all_tools") return path.length >= 2 ? "limits" : "all_tools";
+  if (top === "pin") return "pin";
+  if (top !== "tools" || path.length === 1) return top;
+  if (path.length === 2) return "matching";
+  const anchor = ENTRY_ANCHORS[field];
+  if (!anchor) return "tools";
+  if ((field === "deny_if" || field === "require") && path.length >= 5) return member === "path" ? "paths" : "conditions";
+  if (field === "approval" && index === "if") return path.length >= 6 && path[5] === "path" ? "paths" : "conditions";
+  return anchor;
+}
+
 function docsTooltip(schema, extra) {
   return hoverTooltip((view, pos) => {
     if (!schema) return null;
@@ -358,18 +379,14 @@ function docsTooltip(schema, extra) {
         const title = document.createElement("code");
         title.textContent = found.node.title || (found.key ? found.path[found.path.length - 1] : JSON.stringify(found.value));
         const body = document.createElement("p");
-        found.node.description
-          .replace(/\s*\n\s*/g, " ")
-          .replace(/\*\*/g, "")
-          .split(/`([^`]*)`/)
-          .forEach((part, i) => {
-            if (i % 2) {
-              const code = document.createElement("code");
-              code.textContent = part;
-              body.append(code);
-            } else if (part) body.append(part);
-          });
-        dom.append(title, body);
+        body.append(...richText(found.node.description.replace(/\s*\n\s*/g, " ").replace(/\*\*/g, "")));
+        const link = document.createElement("a");
+        link.className = "guide-link";
+        link.href = `guide.html#${guideAnchor(found.path)}`;
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.textContent = "Read more in the policy guide →";
+        dom.append(title, body, link);
         return { dom };
       },
     };

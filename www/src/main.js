@@ -1,6 +1,12 @@
 // The playground page: loads the wasm evaluator and the tool catalogue, then wires the
 // editor, the catalogue, the builder, the simulator and tools/list to one policy text.
-// The text in the editor is the only state that matters; every view is computed from it.
+// The text in the editor is the only state that matters; every view is computed from it
+// and from the current catalogue (source.js).
+//
+// Opened from the repo (a static server over www/), the page also finds the Odoo
+// catalogue and the example policies. The Worker serves neither (they name the origin's
+// tools), so every such request may answer 404: the page then starts with an empty
+// catalogue and a built-in starting policy, and asks for at most one of those files.
 
 import * as core from "./wasm.js";
 import { createEditor } from "./editor.js";
@@ -11,11 +17,23 @@ import { createBuilder, keyMatches } from "./builder.js";
 import { createSimulator, createToolsList } from "./simulator.js";
 import { policyFromHash, shareUrl } from "./share.js";
 import { EXAMPLES } from "./examples.js";
-import { h, render, debounce, richText, toast, STATUS_LABEL, RISK_LABEL } from "./dom.js";
+import { effective } from "./status.js";
+import { friendlyMessage } from "./visible.js";
+import * as source from "./source.js";
+import { h, render, debounce, richText, visible, toast, STATUS_LABEL, RISK_LABEL } from "./dom.js";
 
 const STORAGE_KEY = "toolgate-playground.policy";
+const ADMIN_TOKEN_KEY = "toolgate-admin.token";
 const $ = (id) => document.getElementById(id);
 
+/** The policy a first visit starts from when the examples are not served. */
+const STARTER = `{
+  "version": "1",
+  "default": "deny",
+  "hide": [],
+  "tools": {}
+}
+`;
 
 function storedPolicy() {
   try {
@@ -33,13 +51,35 @@ function storePolicy(text) {
   }
 }
 
-async function fetchText(url) {
+/** A file that only the repo serves: its text, or null when it is not served (404). */
+async function fetchOptional(url) {
   const response = await fetch(url);
+  if (response.status === 404) return null;
   if (!response.ok) throw new Error(`cannot load ${url}: HTTP ${response.status}`);
   return response.text();
 }
 
-async function initialPolicy() {
+/** Whether the repo's own files (catalogue, examples) are served: true, false, or null (not asked yet). */
+let repoFiles = null;
+
+/** The default catalogue: the repo's, or none when the page is not opened from the repo. */
+async function defaultCatalogue() {
+  const text = await fetchOptional(source.DEFAULT_FILE);
+  repoFiles = text !== null;
+  if (text === null) return { kind: "none", tools: [] };
+  return { kind: "default", tools: source.parseCatalogue(text).tools };
+}
+
+async function initialPolicy(catalogueReady) {
+  const fallback = async () => {
+    await catalogueReady;
+    if (repoFiles) {
+      const text = await fetchOptional("examples/contract.policy.json");
+      if (text !== null) return text;
+      repoFiles = false;
+    }
+    return STARTER;
+  };
   if (location.hash) {
     try {
       const shared = policyFromHash(location.hash);
@@ -49,31 +89,32 @@ async function initialPolicy() {
       }
     } catch {
       history.replaceState(null, "", location.pathname + location.search);
-      return { text: await fetchText("examples/contract.policy.json"), from: "bad-link" };
+      return { text: await fallback(), from: "bad-link" };
     }
   }
   const stored = storedPolicy();
   if (stored !== null && stored.trim()) return { text: stored, from: "storage" };
-  return { text: await fetchText("examples/contract.policy.json"), from: "example" };
+  return { text: await fallback(), from: "example" };
 }
 
 async function boot() {
-  const [, toolsText, initial] = await Promise.all([core.load(), fetchText("odoo-tools.json"), initialPolicy()]);
-  const rawTools = JSON.parse(toolsText);
-  const risks = core.risks(toolsText);
-  const riskOf = new Map(risks.ok ? risks.tools.map((t) => [t.name, t.risk]) : []);
-  const tools = rawTools.map((t) => ({ ...t, risk: riskOf.get(t.name) || "other" }));
+  const stored = source.storedCatalogue();
+  const catalogueReady = stored ? Promise.resolve(stored) : defaultCatalogue();
+  const [, firstCatalogue, initial] = await Promise.all([core.load(), catalogueReady, initialPolicy(catalogueReady)]);
 
   let statuses = new Map();
   let editor;
   const app = {
-    tools,
-    toolsText,
-    toolByName: new Map(tools.map((t) => [t.name, t])),
+    tools: [],
+    toolsText: "[]",
+    toolByName: new Map(),
+    source: { kind: "none" },
     policy: null,
     checkOk: false,
     getText: () => editor.getText(),
     statusOf: (name) => statuses.get(name),
+    sourceLabel: () => source.sourceLabel(app.source),
+    openCatalogueDialog: () => openCatalogueDialog(),
     /** Applies builder edits (`[[path, value | undefined], ...]`) to the policy text. */
     edit(edits) {
       let text = editor.getText();
@@ -100,6 +141,19 @@ async function boot() {
     },
   };
 
+  /** Makes `choice` (`{ kind, tools, name?, url? }`) the catalogue every view shows. */
+  function useCatalogue(choice) {
+    const origin = source.originTools(choice.tools);
+    const toolsText = JSON.stringify(origin);
+    const risks = core.risks(toolsText);
+    const riskOf = new Map(risks.ok ? risks.tools.map((t) => [t.name, t.risk]) : []);
+    app.tools = choice.tools.map((t) => ({ ...t, risk: riskOf.get(t.name) || "other" }));
+    app.toolsText = toolsText;
+    app.toolByName = new Map(app.tools.map((t) => [t.name, t]));
+    app.source = { kind: choice.kind, name: choice.name, url: choice.url, at: choice.at };
+  }
+  useCatalogue(firstCatalogue);
+
   // --- Editor and validation ---------------------------------------------------------
 
   const errorsBox = $("errors");
@@ -114,7 +168,7 @@ async function boot() {
       errorsBox.replaceChildren();
       return;
     }
-    const errors = result.errors.map((e) => ({ ...e, ...locate(text, e.pointer, e.message) }));
+    const errors = result.errors.map((e) => ({ ...e, message: friendlyMessage(e.message), ...locate(text, e.pointer, e.message) }));
     editor.showErrors(errors);
     validity.className = "bad";
     validity.textContent = `✗ ${errors.length} error${errors.length === 1 ? "" : "s"} — the policy would not be applied`;
@@ -132,7 +186,7 @@ async function boot() {
             h(
               "button",
               { type: "button", class: "error-item", onclick: () => editor.focusRange(e.from, e.to) },
-              h("span", { class: "error-where" }, h("span", { class: "error-line" }, `Line ${e.line}`), h("code", { class: "error-pointer" }, e.pointer || "/")),
+              h("span", { class: "error-where" }, h("span", { class: "error-line" }, `Line ${e.line}`), h("code", { class: "error-pointer" }, visible(e.pointer || "/"))),
               h("span", { class: "error-msg" }, richText(e.message)),
             ),
           ),
@@ -151,11 +205,14 @@ async function boot() {
       app.policy = null;
     }
     showValidation(result, text);
+    // Statuses of another policy would be wrong: with errors, there are none.
+    statuses = new Map();
     if (result.ok) {
-      const cat = core.catalogue(text, toolsText);
-      if (cat.ok) statuses = new Map(cat.tools.map((t) => [t.name, t]));
+      const cat = core.catalogue(text, app.toolsText);
+      if (cat.ok) statuses = new Map(cat.tools.map((t) => [t.name, effective(t)]));
     }
     catalogue.update();
+    simulator.policyChanged();
     // Hidden tabs are redrawn when they are shown.
     if (!$("panel-builder").hidden) builder.update();
     if (!$("panel-list").hidden) toolsList.update();
@@ -184,8 +241,9 @@ async function boot() {
         const status = row ? `${STATUS_LABEL[row.status]}${row.conditional ? " (conditional)" : ""}: ${row.why}. ` : "";
         return { title: `${key} · ${RISK_LABEL[tool.risk]}`, description: `${status}${tool.description || ""}` };
       }
+      if (!app.tools.length) return { title: key, description: "No tool catalogue is loaded: import one in the Tools tab to see what this matches." };
       if (key.includes("*")) {
-        const names = tools.filter((t) => keyMatches(key, t.name)).map((t) => t.name);
+        const names = app.tools.filter((t) => keyMatches(key, t.name)).map((t) => t.name);
         return {
           title: `${key} · pattern`,
           description: names.length
@@ -242,12 +300,35 @@ async function boot() {
   // --- File, examples, sharing ---------------------------------------------------------
 
   const exampleSelect = $("example");
-  for (const ex of EXAMPLES) exampleSelect.append(h("option", { value: ex.file, title: ex.about }, ex.title));
+  /** The examples, or, when this copy of the playground does not serve them, why not. */
+  function examplesMenu() {
+    exampleSelect.replaceChildren(h("option", { value: "" }, "Examples…"));
+    if (repoFiles === false) {
+      exampleSelect.append(
+        h("option", { value: "", disabled: true }, "Example policies are available when the playground is opened from the repo"),
+      );
+      exampleSelect.title = "The examples name the tools of the repo's Odoo catalogue, so only a copy opened from the repo (a static server over www/) has them.";
+      exampleSelect.dataset.available = "false";
+      return;
+    }
+    for (const ex of EXAMPLES) exampleSelect.append(h("option", { value: ex.file, title: ex.about }, ex.title));
+    exampleSelect.title = "Load an example policy";
+    exampleSelect.dataset.available = repoFiles ? "true" : "unknown";
+  }
+  examplesMenu();
   exampleSelect.addEventListener("change", async () => {
     const ex = EXAMPLES.find((e) => e.file === exampleSelect.value);
+    exampleSelect.value = "";
     if (!ex) return;
     try {
-      editor.setText(await fetchText(`examples/${ex.file}`));
+      const text = await fetchOptional(`examples/${ex.file}`);
+      if (text === null) {
+        repoFiles = false;
+        examplesMenu();
+        toast("Example policies are available when the playground is opened from the repo.", "error");
+        return;
+      }
+      editor.setText(text);
       refresh.now();
       toast(`Loaded “${ex.title}”: ${ex.about} (Ctrl+Z brings your policy back.)`);
     } catch (e) {
@@ -283,6 +364,99 @@ async function boot() {
     e.stopPropagation();
     importText(await file.text(), file.name);
   }, true);
+
+  // --- The catalogue ---------------------------------------------------------------------
+
+  const catalogueDialog = $("catalogue-dialog");
+  const catalogueError = $("catalogue-error");
+
+  /** Shows a new catalogue everywhere and keeps the choice for the next visit. */
+  function applyCatalogue(choice, { notes = [] } = {}) {
+    useCatalogue(choice);
+    const kept = source.storeCatalogue(choice.kind === "default" || choice.kind === "none" ? null : choice);
+    catalogue.rebuild();
+    simulator.rebuild();
+    refresh.now();
+    const n = choice.tools.length;
+    const what = choice.kind === "none" ? "No catalogue." : `Catalogue: ${source.sourceLabel(app.source)}, ${n} tool${n === 1 ? "" : "s"}.`;
+    const more = [...notes, kept ? "" : "This browser refused to keep it, so a reload will not show it."].filter(Boolean).join(" ");
+    toast(`${what} ${more}`.replace(/`/g, ""), kept ? "info" : "error");
+  }
+
+  function openCatalogueDialog() {
+    catalogueError.textContent = "";
+    $("catalogue-now").replaceChildren(
+      h("strong", {}, app.sourceLabel()),
+      app.tools.length ? ` · ${app.tools.length} tool${app.tools.length === 1 ? "" : "s"}` : "",
+      app.source.at ? h("span", { class: "muted" }, ` · loaded ${new Date(app.source.at).toLocaleString()}`) : "",
+    );
+    const gatewayUrl = $("catalogue-gateway-url");
+    if (!gatewayUrl.value) gatewayUrl.value = app.source.kind === "gateway" ? app.source.url.replace(/\/admin\/catalogue$/, "/") : new URL("./", location.href).href;
+    const tokenInput = $("catalogue-gateway-token");
+    if (!tokenInput.value) {
+      try {
+        tokenInput.value = sessionStorage.getItem(ADMIN_TOKEN_KEY) || "";
+      } catch {
+        // No session storage: the token is typed.
+      }
+    }
+    const back = $("catalogue-default");
+    back.hidden = app.source.kind === "default" || app.source.kind === "none";
+    back.textContent = repoFiles === false ? "Forget this catalogue" : repoFiles ? `Back to the default: ${source.DEFAULT_LABEL}` : "Back to the default catalogue";
+    catalogueDialog.showModal();
+  }
+
+  /** Reads an imported text; on success uses it and closes the dialog. */
+  function importCatalogue(text, choice) {
+    let parsed;
+    try {
+      parsed = source.parseCatalogue(text);
+    } catch (e) {
+      catalogueError.replaceChildren(...richText(`This is not a tool catalogue: ${e.message}.`));
+      return false;
+    }
+    if (!parsed.tools.length) {
+      catalogueError.textContent = "This catalogue has no tools.";
+      return false;
+    }
+    catalogueDialog.close();
+    applyCatalogue({ ...choice, at: Date.now(), tools: parsed.tools }, { notes: parsed.notes });
+    return true;
+  }
+
+  $("catalogue-file").addEventListener("change", async (e) => {
+    const file = e.target.files && e.target.files[0];
+    e.target.value = "";
+    if (file) importCatalogue(await file.text(), { kind: "file", name: file.name });
+  });
+  $("catalogue-paste-use").addEventListener("click", () => {
+    if (importCatalogue($("catalogue-paste").value, { kind: "paste" })) $("catalogue-paste").value = "";
+  });
+  $("catalogue-gateway-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = $("catalogue-gateway-load");
+    button.disabled = true;
+    catalogueError.textContent = "Asking the gateway…";
+    try {
+      const { url, text } = await source.fetchGatewayCatalogue($("catalogue-gateway-url").value, $("catalogue-gateway-token").value.trim());
+      importCatalogue(text, { kind: "gateway", url });
+    } catch (err) {
+      catalogueError.textContent = `Not loaded: ${err.message}.`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $("catalogue-default").addEventListener("click", async () => {
+    try {
+      // Asked only when not known: the Worker answers 404 for it.
+      const choice = repoFiles === false ? { kind: "none", tools: [] } : await defaultCatalogue();
+      catalogueDialog.close();
+      examplesMenu();
+      applyCatalogue(choice);
+    } catch (err) {
+      catalogueError.textContent = err.message;
+    }
+  });
 
   function exportPolicy() {
     const blob = new Blob([editor.getText()], { type: "application/json" });
@@ -374,6 +548,7 @@ async function boot() {
   });
 
   refresh.now();
+  simulator.pickDefault();
   if (initial.from === "link") toast("Loaded the policy from the link.");
   if (initial.from === "bad-link") toast("The link's policy could not be read; showing the contract example.", "error");
 

@@ -169,3 +169,140 @@ export function argumentsForm(inputSchema, idPrefix) {
       }),
   };
 }
+
+// --- Checking a call's arguments against the schema -------------------------------------
+
+const jsonType = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : Number.isInteger(v) ? "integer" : typeof v);
+
+/** Whether a JSON value has one of a schema's `type`s (`integer` is also a `number`). */
+function hasType(value, types) {
+  const t = jsonType(value);
+  return types.some((want) => want === t || (want === "number" && t === "integer"));
+}
+
+/** The types a schema accepts, or null when it says nothing about types. */
+function typesOf(schema) {
+  if (!schema || typeof schema !== "object") return null;
+  if (typeof schema.type === "string") return [schema.type];
+  if (Array.isArray(schema.type)) return schema.type;
+  const variants = schema.anyOf || schema.oneOf;
+  if (Array.isArray(variants)) {
+    const all = variants.map(typesOf);
+    return all.every(Boolean) ? [...new Set(all.flat())] : null;
+  }
+  return null;
+}
+
+/** Edit distance with transpositions (optimal string alignment), for "did you mean". */
+function distance(a, b) {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The candidate closest to `name` (a typo of it), or null. */
+export function closest(name, candidates) {
+  let best = null;
+  for (const c of candidates) {
+    const d = distance(name.toLowerCase(), c.toLowerCase());
+    const limit = Math.floor(Math.max(name.length, c.length) / 3);
+    if (d <= limit && (!best || d < best.d)) best = { c, d };
+  }
+  return best && best.c;
+}
+
+const article = (t) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
+
+/**
+ * What in `args` the tool's `inputSchema` does not expect: unknown argument names (with
+ * the closest known one), missing required ones, values of the wrong JSON type and values
+ * outside an `enum`, nested objects and array items included. Returns messages with
+ * `backticked` names: warnings only, the call is still evaluated as the gateway would.
+ */
+export function checkArguments(inputSchema, args, toolName = "the tool") {
+  const out = [];
+  if (!inputSchema || typeof inputSchema !== "object") return out;
+  const visit = (schema, value, where, depth) => {
+    if (!schema || typeof schema !== "object" || depth > 8) return;
+    const label = where ? `\`${where}\`` : "the arguments";
+    const types = typesOf(schema);
+    if (types && !hasType(value, types)) {
+      out.push(`${label} should be ${types.map(article).join(" or ")}, not ${article(jsonType(value))}`);
+      return;
+    }
+    if (Array.isArray(schema.enum) && !schema.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
+      out.push(`${label} should be one of ${schema.enum.map((e) => `\`${JSON.stringify(e)}\``).join(", ")}`);
+      return;
+    }
+    if (value && typeof value === "object" && !Array.isArray(value) && schema.properties && typeof schema.properties === "object") {
+      const known = Object.keys(schema.properties);
+      const owner = where ? `\`${where}\`` : `\`${toolName}\``;
+      for (const key of Object.keys(value)) {
+        if (known.includes(key)) continue;
+        if (schema.additionalProperties && typeof schema.additionalProperties === "object") continue;
+        const guess = closest(key, known.filter((k) => !(k in value)));
+        const what = where ? `a member of ${owner}'s schema` : `an argument of ${owner}`;
+        const extra = schema.additionalProperties === true ? ", though its schema accepts extra ones" : "";
+        out.push(`\`${where ? `${where}.${key}` : key}\` is not ${what}${guess ? ` (did you mean \`${guess}\`?)` : extra ? `${extra}` : ""}`);
+      }
+      for (const key of Array.isArray(schema.required) ? schema.required : []) {
+        if (!(key in value)) out.push(`\`${where ? `${where}.${key}` : key}\` is required by ${owner} and missing`);
+      }
+      for (const key of known) {
+        if (key in value) visit(schema.properties[key], value[key], where ? `${where}.${key}` : key, depth + 1);
+      }
+    }
+    if (Array.isArray(value) && schema.items && typeof schema.items === "object" && !Array.isArray(schema.items)) {
+      value.forEach((item, i) => visit(schema.items, item, where ? `${where}.${i}` : String(i), depth + 1));
+    }
+  };
+  visit(inputSchema, args, "", 0);
+  // Unknown and missing names first: they are the usual typo.
+  const rank = (m) => (/is not an argument|is not a member/.test(m) ? 0 : /required/.test(m) ? 1 : 2);
+  return out.map((m, i) => [rank(m), i, m]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+}
+
+/**
+ * What is wrong with a condition's `path` for a tool whose argument paths are `paths`
+ * (from argumentPaths), or null. `*` and digit segments stand for any array item.
+ */
+export function pathProblem(path, paths) {
+  if (typeof path !== "string" || !path) return "a condition needs a `path`";
+  if (!path.startsWith("args.")) return "a path starts with `args.`";
+  if (!paths.length) return null;
+  const norm = (p) => p.split(".").map((seg) => (/^(\d+|\*)$/.test(seg) ? "0" : seg)).join(".");
+  const known = new Map(paths.map((x) => [norm(x.path), x]));
+  const parts = norm(path).split(".");
+  if (known.has(parts.join("."))) return null;
+  const unknownUnder = (prefix, shownAs) => {
+    const children = paths.filter((x) => norm(x.path).startsWith(`${prefix}.`) && norm(x.path).split(".").length === prefix.split(".").length + 1);
+    if (!children.length) return null;
+    const guess = closest(path, paths.map((x) => x.path));
+    return `\`${shownAs}\` has no member \`${path.split(".")[prefix.split(".").length]}\` in the tool's inputSchema${guess ? ` (did you mean \`${guess}\`?)` : ""}`;
+  };
+  // The deepest argument the schema describes on the way, and what it says about the rest.
+  for (let i = parts.length - 1; i >= 2; i--) {
+    const prefix = parts.slice(0, i).join(".");
+    const hit = known.get(prefix);
+    if (!hit) continue;
+    const next = parts[i];
+    if (hit.type.endsWith("[]")) {
+      if (next !== "0") return `\`${hit.path}\` is an array: the next segment is an index or \`*\``;
+      if (i === parts.length - 1) return null;
+      const item = hit.type.slice(0, -2);
+      if (/object|any|enum|\|/.test(item)) return unknownUnder(`${prefix}.0`, path.split(".").slice(0, i + 1).join("."));
+      return `the items of \`${hit.path}\` are ${item}s: they have no \`${parts[i + 1]}\``;
+    }
+    if (/object|any|enum|\|/.test(hit.type)) return unknownUnder(prefix, hit.path);
+    return `\`${hit.path}\` is ${article(hit.type)}: it has no \`${next}\``;
+  }
+  const guess = closest(path, paths.map((x) => x.path));
+  return `\`${path}\` is not in the tool's inputSchema${guess ? ` (did you mean \`${guess}\`?)` : ""}`;
+}

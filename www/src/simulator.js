@@ -3,8 +3,8 @@
 // as a grant sees it. Every answer comes from the wasm core (json_api::simulate,
 // eval_jsonl, list_tools); nothing is sent anywhere.
 
-import { h, render, decisionBadge, riskBadge, statusBadge, humanMs } from "./dom.js";
-import { argumentsForm, hasProperties } from "./schema.js";
+import { h, render, decisionBadge, riskBadge, statusBadge, humanMs, richText, visible } from "./dom.js";
+import { argumentsForm, hasProperties, checkArguments } from "./schema.js";
 import { timeline } from "./timeline.js";
 import { pointerTokens } from "./pointer.js";
 import * as core from "./wasm.js";
@@ -13,13 +13,24 @@ function pre(value, label) {
   return h("pre", { class: "json", tabindex: "0", "aria-label": label }, typeof value === "string" ? value : JSON.stringify(value, null, 2));
 }
 
+/** A first tool worth calling: the first with arguments that the policy lets through. */
+function defaultTool(app) {
+  const withArgs = app.tools.filter((t) => hasProperties(t.inputSchema));
+  const open = withArgs.find((t) => {
+    const row = app.statusOf(t.name);
+    return row && row.status !== "hidden" && row.status !== "denied";
+  });
+  return (open || withArgs[0] || app.tools[0] || { name: "" }).name;
+}
+
 export function createSimulator(root, app) {
-  let tool = app.tools.some((t) => t.name === "odoo_write") ? "odoo_write" : (app.tools[0] || {}).name || "";
+  let tool = defaultTool(app);
   let argsMode = "form";
   let form = null;
   let argsText = "{}";
-  // A first call worth evaluating: a write to a partner.
-  let lastArgs = tool === "odoo_write" ? { model: "res.partner", ids: [7], values: { phone: "+32 2 555 01 23" } } : {};
+  let lastArgs = {};
+  // The policy text each shown result was computed with, to say when it is out of date.
+  const shownWith = new Map();
 
   const toolInput = h("input", {
     id: "sim-tool",
@@ -27,6 +38,7 @@ export function createSimulator(root, app) {
     class: "mono",
     list: "sim-tools",
     value: tool,
+    placeholder: "a tool name",
     spellcheck: "false",
     autocomplete: "off",
     onchange: (e) => setTool(e.target.value.trim()),
@@ -145,7 +157,37 @@ export function createSimulator(root, app) {
   }
 
   function showError(where, message) {
+    shownWith.delete(where);
+    where.classList.remove("stale");
     render(where, h("p", { class: "error-text", role: "alert" }, message));
+  }
+
+  /** Marks `where` as computed with the current policy text. */
+  function shown(where) {
+    shownWith.set(where, app.getText());
+    where.classList.remove("stale");
+  }
+
+  /** The schema warnings for `args`, as a list (empty when there is nothing to say). */
+  function warningsFor(args) {
+    const t = currentTool();
+    if (!t) {
+      return app.tools.length
+        ? [`\`${tool}\` is not in the catalogue, so its arguments cannot be checked`]
+        : [];
+    }
+    return checkArguments(t.inputSchema, args, t.name);
+  }
+
+  function warningList(args, id) {
+    const warnings = warningsFor(args);
+    if (!warnings.length) return null;
+    return h(
+      "div",
+      { class: "arg-warnings", id },
+      h("p", { class: "warn-title" }, "⚠ The arguments do not match the tool's inputSchema (the call is evaluated anyway, as the gateway would):"),
+      h("ul", {}, warnings.map((w) => h("li", {}, richText(w)))),
+    );
   }
 
   /** The `toolgate eval` line for the composed call at `at` (ms). */
@@ -182,8 +224,10 @@ export function createSimulator(root, app) {
       return;
     }
     const d = out.decision;
+    const monitor = d.monitor && typeof d.monitor === "object" ? d.monitor : null;
     render(
       result,
+      warningList(args, "sim-warnings"),
       h(
         "div",
         { class: "verdict" },
@@ -192,10 +236,21 @@ export function createSimulator(root, app) {
           ? h(
               "button",
               { type: "button", class: "linklike mono", title: "Show this rule in the editor", onclick: () => app.jumpTo(d.rule) },
-              d.rule,
+              visible(d.rule),
             )
           : null,
+        d.retry_after_ms !== undefined ? h("span", { class: "retry" }, `retry in ${humanMs(d.retry_after_ms, { up: true })}`) : null,
         d.message ? h("p", { class: "message" }, d.message) : null,
+        monitor
+          ? h(
+              "p",
+              { class: "monitor-line" },
+              "Monitor mode: the whole policy would have decided ",
+              decisionBadge(monitor.decision),
+              monitor.rule ? [" by ", h("code", {}, monitor.rule)] : null,
+              monitor.message ? ` — ${monitor.message}` : null,
+            )
+          : null,
       ),
       h(
         "div",
@@ -213,6 +268,7 @@ export function createSimulator(root, app) {
       h("details", { class: "eval-line" }, h("summary", {}, "The same call as a toolgate eval line"), pre(input, "eval line")),
     );
     result.dataset.decision = d.decision;
+    shown(result);
   }
 
   function updateSpan() {
@@ -256,13 +312,30 @@ export function createSimulator(root, app) {
     const limits = row ? row.limits : [];
     const tally = {};
     for (const c of calls) tally[c.decision.decision] = (tally[c.decision.decision] || 0) + 1;
+    const refused = calls.map((c, i) => ({ ...c, n: i + 1 })).filter((c) => c.decision.decision === "rate_limited");
+    const SHOWN = 8;
+    const refusalItem = (c) =>
+      h(
+        "li",
+        {},
+        h("strong", {}, `#${c.n} at ${humanMs(c.at - start)}`),
+        " — rate limited by ",
+        h("code", {}, c.decision.rule || "?"),
+        c.decision.retry_after_ms !== undefined ? h("span", { class: "retry" }, `retry in ${humanMs(c.decision.retry_after_ms, { up: true })}`) : null,
+      );
     render(
       seqResult,
+      warningList(args, "seq-warnings"),
       h(
         "p",
         { class: "tally" },
         Object.entries(tally).map(([d, k]) => h("span", { class: "count", "data-decision": d }, decisionBadge(d), ` ${k}`)),
       ),
+      (() => {
+        // Monitor mode: what the whole policy would have refused (CONTRACT §7).
+        const would = calls.filter((c) => c.decision.monitor && c.decision.monitor.decision !== "allow").length;
+        return would ? h("p", { class: "monitor-line", id: "seq-monitor" }, `Monitor mode: the whole policy would have refused ${would} of these ${calls.length} calls.`) : null;
+      })(),
       limits.length ? null : h("p", { class: "muted small" }, "No rate limit applies to this tool under the policy."),
       timeline(calls, limits),
       h(
@@ -273,6 +346,17 @@ export function createSimulator(root, app) {
         h("span", { class: "lg lg-other" }, "denied, hidden or waiting for approval"),
         h("span", { class: "lg lg-line" }, "admitted calls in the counter's rolling window"),
       ),
+      refused.length
+        ? h(
+            "div",
+            { class: "refusals" },
+            h("div", { class: "field-label" }, `Refused calls (${refused.length}), and when one more would fit`),
+            h("ol", { id: "seq-refusals" }, refused.slice(0, SHOWN).map(refusalItem)),
+            refused.length > SHOWN
+              ? h("details", {}, h("summary", {}, `${refused.length - SHOWN} more`), h("ol", { start: String(SHOWN + 1) }, refused.slice(SHOWN).map(refusalItem)))
+              : null,
+          )
+        : null,
       h(
         "details",
         { class: "eval-line" },
@@ -282,9 +366,43 @@ export function createSimulator(root, app) {
         pre(out.text, "eval output"),
       ),
     );
+    shown(seqResult);
+  }
+
+  /**
+   * After every change of the policy text: a result computed with another text is marked
+   * out of date; with an invalid policy, results are cleared (they would be wrong).
+   */
+  function policyChanged() {
+    for (const where of [result, seqResult]) {
+      const computedWith = shownWith.get(where);
+      if (computedWith === undefined) continue;
+      if (!app.checkOk) {
+        shownWith.delete(where);
+        where.classList.remove("stale");
+        render(where, h("p", { class: "notice stale-note" }, "The policy has errors, so this result was cleared. Fix the policy, then evaluate again."));
+        continue;
+      }
+      const old = computedWith !== app.getText();
+      where.classList.toggle("stale", old);
+      const note = where.querySelector(":scope > .stale-banner");
+      if (old && !note) {
+        where.prepend(
+          h(
+            "p",
+            { class: "notice stale-banner" },
+            "The policy changed since this result was computed. ",
+            h("button", { type: "button", class: "small", onclick: () => (where === result ? evaluate() : runSequence()) }, "Evaluate again"),
+          ),
+        );
+      } else if (!old && note) note.remove();
+    }
   }
 
   const toolsDatalist = h("datalist", { id: "sim-tools" }, app.tools.map((t) => h("option", { value: t.name })));
+  argsBox.addEventListener("input", () => {
+    if (result.querySelector("#sim-warnings")) result.querySelector("#sim-warnings").classList.add("stale");
+  });
   countInput.addEventListener("input", updateSpan);
   spacingInput.addEventListener("input", updateSpan);
 
@@ -294,6 +412,11 @@ export function createSimulator(root, app) {
       "section",
       { class: "card", "aria-labelledby": "sim-call-title" },
       h("h3", { id: "sim-call-title" }, "One call"),
+      h(
+        "p",
+        { class: "muted small", id: "sim-call-note" },
+        "A single call runs on fresh counters, as if it were the grant's first call: it is never rate limited. To see limits fill up, run a sequence below, whose calls share their counters.",
+      ),
       h(
         "div",
         { class: "grid4" },
@@ -323,7 +446,11 @@ export function createSimulator(root, app) {
         h("button", { type: "button", id: "seq-run", onclick: runSequence }, "Run sequence"),
         spanNote,
       ),
-      h("p", { class: "muted small" }, "Counters carry over from call to call, exactly as the gateway counts them, starting at the time above."),
+      h(
+        "p",
+        { class: "muted small", id: "sim-seq-note" },
+        "The calls of a sequence share their counters, exactly as the gateway counts them, starting at the time above (each sequence starts from empty counters).",
+      ),
       seqResult,
     ),
   );
@@ -334,6 +461,17 @@ export function createSimulator(root, app) {
     evaluate,
     runSequence,
     setTool,
+    policyChanged,
+    /** Picks a first tool worth calling under the current policy (once statuses are known). */
+    pickDefault() {
+      setTool(defaultTool(app));
+    },
+    /** For a new catalogue: its tool names, and a tool of it when the current one is not. */
+    rebuild() {
+      toolsDatalist.replaceChildren(...app.tools.map((t) => h("option", { value: t.name })));
+      if (!app.toolByName.has(tool)) setTool(defaultTool(app));
+      else buildArgs();
+    },
   };
 }
 
@@ -345,6 +483,10 @@ export function createToolsList(root, app) {
   function update() {
     if (!app.checkOk) {
       render(out, h("p", { class: "notice" }, "The policy has errors; fix them to see tools/list."));
+      return;
+    }
+    if (!app.tools.length) {
+      render(out, h("p", { class: "muted" }, "No tool catalogue yet: import one in the Tools tab to see what a grant is shown."));
       return;
     }
     const res = core.listTools(app.getText(), app.toolsText);

@@ -11,16 +11,24 @@ function niceStep(span) {
     100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000,
     1_800_000, 3_600_000, 7_200_000, 21_600_000, 43_200_000, 86_400_000,
   ];
-  return steps.find((st) => span / st <= 8) || 86_400_000;
+  // Beyond a day a step, whole days: never more than about eight ticks.
+  return steps.find((st) => span / st <= 8) || Math.ceil(span / 8 / 86_400_000) * 86_400_000;
 }
 
-/** A time on the axis: `850 ms`, `45 s`, `1:15` (minutes:seconds), `2:30 h`. */
-function tickLabel(ms, span = ms) {
-  if (span < 1000) return `${ms} ms`;
-  if (span < 60_000) return `${+(ms / 1000).toFixed(1)} s`;
+/** A time on the axis: `850 ms`, `45 s`, `1:15` (minutes:seconds), `2:30 h`, `1 d 4 h`. */
+export function tickLabel(ms, span = ms) {
   const pad = (n) => String(n).padStart(2, "0");
-  if (span < 3_600_000) return `${Math.floor(ms / 60_000)}:${pad(Math.round((ms % 60_000) / 1000))}`;
-  return `${Math.floor(ms / 3_600_000)}:${pad(Math.round((ms % 3_600_000) / 60_000))} h`;
+  if (span < 1000) return `${Math.round(ms)} ms`;
+  if (span < 60_000) return `${Math.round(ms / 100) / 10} s`;
+  // Round to the unit shown, then split, so that a rounded-up part carries.
+  if (span < 3_600_000) {
+    const seconds = Math.round(ms / 1000);
+    return `${Math.floor(seconds / 60)}:${pad(seconds % 60)}`;
+  }
+  const minutes = Math.round(ms / 60_000);
+  if (span < 2 * 86_400_000) return `${Math.floor(minutes / 60)}:${pad(minutes % 60)} h`;
+  const hours = Math.round(ms / 3_600_000);
+  return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${hours / 24} d`;
 }
 
 /**
@@ -75,7 +83,7 @@ export function timeline(calls, limits) {
   calls.forEach((c, i) => {
     const d = c.decision;
     const cx = x(c.at);
-    const title = `#${i + 1} at ${humanMs(c.at - t0)}: ${d.decision.replace("_", " ")}${d.retry_after_ms ? `, retry in ${humanMs(d.retry_after_ms)}` : ""}${d.rule ? ` (${d.rule})` : ""}`;
+    const title = `#${i + 1} at ${humanMs(c.at - t0)}: ${d.decision.replace("_", " ")}${d.retry_after_ms ? `, retry in ${humanMs(d.retry_after_ms, { up: true })}` : ""}${d.rule ? ` (${d.rule})` : ""}`;
     const mark =
       d.decision === "allow"
         ? s("circle", { cx, cy, r: 5, class: "mark-allow" })
