@@ -282,7 +282,8 @@ fn decision(c: &mut Criterion) {
         serde_json::from_str(&or_exit(std::fs::read_to_string(path), path)),
         path,
     );
-    let response = json!({ "jsonrpc": "2.0", "id": 1, "result": { "tools": catalogue } }).to_string();
+    let response =
+        json!({ "jsonrpc": "2.0", "id": 1, "result": { "tools": catalogue } }).to_string();
     let view = toolgate::catalogue::View::empty();
     c.bench_function("filter: tools/list of 198 tools", |b| {
         b.iter(|| {
