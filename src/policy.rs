@@ -581,19 +581,30 @@ pub fn is_valid_tool_name(name: &str) -> bool {
 /// shown as `U+0020 (space)`, a zero-width space as `U+200B`.
 pub fn visible_char(c: char) -> String {
     let name = match c {
-        ' ' => " (space)",
-        '\t' => " (tab)",
-        '\u{a0}' => " (no-break space)",
-        '\u{200b}' => " (zero-width space)",
-        '\u{feff}' => " (byte-order mark)",
+        ' ' => return "the space".to_owned(),
+        '\t' => return "the tab (U+0009)".to_owned(),
+        '\n' => "line feed",
+        '\r' => "carriage return",
+        '\u{a0}' => "no-break space",
+        '\u{ad}' => "soft hyphen",
+        '\u{200b}' => "zero width space",
+        '\u{200c}' => "zero width non-joiner",
+        '\u{200d}' => "zero width joiner",
+        '\u{200e}' => "left-to-right mark",
+        '\u{200f}' => "right-to-left mark",
+        '\u{2060}' => "word joiner",
+        '\u{feff}' => "byte order mark",
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => "bidirectional control",
         _ => "",
     };
     if c.is_ascii_graphic() {
         format!("`{c}`")
-    } else if c.is_alphanumeric() && !c.is_ascii() {
+    } else if !name.is_empty() {
+        format!("U+{:04X} ({name})", u32::from(c))
+    } else if c.is_alphanumeric() || (c.is_ascii() && !c.is_control()) {
         format!("`{c}` (U+{:04X})", u32::from(c))
     } else {
-        format!("U+{:04X}{name}", u32::from(c))
+        format!("U+{:04X}", u32::from(c))
     }
 }
 

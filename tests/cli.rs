@@ -100,7 +100,7 @@ fn check_prints_one_error_a_line_for_an_invalid_policy() {
                 "deny_if":[{"path":"args.a","op":"gtx","value":1}],
                 "limits":[{"counter":"c","window":"minute","max":0}]}}}"#,
             vec![
-                "/hide/0: `bad name` can never match a tool: U+0020 (space) at position 4 is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`",
+                "/hide/0: `bad name` can never match a tool: the space at position 4 is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`",
                 "/tools/x/deny_if/0/op: unknown op `gtx`, expected `eq`, `neq`, `in`, `not_in`, `lt`, `lte`, `gt`, `gte`, `regex`, `contains` or `exists`",
                 "/tools/x/limits/0/max: max must be at least 1",
             ],

@@ -205,7 +205,7 @@ fn rejects_each_invalid_field_at_its_pointer() {
         (
             "hide_item_with_space",
             r#"{"version":"1","default":"deny","hide":["ssh execute"]}"#.to_owned(),
-            vec![format!("/hide/0: `ssh execute` can never match a tool: U+0020 (space) at position 4 {CHARSET}")],
+            vec![format!("/hide/0: `ssh execute` can never match a tool: the space at position 4 {CHARSET}")],
         ),
         (
             "hide_item_with_question_mark",
@@ -253,7 +253,7 @@ fn rejects_each_invalid_field_at_its_pointer() {
         (
             "key_with_space",
             r#"{"version":"1","default":"deny","tools":{"odoo write":{}}}"#.to_owned(),
-            vec![format!("/tools/odoo write: `odoo write` can never match a tool: U+0020 (space) at position 5 {CHARSET}")],
+            vec![format!("/tools/odoo write: `odoo write` can never match a tool: the space at position 5 {CHARSET}")],
         ),
         (
             "key_with_slash_is_escaped_in_pointer",
@@ -675,7 +675,7 @@ fn reports_every_error_not_just_the_first() {
     assert_eq!(
         errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
         [
-            "`bad name` can never match a tool: U+0020 (space) at position 4 is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`",
+            "`bad name` can never match a tool: the space at position 4 is not allowed, use only `A-Z a-z 0-9 _ . -` and `*`",
             "unknown op `gtx`, expected `eq`, `neq`, `in`, `not_in`, `lt`, `lte`, `gt`, `gte`, `regex`, `contains` or `exists`",
             "max must be at least 1",
         ]

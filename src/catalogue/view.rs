@@ -78,6 +78,9 @@ pub struct ToolStatus {
     pub limits: Vec<LimitInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalInfo>,
+    /// When only an `all_tools` limit makes the tool limited: what its own rules do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own: Option<String>,
 }
 
 fn limit_info(limit: &Limit, all_tools: bool) -> LimitInfo {
@@ -161,6 +164,7 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
         conditions,
         limits,
         approval,
+        own: None,
     };
 
     let (visibility, rule) = policy.visibility(tool);
@@ -212,16 +216,20 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
         );
         return out;
     }
-    let limit = own_limit.or_else(|| out.limits.iter().find(|l| l.all_tools).cloned());
-    if let Some(limit) = limit {
+    let (allowed_rule, allowed_why) = match entries.first() {
+        Some(entry) => (
+            entry.pointer.clone(),
+            format!("allowed by `{}`{condition_note}", key_of(&entry.pointer)),
+        ),
+        None => (
+            "/default".to_owned(),
+            "no rule matches it and `default` is `allow`".to_owned(),
+        ),
+    };
+    if let Some(limit) = own_limit {
         out.status = Status::Limited;
         out.why = format!(
-            "limited by {}counter `{}`: {} call{} per {}, per {}{condition_note}",
-            if limit.all_tools {
-                "the `all_tools` "
-            } else {
-                ""
-            },
+            "limited by counter `{}`: {} call{} per {}, per {}{condition_note}",
             limit.counter,
             limit.max,
             if limit.max == 1 { "" } else { "s" },
@@ -231,17 +239,23 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
         out.rule = limit.rule;
         return out;
     }
-    out.status = Status::Allowed;
-    match entries.first() {
-        Some(entry) => {
-            out.rule = entry.pointer.clone();
-            out.why = format!("allowed by `{}`{condition_note}", key_of(&entry.pointer));
-        }
-        None => {
-            out.rule = "/default".to_owned();
-            out.why = "no rule matches it and `default` is `allow`".to_owned();
-        }
+    if let Some(limit) = out.limits.iter().find(|l| l.all_tools).cloned() {
+        out.status = Status::Limited;
+        out.why = format!(
+            "limited by `{}`: {} per {} for all tools (counter `{}`){condition_note}",
+            limit.rule, limit.max, limit.window, limit.counter,
+        );
+        out.rule = limit.rule;
+        out.own = Some(if allowed_rule == "/default" {
+            "none, and `default` is `allow`".to_owned()
+        } else {
+            allowed_why
+        });
+        return out;
     }
+    out.status = Status::Allowed;
+    out.rule = allowed_rule;
+    out.why = allowed_why;
     out
 }
 

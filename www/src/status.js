@@ -37,7 +37,8 @@ export function effective(row) {
       own: ownRules(row),
     };
   }
-  return { ...row, core_status: row.status, own: null };
+  // The core says `limited` itself when only an all-tools limit applies, with `own`.
+  return { ...row, core_status: row.status, own: row.own ?? null };
 }
 
 /** Whether calls to a tool with this status ever count against a limit. */
