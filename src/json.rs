@@ -995,24 +995,16 @@ fn is_special(b: u8) -> bool {
     SPECIAL.get(usize::from(b)).copied().unwrap_or(true)
 }
 
-/// The index of the first byte at or after `i` that [`is_special`], or the length.
-/// Byte by byte for the first 16 (most keys and values are short), then eight bytes at a
-/// time: a string's text is most of a tool catalogue.
+/// The index of the first byte at or after `i` that [`is_special`], or the length:
+/// eight bytes at a time, then byte by byte for the last few.
 #[inline]
 fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let short_end = i.saturating_add(16).min(bytes.len());
-    while i < short_end {
-        match bytes.get(i) {
-            Some(&b) if !is_special(b) => i += 1,
-            _ => return i,
-        }
-    }
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
+    while let Some(word) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*word);
+        // A byte is flagged when it is `"`, `\` or below 0x20. Flags above the first
+        // true one may be false (borrows), but the first is exact.
         let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
         let quote = zero(w ^ (ONES * u64::from(b'"')));
         let backslash = zero(w ^ (ONES * u64::from(b'\\')));
@@ -1033,10 +1025,22 @@ fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
 #[derive(Debug, Clone, Copy)]
 struct Key {
     slot: u32,
-    /// The length of its text.
+    /// Where its text starts, and its length.
+    start: u32,
     len: u32,
-    /// Unescaped and ASCII: its text is its value and folds as ASCII.
-    simple: bool,
+    /// For a simple key (unescaped and ASCII: its text is its value and folds as ASCII),
+    /// its length and first and last bytes with bit 5 set (ASCII letters in lower case):
+    /// two simple keys that are equal or case-equal have the same signature. 0 for any
+    /// other key.
+    signature: u32,
+}
+
+/// The [`Key::signature`] of a simple key's bytes (never 0).
+#[inline]
+fn key_signature(bytes: &[u8]) -> u32 {
+    let first = bytes.first().map_or(0, |b| b | 0x20);
+    let last = bytes.last().map_or(0, |b| b | 0x20);
+    (bytes.len() as u32) << 16 | u32::from(first) << 8 | u32::from(last) | 1 << 31
 }
 
 /// An object being read: its slot, and the keys seen so far (slot indices) for the
@@ -1044,10 +1048,13 @@ struct Key {
 #[derive(Debug, Clone)]
 struct Frame {
     slot: u32,
-    /// Whether a member's value (or an item) is being read, so that errors name it.
-    in_value: bool,
     /// Where this frame's keys start in `Parser::keys`.
     keys_from: usize,
+    /// A filter of the signatures of the keys so far, one bit each, while every key is
+    /// simple: a new simple key whose bit is clear repeats none of them.
+    signatures: u64,
+    /// Whether some key so far is not simple (its comparisons need decoding).
+    complex: bool,
     /// For large objects: folded-key hash → index into `Parser::keys`.
     index: Option<HashMap<u64, Vec<usize>>>,
 }
@@ -1061,6 +1068,18 @@ struct Parser<'t> {
     open: Vec<Frame>,
     /// Keys of the open objects.
     keys: Vec<Key>,
+    /// Whether a member's value (or an item) of the innermost open container is being
+    /// read, so that errors name it. Every outer container is reading one.
+    in_value: bool,
+}
+
+/// A parse error, boxed so that the parser's results fit in a register.
+type Fail = Box<JsonError>;
+
+impl From<Fail> for JsonError {
+    fn from(fail: Fail) -> JsonError {
+        *fail
+    }
 }
 
 /// Objects with more members than this check keys through a hash index.
@@ -1086,12 +1105,13 @@ fn parse_slots(text: &str, tape: Tape) -> Result<Tape, JsonError> {
         slots,
         open,
         keys,
+        in_value: false,
     };
     parser.skip_ws();
-    parser.value(0)?;
+    parser.value()?;
     parser.skip_ws();
     if parser.pos < parser.bytes.len() {
-        return Err(parser.error(JsonErrorKind::TrailingData));
+        return Err(*parser.error(JsonErrorKind::TrailingData));
     }
     Ok(Tape {
         slots: parser.slots,
@@ -1106,7 +1126,7 @@ impl<'t> Parser<'t> {
     fn pointer(&self) -> String {
         let mut pointer = String::new();
         for (depth, frame) in self.open.iter().enumerate() {
-            if !frame.in_value {
+            if depth + 1 == self.open.len() && !self.in_value {
                 break;
             }
             let Some(slot) = self.slots.get(frame.slot as usize) else {
@@ -1132,19 +1152,19 @@ impl<'t> Parser<'t> {
         pointer
     }
 
-    fn error(&self, kind: JsonErrorKind) -> JsonError {
+    fn error(&self, kind: JsonErrorKind) -> Fail {
         self.error_at(kind, self.pos)
     }
 
-    fn error_at(&self, kind: JsonErrorKind, pos: usize) -> JsonError {
-        position_error(
+    fn error_at(&self, kind: JsonErrorKind, pos: usize) -> Fail {
+        Box::new(position_error(
             kind,
             self.pointer(),
             self.bytes.get(..pos).unwrap_or_default(),
-        )
+        ))
     }
 
-    fn unexpected(&self) -> JsonError {
+    fn unexpected(&self) -> Fail {
         match self
             .text
             .get(self.pos..)
@@ -1171,6 +1191,7 @@ impl<'t> Parser<'t> {
         }
     }
 
+    #[inline]
     fn push(&mut self, tag: Tag, start: usize, end: usize) -> u32 {
         let index = self.slots.len() as u32;
         self.slots.push(Slot {
@@ -1183,20 +1204,124 @@ impl<'t> Parser<'t> {
         index
     }
 
-    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
-        match self.peek() {
-            Some(b'{') => self.container(depth + 1, Tag::Object),
-            Some(b'[') => self.container(depth + 1, Tag::Array),
-            Some(b'"') => self.string().map(|_| ()),
-            Some(b't') => self.literal(b"true", Tag::True),
-            Some(b'f') => self.literal(b"false", Tag::False),
-            Some(b'n') => self.literal(b"null", Tag::Null),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => Err(self.unexpected()),
+    /// Reads one value, with everything nested in it. Iterative: an open container is a
+    /// frame on `open`, not a call on the stack.
+    fn value(&mut self) -> Result<(), Fail> {
+        'value: loop {
+            // A value starts here: the root, a member's value or an item.
+            match self.peek() {
+                Some(b'{') => {
+                    self.open_container(Tag::Object)?;
+                    if self.peek() == Some(b'}') {
+                        self.close_container();
+                    } else {
+                        self.member_key()?;
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    self.open_container(Tag::Array)?;
+                    if self.peek() == Some(b']') {
+                        self.close_container();
+                    } else {
+                        self.in_value = true;
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => {
+                    self.string()?;
+                }
+                Some(b't') => self.literal(b"true", Tag::True)?,
+                Some(b'f') => self.literal(b"false", Tag::False)?,
+                Some(b'n') => self.literal(b"null", Tag::Null)?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                _ => return Err(self.unexpected()),
+            }
+            // A value ended: go on in the innermost open container, closing each that ends.
+            loop {
+                let Some(frame) = self.open.last() else {
+                    return Ok(());
+                };
+                let at = frame.slot as usize;
+                let Some(container) = self.slots.get_mut(at) else {
+                    return Ok(());
+                };
+                container.len += 1;
+                let object = container.tag == Tag::Object;
+                self.in_value = false;
+                self.skip_ws();
+                match (self.peek(), object) {
+                    (Some(b','), _) => {
+                        self.pos += 1;
+                        self.skip_ws();
+                        if object {
+                            self.member_key()?;
+                        } else {
+                            self.in_value = true;
+                        }
+                        continue 'value;
+                    }
+                    (Some(b'}'), true) | (Some(b']'), false) => self.close_container(),
+                    _ => return Err(self.unexpected()),
+                }
+            }
         }
     }
 
-    fn literal(&mut self, word: &[u8], tag: Tag) -> Result<(), JsonError> {
+    /// Opens the container at `pos` and moves past its bracket and any whitespace.
+    fn open_container(&mut self, tag: Tag) -> Result<(), Fail> {
+        if self.open.len() >= MAX_DEPTH {
+            return Err(self.error(JsonErrorKind::TooDeep));
+        }
+        let start = self.pos;
+        self.pos += 1;
+        let slot = self.push(tag, start, start);
+        self.in_value = false;
+        self.open.push(Frame {
+            slot,
+            keys_from: self.keys.len(),
+            signatures: 0,
+            complex: false,
+            index: None,
+        });
+        self.skip_ws();
+        Ok(())
+    }
+
+    /// Closes the innermost container at its closing bracket (`pos`).
+    fn close_container(&mut self) {
+        self.pos += 1;
+        if let Some(frame) = self.open.pop() {
+            self.keys.truncate(frame.keys_from);
+            let next = self.slots.len() as u32;
+            if let Some(s) = self.slots.get_mut(frame.slot as usize) {
+                s.end = self.pos as u32;
+                s.next = next;
+            }
+        }
+        // Back in the parent, whose member or item this container was.
+        self.in_value = true;
+    }
+
+    /// Reads a member's key and its colon, up to the start of its value.
+    fn member_key(&mut self) -> Result<(), Fail> {
+        if self.peek() != Some(b'"') {
+            return Err(self.unexpected());
+        }
+        let key_start = self.pos;
+        let key = self.string()?;
+        self.check_key(key, key_start)?;
+        self.skip_ws();
+        self.in_value = true;
+        if self.peek() != Some(b':') {
+            return Err(self.unexpected());
+        }
+        self.pos += 1;
+        self.skip_ws();
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8], tag: Tag) -> Result<(), Fail> {
         if self
             .bytes
             .get(self.pos..self.pos + word.len())
@@ -1211,118 +1336,62 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn container(&mut self, depth: usize, tag: Tag) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error(JsonErrorKind::TooDeep));
-        }
-        let start = self.pos;
-        self.pos += 1;
-        let slot = self.push(tag, start, start);
-        self.open.push(Frame {
-            slot,
-            in_value: false,
-            keys_from: self.keys.len(),
-            index: None,
-        });
-        let (close, object) = match tag {
-            Tag::Object => (b'}', true),
-            _ => (b']', false),
-        };
-        self.skip_ws();
-        let mut count: u32 = 0;
-        if self.peek() == Some(close) {
-            self.pos += 1;
-        } else {
-            loop {
-                self.skip_ws();
-                if object {
-                    if self.peek() != Some(b'"') {
-                        return Err(self.unexpected());
-                    }
-                    let key_start = self.pos;
-                    let key = self.string()?;
-                    self.check_key(key, key_start)?;
-                    self.skip_ws();
-                    self.set_in_value(true);
-                    if self.peek() != Some(b':') {
-                        return Err(self.unexpected());
-                    }
-                    self.pos += 1;
-                    self.skip_ws();
-                }
-                self.set_in_value(true);
-                self.value(depth)?;
-                self.set_in_value(false);
-                count += 1;
-                if let Some(s) = self.slots.get_mut(slot as usize) {
-                    s.len = count;
-                }
-                self.skip_ws();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b) if b == close => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(self.unexpected()),
-                }
-            }
-        }
-        if let Some(frame) = self.open.pop() {
-            self.keys.truncate(frame.keys_from);
-        }
-        let next = self.slots.len() as u32;
-        if let Some(s) = self.slots.get_mut(slot as usize) {
-            s.end = self.pos as u32;
-            s.next = next;
-            s.len = count;
-        }
-        Ok(())
-    }
-
     fn set_in_value(&mut self, in_value: bool) {
-        if let Some(frame) = self.open.last_mut() {
-            frame.in_value = in_value;
-        }
+        self.in_value = in_value;
     }
 
     /// Refuses a key that repeats, or folds to, an earlier key of the same object.
-    fn check_key(&mut self, key: u32, key_start: usize) -> Result<(), JsonError> {
-        let Some(frame) = self.open.last() else {
-            return Ok(());
-        };
-        let from = frame.keys_from;
-        let seen = self.keys.len() - from;
+    fn check_key(&mut self, key: u32, key_start: usize) -> Result<(), Fail> {
         let slot = self.slots.get(key as usize).copied().unwrap_or(NULL_SLOT);
         let raw = self
-            .text
+            .bytes
             .get(slot.start as usize..slot.end as usize)
             .unwrap_or_default();
         let simple = slot.tag == Tag::Str && raw.is_ascii();
         let this = Key {
             slot: key,
+            start: slot.start,
             len: raw.len() as u32,
-            simple,
+            signature: if simple { key_signature(raw) } else { 0 },
         };
+        let keys = self.keys.len();
+        let Some(frame) = self.open.last_mut() else {
+            return Ok(());
+        };
+        let from = frame.keys_from;
+        let seen = keys - from;
+        let bit = 1u64 << (this.signature.wrapping_mul(0x9e37_79b9) >> 26);
+        let unseen = simple && !frame.complex && frame.signatures & bit == 0;
+        frame.signatures |= bit;
+        frame.complex |= !simple;
+        if unseen && seen < LINEAR_KEYS {
+            self.keys.push(this);
+            return Ok(());
+        }
         if seen < LINEAR_KEYS {
             for i in from..self.keys.len() {
                 let Some(&earlier) = self.keys.get(i) else {
                     continue;
                 };
-                if simple && earlier.simple {
-                    // Two plain ASCII keys: equal or case-equal only at equal length.
-                    if earlier.len != this.len {
+                if simple && earlier.signature != 0 {
+                    // Two simple keys: equal or case-equal only at equal signatures.
+                    if earlier.signature != this.signature {
                         continue;
                     }
-                    let other = self.raw_key(earlier.slot);
+                    let start = earlier.start as usize;
+                    let other = self
+                        .bytes
+                        .get(start..start + earlier.len as usize)
+                        .unwrap_or_default();
+                    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
                     if other == raw {
                         return Err(
-                            self.key_error(JsonErrorKind::DuplicateKey(raw.to_owned()), key_start)
+                            self.key_error(JsonErrorKind::DuplicateKey(text(raw)), key_start)
                         );
                     }
                     if other.eq_ignore_ascii_case(raw) {
                         return Err(self.key_error(
-                            JsonErrorKind::AmbiguousKeys(other.to_owned(), raw.to_owned()),
+                            JsonErrorKind::AmbiguousKeys(text(other), text(raw)),
                             key_start,
                         ));
                     }
@@ -1337,17 +1406,9 @@ impl<'t> Parser<'t> {
         Ok(())
     }
 
-    /// The text of an unescaped key.
-    fn raw_key(&self, key: u32) -> &'t str {
-        let slot = self.slots.get(key as usize).copied().unwrap_or(NULL_SLOT);
-        self.text
-            .get(slot.start as usize..slot.end as usize)
-            .unwrap_or_default()
-    }
-
     /// Compares two keys by their decoded and folded text (the slow path: a key with
     /// escapes or non-ASCII characters).
-    fn compare_keys(&mut self, earlier: u32, key: u32, key_start: usize) -> Result<(), JsonError> {
+    fn compare_keys(&mut self, earlier: u32, key: u32, key_start: usize) -> Result<(), Fail> {
         let other = self.key_text(earlier);
         let text = self.key_text(key);
         if other == text {
@@ -1363,7 +1424,7 @@ impl<'t> Parser<'t> {
     }
 
     /// The key checks of a large object, through a hash index of its folded keys.
-    fn check_key_indexed(&mut self, key: u32, key_start: usize) -> Result<(), JsonError> {
+    fn check_key_indexed(&mut self, key: u32, key_start: usize) -> Result<(), Fail> {
         let Some(from) = self.open.last().map(|f| f.keys_from) else {
             return Ok(());
         };
@@ -1413,13 +1474,14 @@ impl<'t> Parser<'t> {
         Ok(())
     }
 
-    fn key_error(&mut self, kind: JsonErrorKind, key_start: usize) -> JsonError {
+    fn key_error(&mut self, kind: JsonErrorKind, key_start: usize) -> Fail {
         // The pointer names the offending key itself.
         let key = self.slots.len() as u32 - 1;
         self.keys.push(Key {
             slot: key,
+            start: 0,
             len: 0,
-            simple: false,
+            signature: 0,
         });
         self.set_in_value(true);
         let error = self.error_at(kind, key_start);
@@ -1444,7 +1506,8 @@ impl<'t> Parser<'t> {
     }
 
     /// Reads a string and pushes its slot; returns the slot index.
-    fn string(&mut self) -> Result<u32, JsonError> {
+    #[inline]
+    fn string(&mut self) -> Result<u32, Fail> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
@@ -1466,7 +1529,7 @@ impl<'t> Parser<'t> {
         Ok(self.push(tag, start, end))
     }
 
-    fn escape(&mut self) -> Result<(), JsonError> {
+    fn escape(&mut self) -> Result<(), Fail> {
         let at = self.pos;
         self.pos += 1;
         match self.peek() {
@@ -1496,7 +1559,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn hex4(&mut self) -> Result<u32, JsonError> {
+    fn hex4(&mut self) -> Result<u32, Fail> {
         let digits = self
             .text
             .get(self.pos..self.pos + 4)
@@ -1514,7 +1577,7 @@ impl<'t> Parser<'t> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Result<(), JsonError> {
+    fn number(&mut self) -> Result<(), Fail> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -1580,11 +1643,12 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
         slots: Vec::new(),
         open: Vec::new(),
         keys: Vec::new(),
+        in_value: false,
     };
     let mut members: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(4);
     parser.skip_ws();
     if parser.peek() != Some(b'{') {
-        return Err(parser.unexpected());
+        return Err(*parser.unexpected());
     }
     parser.pos += 1;
     parser.skip_ws();
@@ -1594,7 +1658,7 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
         loop {
             parser.skip_ws();
             if parser.peek() != Some(b'"') {
-                return Err(parser.unexpected());
+                return Err(*parser.unexpected());
             }
             let key_start = parser.pos;
             let slot = parser.string()?;
@@ -1613,11 +1677,11 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
             };
             if members.iter().any(|(k, _)| *k == key) {
                 parser.pos = key_start;
-                return Err(parser.error(JsonErrorKind::DuplicateKey(key.into_owned())));
+                return Err(*parser.error(JsonErrorKind::DuplicateKey(key.into_owned())));
             }
             parser.skip_ws();
             if parser.peek() != Some(b':') {
-                return Err(parser.unexpected());
+                return Err(*parser.unexpected());
             }
             parser.pos += 1;
             parser.skip_ws();
@@ -1631,19 +1695,19 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
                     parser.pos += 1;
                     break;
                 }
-                _ => return Err(parser.unexpected()),
+                _ => return Err(*parser.unexpected()),
             }
         }
     }
     parser.skip_ws();
     if parser.pos < parser.bytes.len() {
-        return Err(parser.error(JsonErrorKind::TrailingData));
+        return Err(*parser.error(JsonErrorKind::TrailingData));
     }
     Ok(members)
 }
 
 /// Moves past one value, checking only that brackets balance and strings close.
-fn skip_value(parser: &mut Parser<'_>) -> Result<(), JsonError> {
+fn skip_value(parser: &mut Parser<'_>) -> Result<(), Fail> {
     let mut depth = 0usize;
     loop {
         parser.skip_ws();
