@@ -380,7 +380,7 @@ pub fn risks(tools: &str) -> String {
 
 /// A catalogue under a policy: `{"ok":true,"tools":[{"name","risk","warnings","pin_status"?,
 /// "monitored"?,"status","conditional","rule","why","entries","conditions","limits",
-/// "approval"?,"own"?,"monitor"?}],"counts":{"allowed":N,...}}`, or
+/// "approval"?,"own"?,"monitor"?,"monitor_limits"?}],"counts":{"allowed":N,...}}`, or
 /// `{"ok":false,"errors":[...]}` when the policy or the tools cannot be read. Errors of the
 /// tools have pointers prefixed with `tools:`.
 ///
@@ -389,8 +389,8 @@ pub fn risks(tools: &str) -> String {
 /// (CONTRACT §8), and the row gives it back (absent when the tool has none). The status is
 /// the enforced one; `monitor` is `{"status","conditional","rule","why"}` when every rule
 /// enforced, monitored ones included, gives another (CONTRACT §7). `monitored` is `true`
-/// when a monitored rule applies to the tool ([`monitored`]). `counts` tally the
-/// enforced statuses.
+/// when a monitored rule applies to the tool ([`monitored`]); `monitor_limits` are the
+/// limits only the monitor decision counts. `counts` tally the enforced statuses.
 pub fn catalogue(policy: &str, tools: &str) -> String {
     let policy = match Policy::from_json(policy) {
         Ok(p) => p,
@@ -459,6 +459,14 @@ pub fn catalogue(policy: &str, tools: &str) -> String {
                 }
                 if monitored(&policy, &tool.name, facts) {
                     row.insert("monitored".to_owned(), json!(true));
+                }
+                let monitor_limits: Vec<&LimitInfo> = whole
+                    .limits
+                    .iter()
+                    .filter(|w| !enforced.limits.iter().any(|e| e.counter == w.counter))
+                    .collect();
+                if !monitor_limits.is_empty() {
+                    row.insert("monitor_limits".to_owned(), json!(monitor_limits));
                 }
                 row.extend(status);
                 if differs {
