@@ -245,6 +245,20 @@ fn a_monitored_limit_is_not_counted_by_the_enforced_status() {
         "mail_read",
         ToolFacts::default()
     ));
+    // The catalogue row names the limits only the monitor decision counts.
+    let text = r#"{"version":"1","default":"allow",
+        "all_tools":{"limits":[{"counter":"all","window":"minute","max":100}]},
+        "tools":{"mail_send":{"mode":"monitor","limits":[{"counter":"mail","window":"hour","max":3}]}}}"#;
+    let rows = rows(
+        text,
+        &json!([{ "name": "mail_send" }, { "name": "mail_read" }]),
+    );
+    assert_eq!(
+        rows["mail_send"]["monitor_limits"],
+        json!([{ "counter": "mail", "window": "hour", "max": 3, "scope": "grant",
+                 "rule": "/tools/mail_send/limits/0", "all_tools": false }])
+    );
+    assert!(rows["mail_read"].get("monitor_limits").is_none());
 }
 
 #[test]
