@@ -270,7 +270,7 @@ export function createSimulator(root, app) {
             )
           : null,
         d.retry_after_ms !== undefined ? h("span", { class: "retry" }, `retry in ${humanMs(d.retry_after_ms, { up: true })}`) : null,
-        monitor ? h("span", { class: "monitor-inline", id: "sim-monitor" }, h("span", { class: "badge monitored" }, "monitor"), wouldHaveBeen(monitor, { jump: app.jumpTo })) : null,
+        monitor ? h("span", { class: "monitor-inline", id: "sim-monitor" }, h("span", { class: "badge monitored" }, "monitor"), " ", wouldHaveBeen(monitor, { jump: app.jumpTo })) : null,
         d.message ? h("p", { class: "message" }, d.message) : null,
         monitor
           ? h(

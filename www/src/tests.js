@@ -202,7 +202,7 @@ export function createTests(root, app, { onResult } = {}) {
           ),
         ),
         decision.message ? h("p", { class: "muted small" }, "Message: ", decision.message) : null,
-        decision.monitor ? h("div", { class: "monitor-inline" }, h("span", { class: "badge monitored" }, "monitor"), wouldHaveBeen(decision.monitor)) : null,
+        decision.monitor ? h("div", { class: "monitor-inline" }, h("span", { class: "badge monitored" }, "monitor"), " ", wouldHaveBeen(decision.monitor)) : null,
       ),
     };
   }
