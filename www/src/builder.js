@@ -404,13 +404,13 @@ export function createBuilder(root, app) {
         { class: "inline", id: "b-pin" },
         h("legend", { title: "CONTRACT §8: tool-definition pinning" }, "Tools changed since review (pin)"),
         [
-          ["off", "are not held back"],
-          ["hide", "are hidden"],
-          ["deny", "are listed as reviewed, and denied"],
-        ].map(([value, label]) =>
+          ["off", "are not held back", "pins are kept by the gateway, but not enforced"],
+          ["hide", "are hidden", "removed from tools/list; calls get the hidden answer"],
+          ["deny", "are denied", "listed with the reviewed definition; every call is denied"],
+        ].map(([value, label, help]) =>
           h(
             "label",
-            { class: "radio" },
+            { class: "radio", title: help },
             h("input", {
               type: "radio",
               name: "b-pin",
@@ -426,7 +426,7 @@ export function createBuilder(root, app) {
       h(
         "p",
         { class: "muted small" },
-        "New tools are hidden whenever pin is set. ",
+        "Hidden: removed from tools/list. Denied: listed with the definition that was reviewed, every call refused. New tools are hidden either way. ",
         app.pins && app.pins.size
           ? `This gateway catalogue has ${[...app.pins.values()].filter((p) => p === "changed").length} changed and ${[...app.pins.values()].filter((p) => p === "new").length} new tools.`
           : "Load a catalogue from a gateway (Tools → Change…) to see which tools are unreviewed.",
