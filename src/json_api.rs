@@ -715,7 +715,7 @@ pub fn eval_jsonl_pinned(policy: &str, input: &str, pins: &str) -> String {
     let mut out = String::with_capacity(input.len());
     for line in input.lines() {
         if let Some(decision) = pinned_line(&mut evaluator, line, &pins) {
-            out.push_str(&serde_json::to_string(&decision).unwrap_or_default());
+            decision.write_json(&mut out);
             out.push('\n');
         }
     }
