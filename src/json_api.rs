@@ -590,3 +590,221 @@ pub fn run_tests_json(policy: &str, cases: &str) -> String {
         Err(errors) => json!({ "ok": false, "errors": errors }).to_string(),
     }
 }
+
+// ----------------------------------------------------------------- pins in the playground
+
+/// Reads `{"tool": "pinned" | "changed" | "new", ...}`: the pin status of each tool of a
+/// gateway's catalogue (CONTRACT §8), as [`crate::catalogue::view::pin_state`] reads it.
+/// An empty text is no pins.
+fn pins_from_json(
+    pins: &str,
+) -> Result<std::collections::HashMap<String, crate::eval::PinState>, PolicyError> {
+    let mut out = std::collections::HashMap::new();
+    if pins.trim().is_empty() {
+        return Ok(out);
+    }
+    let doc = Document::parse(pins.as_bytes()).map_err(|e| PolicyError {
+        pointer: format!("pins:{}", e.pointer),
+        message: format!("invalid json: {e}"),
+    })?;
+    if !doc.root().is_object() {
+        return Err(PolicyError {
+            pointer: "pins:".to_owned(),
+            message: "expected an object of tool name to pin status".to_owned(),
+        });
+    }
+    for (name, status) in doc.root().members() {
+        let pin = crate::catalogue::view::pin_state(status.as_str().as_deref());
+        if pin != crate::eval::PinState::Unknown {
+            out.insert(name.as_str().unwrap_or_default().into_owned(), pin);
+        }
+    }
+    Ok(out)
+}
+
+/// [`Evaluator::line`] for a tool whose pin status the gateway knows (`pins`): a call that
+/// the policy's `pin` hides or denies gets that decision (and counts against nothing); a
+/// monitored `pin` that would have refused it is its `monitor`. Other calls are decided
+/// as `eval` decides them. (A monitored limit still counts a call that only a monitored
+/// `pin` would have refused: the session takes no pin facts.)
+fn pinned_line(
+    evaluator: &mut Evaluator,
+    line: &str,
+    pins: &std::collections::HashMap<String, crate::eval::PinState>,
+) -> Option<Decision> {
+    use crate::eval::{Stage, ToolFacts};
+    let by_pin = parse_eval_line(line, false).ok().and_then(|call| {
+        let message = crate::mcp::parse_message(&call.body).ok()?;
+        let pin = *pins.get(message.tool()?)?;
+        let verdict = evaluator
+            .session
+            .policy()
+            .verdict(&message, ToolFacts { pin });
+        let monitor = match &verdict.monitor {
+            Some(Stage::Decided(m)) => Some(m.clone()),
+            _ => None,
+        };
+        match verdict.enforced {
+            Stage::Decided(d) if d.rule.as_deref() == Some("/pin") => Some((Some(d), monitor)),
+            _ => monitor
+                .filter(|m| m.rule.as_deref() == Some("/pin"))
+                .map(|m| (None, Some(m))),
+        }
+    });
+    match by_pin {
+        Some((Some(decision), monitor)) => {
+            evaluator.line += 1;
+            Some(match monitor {
+                Some(m) => decision.with_monitor(&m),
+                None => decision,
+            })
+        }
+        Some((None, Some(monitor))) => evaluator.line(line).map(|mut d| {
+            d.monitor = None;
+            d.with_monitor(&monitor)
+        }),
+        _ => evaluator.line(line),
+    }
+}
+
+/// [`simulate`] for a catalogue with pins: `pins` is `{"tool": "changed", ...}` (see
+/// [`pinned_line`]).
+pub fn simulate_pinned(policy: &str, line: &str, pins: &str) -> String {
+    let pins = match pins_from_json(pins) {
+        Ok(p) => p,
+        Err(e) => return json!({ "ok": false, "errors": [e] }).to_string(),
+    };
+    if pins.is_empty() {
+        return simulate(policy, line);
+    }
+    let mut evaluator = match Evaluator::new(policy) {
+        Ok(e) => e,
+        Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    let id = parse_eval_line(line, false).ok().and_then(|l| {
+        Document::parse(&l.body)
+            .ok()
+            .and_then(|d| d.root().get("id").map(|i| i.raw().to_owned()))
+    });
+    let Some(decision) = pinned_line(&mut evaluator, line, &pins) else {
+        return json!({ "ok": false, "errors": [{"pointer": "", "message": "empty call"}] })
+            .to_string();
+    };
+    let response = (decision.decision != Outcome::Allow).then(|| {
+        let status = if decision.decision == Outcome::Invalid {
+            400
+        } else {
+            200
+        };
+        let body = crate::pipeline::refusal_body(&decision, id.as_deref(), false);
+        json!({ "status": status, "body": serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default() })
+    });
+    json!({ "ok": true, "decision": decision, "response": response }).to_string()
+}
+
+/// [`eval_jsonl`] for a catalogue with pins (see [`pinned_line`]).
+pub fn eval_jsonl_pinned(policy: &str, input: &str, pins: &str) -> String {
+    let pins = match pins_from_json(pins) {
+        Ok(p) => p,
+        Err(e) => return json!({ "ok": false, "errors": [e] }).to_string(),
+    };
+    let mut evaluator = match Evaluator::new(policy) {
+        Ok(e) => e,
+        Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    let mut out = String::with_capacity(input.len());
+    for line in input.lines() {
+        if let Some(decision) = pinned_line(&mut evaluator, line, &pins) {
+            decision.write_json(&mut out);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// [`list_tools`] for a catalogue with pins: `pins` is `{"tool": "changed", ...}`. A tool
+/// with no pin status counts as pinned. A changed tool that `pin.on_change: "deny"` would
+/// list with its pinned definition is removed here, since only the gateway holds that
+/// definition; `pinned_elsewhere` names those tools.
+pub fn list_tools_pinned(policy: &str, tools: &str, pins: &str) -> String {
+    use crate::catalogue::{definition_sha256, PinStatus, Snapshot, SnapshotTool};
+    let pins = match pins_from_json(pins) {
+        Ok(p) => p,
+        Err(e) => return json!({ "ok": false, "errors": [e] }).to_string(),
+    };
+    if pins.is_empty() {
+        return list_tools(policy, tools);
+    }
+    let parsed = match Policy::from_json(policy) {
+        Ok(p) => p,
+        Err(PolicyErrors(errors)) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    let catalogue = match tools_from_json(tools) {
+        Ok(t) => t,
+        Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    let mut snapshot = Snapshot {
+        version: 1,
+        seeded: true,
+        tools: Vec::with_capacity(catalogue.len()),
+    };
+    let mut pinned_elsewhere = Vec::new();
+    let deny_changes = parsed.mode().enforced()
+        && parsed
+            .pin()
+            .is_some_and(|p| p.on_change == crate::policy::OnChange::Deny);
+    for tool in &catalogue {
+        let Ok(doc) = Document::parse(tool.raw.as_bytes()) else {
+            continue;
+        };
+        let sha = definition_sha256(doc.root());
+        let pin = pins
+            .get(&tool.name)
+            .copied()
+            .unwrap_or(crate::eval::PinState::Pinned);
+        let (status, pinned_sha256) = match pin {
+            crate::eval::PinState::New => (PinStatus::New, None),
+            // Only the gateway knows the pinned definition: any other hash stands for it.
+            crate::eval::PinState::Changed => (PinStatus::Changed, Some(format!("not-{sha}"))),
+            _ => (PinStatus::Pinned, Some(sha.clone())),
+        };
+        if status == PinStatus::Changed
+            && deny_changes
+            && parsed
+                .listed(&tool.name, crate::eval::ToolFacts { pin }, false)
+                .0
+        {
+            pinned_elsewhere.push(tool.name.clone());
+        }
+        snapshot.tools.push(SnapshotTool {
+            name: tool.name.clone(),
+            status,
+            current_sha256: Some(sha),
+            current: Some(tool.raw.clone()),
+            pinned_sha256,
+            pinned: None,
+        });
+    }
+    let text = match Document::parse(tools.as_bytes()) {
+        Ok(doc) if doc.root().is_array() => {
+            format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"tools":{}}}}}"#, doc.text())
+        }
+        Ok(doc) => doc.text().to_owned(),
+        Err(e) => {
+            return json!({ "ok": false, "errors": [{"pointer": e.pointer, "message": e.to_string()}] })
+                .to_string()
+        }
+    };
+    let view = View::new(snapshot);
+    let mut report = Report::default();
+    match Filter::new(&parsed, &view).message(&text, &mut report) {
+        Ok(filtered) => format!(
+            r#"{{"ok":true,"response":{filtered},"removed":{},"monitor_hidden":{},"pinned_elsewhere":{}}}"#,
+            report.removed,
+            report.monitor_hidden,
+            serde_json::to_string(&pinned_elsewhere).unwrap_or_else(|_| "[]".to_owned())
+        ),
+        Err(e) => json!({ "ok": false, "errors": [{"pointer": "", "message": e.to_string()}] })
+            .to_string(),
+    }
+}
