@@ -144,9 +144,9 @@ impl Record {
                 .method
                 .as_deref()
                 .map(|m| bounded(m, MAX_METHOD_BYTES)),
-            tool: decision.tool.clone(),
+            tool: decision.tool.as_deref().map(str::to_owned),
             decision: decision.decision.name().to_owned(),
-            rule: decision.rule.clone(),
+            rule: decision.rule.as_deref().map(str::to_owned),
             message: decision
                 .message
                 .as_deref()

@@ -42,15 +42,14 @@
 
 use crate::json::{json_eq, Kind, Node};
 use crate::mcp::{self, Invalid, Kind as MessageKind, Message};
-use crate::policy::path::Target;
+use crate::policy::path::{ArgPath, Target};
 use crate::policy::{
-    Approval, Condition, DefaultAction, Entry, Limit, Mode, OnChange, Op, Policy, Visibility,
+    Approval, Condition, DefaultAction, Limit, OnChange, Op, Policy, Text, Visibility,
 };
 use crate::ratelimit::{Counters, LimitRefused};
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 /// The outcome of evaluating one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -101,11 +100,11 @@ pub struct MonitorDecision {
 pub struct Decision {
     pub decision: Outcome,
     pub method: Option<std::borrow::Cow<'static, str>>,
-    pub tool: Option<String>,
+    pub tool: Option<Text>,
     /// JSON Pointer into the policy of the rule that decided.
-    pub rule: Option<String>,
+    pub rule: Option<Text>,
     /// What the agent reads.
-    pub message: Option<String>,
+    pub message: Option<Text>,
     pub retry_after_ms: Option<u64>,
     pub approval_id: Option<String>,
     /// When the approval expires, in milliseconds since the epoch (or since `at_ms` 0).
@@ -116,33 +115,43 @@ pub struct Decision {
     pub monitor: Option<MonitorDecision>,
 }
 
-/// Appends `,"name":` (without the comma for the first field) to a JSON object being
-/// written.
-fn field(out: &mut String, first: &mut bool, name: &str) {
-    if !std::mem::take(first) {
-        out.push(',');
-    }
-    out.push('"');
-    out.push_str(name);
-    out.push_str("\":");
-}
-
-fn str_field(out: &mut String, first: &mut bool, name: &str, value: Option<&str>) {
+/// Appends `,"name":value` for a string that is present; `name` is written with its
+/// comma and quotes (`,"tool":`).
+fn str_field(out: &mut String, name: &str, value: Option<&str>) {
     if let Some(value) = value {
-        field(out, first, name);
+        out.push_str(name);
         crate::json::write_canonical_str(value, out);
     }
 }
 
-fn num_field(
-    out: &mut String,
-    first: &mut bool,
-    name: &str,
-    value: Option<impl std::fmt::Display>,
-) {
+/// Appends `,"name":value` for a number that is present (see [`str_field`]).
+fn num_field(out: &mut String, name: &str, value: Option<i128>) {
     if let Some(value) = value {
-        field(out, first, name);
-        let _ = write!(out, "{value}");
+        out.push_str(name);
+        write_integer(value, out);
+    }
+}
+
+/// Appends an integer in decimal, without going through `fmt`.
+pub fn write_integer(value: i128, out: &mut String) {
+    let mut digits = [0u8; 40];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    for d in digits.get(at..).unwrap_or_default() {
+        out.push(char::from(*d));
     }
 }
 
@@ -156,25 +165,32 @@ impl Decision {
 
     /// Appends [`Decision::to_json`] to `out`.
     pub fn write_json(&self, out: &mut String) {
-        let mut first = true;
-        out.push('{');
-        str_field(out, &mut first, "decision", Some(self.decision.name()));
-        str_field(out, &mut first, "method", self.method.as_deref());
-        str_field(out, &mut first, "tool", self.tool.as_deref());
-        str_field(out, &mut first, "rule", self.rule.as_deref());
-        str_field(out, &mut first, "message", self.message.as_deref());
-        num_field(out, &mut first, "retry_after_ms", self.retry_after_ms);
-        str_field(out, &mut first, "approval_id", self.approval_id.as_deref());
-        num_field(out, &mut first, "expires_at", self.expires_at);
-        num_field(out, &mut first, "code", self.code);
+        out.push_str("{\"decision\":\"");
+        out.push_str(self.decision.name());
+        out.push('"');
+        str_field(out, ",\"method\":", self.method.as_deref());
+        str_field(out, ",\"tool\":", self.tool.as_deref());
+        str_field(out, ",\"rule\":", self.rule.as_deref());
+        str_field(out, ",\"message\":", self.message.as_deref());
+        num_field(
+            out,
+            ",\"retry_after_ms\":",
+            self.retry_after_ms.map(i128::from),
+        );
+        str_field(out, ",\"approval_id\":", self.approval_id.as_deref());
+        num_field(out, ",\"expires_at\":", self.expires_at.map(i128::from));
+        num_field(out, ",\"code\":", self.code.map(i128::from));
         if let Some(monitor) = &self.monitor {
-            field(out, &mut first, "monitor");
-            let mut inner = true;
-            out.push('{');
-            str_field(out, &mut inner, "decision", Some(monitor.decision.name()));
-            str_field(out, &mut inner, "rule", monitor.rule.as_deref());
-            str_field(out, &mut inner, "message", monitor.message.as_deref());
-            num_field(out, &mut inner, "retry_after_ms", monitor.retry_after_ms);
+            out.push_str(",\"monitor\":{\"decision\":\"");
+            out.push_str(monitor.decision.name());
+            out.push('"');
+            str_field(out, ",\"rule\":", monitor.rule.as_deref());
+            str_field(out, ",\"message\":", monitor.message.as_deref());
+            num_field(
+                out,
+                ",\"retry_after_ms\":",
+                monitor.retry_after_ms.map(i128::from),
+            );
             out.push('}');
         }
         out.push('}');
@@ -193,9 +209,41 @@ impl Serialize for Decision {
 impl Decision {
     fn new(decision: Outcome, message: &Message<'_>) -> Self {
         Decision {
+            tool: message.tool().map(Text::from),
+            ..Decision::new_without_tool(decision, message)
+        }
+    }
+
+    /// The decision for a message that failed strict parsing.
+    pub fn invalid(invalid: &Invalid) -> Self {
+        Decision {
+            decision: Outcome::Invalid,
+            method: invalid.method.clone().map(std::borrow::Cow::Owned),
+            tool: invalid.tool.as_deref().map(Text::from),
+            rule: None,
+            message: Some(invalid.message.as_str().into()),
+            retry_after_ms: None,
+            approval_id: None,
+            expires_at: None,
+            code: Some(invalid.code),
+            monitor: None,
+        }
+    }
+
+    /// An allowed call's decision.
+    /// A decision about a call to `tool`, whose name the policy already holds.
+    fn about(decision: Outcome, message: &Message<'_>, tool: Option<&Text>) -> Self {
+        Decision {
+            tool: tool.cloned(),
+            ..Decision::new_without_tool(decision, message)
+        }
+    }
+
+    fn new_without_tool(decision: Outcome, message: &Message<'_>) -> Self {
+        Decision {
             decision,
             method: message.method.clone(),
-            tool: message.tool().map(str::to_owned),
+            tool: None,
             rule: None,
             message: None,
             retry_after_ms: None,
@@ -206,27 +254,19 @@ impl Decision {
         }
     }
 
-    /// The decision for a message that failed strict parsing.
-    pub fn invalid(invalid: &Invalid) -> Self {
-        Decision {
-            decision: Outcome::Invalid,
-            method: invalid.method.clone().map(std::borrow::Cow::Owned),
-            tool: invalid.tool.clone(),
-            rule: None,
-            message: Some(invalid.message.clone()),
-            retry_after_ms: None,
-            approval_id: None,
-            expires_at: None,
-            code: Some(invalid.code),
-            monitor: None,
-        }
-    }
-
     /// An allowed call's decision.
     pub fn allowed(message: &Message<'_>, rule: &str) -> Self {
         Decision {
-            rule: Some(rule.to_owned()),
+            rule: Some(rule.into()),
             ..Decision::new(Outcome::Allow, message)
+        }
+    }
+
+    /// An allowed call to `tool` by `rule`, both held by the policy.
+    fn allowed_by(message: &Message<'_>, tool: Option<&Text>, rule: &Text) -> Self {
+        Decision {
+            rule: Some(rule.clone()),
+            ..Decision::about(Outcome::Allow, message, tool)
         }
     }
 
@@ -234,22 +274,38 @@ impl Decision {
     /// told it does not exist. `rule` is `None` for a tool the origin does not list.
     pub fn hidden(message: &Message<'_>, rule: Option<String>) -> Self {
         Decision {
-            rule,
-            message: Some(format!(
-                "Unknown tool: {}",
-                message.tool().unwrap_or_default()
-            )),
+            rule: rule.map(Text::from),
+            message: Some(unknown_tool(message.tool().unwrap_or_default())),
             code: Some(mcp::INVALID_PARAMS),
             ..Decision::new(Outcome::Hidden, message)
+        }
+    }
+
+    /// A call to `tool` that `rule` hides.
+    fn hidden_tool(message: &Message<'_>, tool: &Text, rule: &Text) -> Self {
+        Decision {
+            rule: Some(rule.clone()),
+            message: Some(unknown_tool(tool)),
+            code: Some(mcp::INVALID_PARAMS),
+            ..Decision::about(Outcome::Hidden, message, Some(tool))
         }
     }
 
     /// A denied call.
     pub fn denied(message: &Message<'_>, rule: &str, text: String) -> Self {
         Decision {
-            rule: Some(rule.to_owned()),
-            message: Some(text),
+            rule: Some(rule.into()),
+            message: Some(text.into()),
             ..Decision::new(Outcome::Deny, message)
+        }
+    }
+
+    /// A call to `tool` that `rule` denies.
+    fn denied_tool(message: &Message<'_>, tool: &Text, rule: &Text, text: Text) -> Self {
+        Decision {
+            rule: Some(rule.clone()),
+            message: Some(text),
+            ..Decision::about(Outcome::Deny, message, Some(tool))
         }
     }
 
@@ -258,14 +314,17 @@ impl Decision {
         let limit = refused.limit;
         Decision {
             rule: Some(limit.pointer.clone()),
-            message: Some(format!(
-                "rate limit `{}` exceeded: at most {} call{} per {}; retry in {}",
-                limit.counter,
-                limit.max,
-                if limit.max == 1 { "" } else { "s" },
-                limit.window.name(),
-                human_ms(refused.retry_after_ms),
-            )),
+            message: Some(
+                format!(
+                    "rate limit `{}` exceeded: at most {} call{} per {}; retry in {}",
+                    limit.counter,
+                    limit.max,
+                    if limit.max == 1 { "" } else { "s" },
+                    limit.window.name(),
+                    human_ms(refused.retry_after_ms),
+                )
+                .into(),
+            ),
             retry_after_ms: Some(refused.retry_after_ms),
             ..Decision::new(Outcome::RateLimited, message)
         }
@@ -286,10 +345,11 @@ impl Decision {
             None => String::new(),
         };
         Decision {
-            rule: Some(rule.to_owned()),
+            rule: Some(rule.into()),
             message: Some(format!(
                 "calling `{tool}` needs human approval: approval `{approval_id}` is pending. An operator must approve it{place}; then repeat the identical call"
-            )),
+            )
+            .into()),
             approval_id: Some(approval_id.to_owned()),
             expires_at: Some(expires_at),
             ..Decision::new(Outcome::ApprovalRequired, message)
@@ -300,11 +360,11 @@ impl Decision {
     pub fn denied_by_operator(message: &Message<'_>, rule: &str, note: &str) -> Self {
         let tool = message.tool().unwrap_or_default();
         Decision {
-            rule: Some(rule.to_owned()),
+            rule: Some(rule.into()),
             message: Some(if note.trim().is_empty() {
-                format!("an operator denied this call to `{tool}`")
+                format!("an operator denied this call to `{tool}`").into()
             } else {
-                note.to_owned()
+                note.into()
             }),
             ..Decision::new(Outcome::Deny, message)
         }
@@ -314,8 +374,8 @@ impl Decision {
     pub fn as_monitor(&self) -> MonitorDecision {
         MonitorDecision {
             decision: self.decision,
-            rule: self.rule.clone(),
-            message: self.message.clone(),
+            rule: self.rule.as_deref().map(str::to_owned),
+            message: self.message.as_deref().map(str::to_owned),
             retry_after_ms: self.retry_after_ms,
         }
     }
@@ -346,6 +406,11 @@ impl Decision {
             )),
         }
     }
+}
+
+/// What the agent is told of a tool it may not know of.
+fn unknown_tool(name: &str) -> Text {
+    format!("Unknown tool: {name}").into()
 }
 
 /// Milliseconds as a short human duration, rounded up to what it shows (so that
@@ -404,14 +469,14 @@ pub enum Stage<'p> {
         limits: Vec<&'p Limit>,
         /// Monitored limits the monitor decision also counts, when the enforced ones admit.
         monitored: Vec<&'p Limit>,
-        allow_rule: &'p str,
+        allow_rule: &'p Text,
     },
     /// The call is admitted if `limits` have room.
     Limits {
         limits: Vec<&'p Limit>,
         /// Monitored limits the monitor decision also counts, when the enforced ones admit.
         monitored: Vec<&'p Limit>,
-        allow_rule: &'p str,
+        allow_rule: &'p Text,
     },
 }
 
@@ -422,6 +487,8 @@ pub struct Verdict<'p> {
     pub enforced: Stage<'p>,
     /// What the whole policy would do, when a monitored rule makes it differ.
     pub monitor: Option<Stage<'p>>,
+    /// The called tool's name, for a `tools/call`.
+    pub tool: Option<Text>,
 }
 
 impl Verdict<'_> {
@@ -429,12 +496,47 @@ impl Verdict<'_> {
         Verdict {
             enforced: Stage::Decided(decision),
             monitor: None,
+            tool: None,
         }
     }
 }
 
-/// Why a condition could not be evaluated.
-struct Unevaluable(String);
+/// Why a condition could not be evaluated, put in words only when a message needs it.
+enum Unevaluable<'p> {
+    /// A step of the path met the wrong kind of value.
+    WrongKind {
+        path: &'p ArgPath,
+        at: usize,
+        found: Kind,
+    },
+    /// The path is absent.
+    Absent {
+        path: &'p ArgPath,
+        at: usize,
+    },
+    /// The value is not what the op compares.
+    Not {
+        path: &'p ArgPath,
+        found: Kind,
+        wanted: &'static str,
+    },
+    Text(String),
+}
+
+impl Unevaluable<'_> {
+    fn text(&self) -> String {
+        match self {
+            Unevaluable::WrongKind { path, at, found } => path.wrong_kind_reason(*at, *found),
+            Unevaluable::Absent { path, at } => path.absent_reason(*at),
+            Unevaluable::Not {
+                path,
+                found,
+                wanted,
+            } => format!("`{}` is {}, not {wanted}", path.as_str(), found.described()),
+            Unevaluable::Text(text) => text.clone(),
+        }
+    }
+}
 
 /// How a condition over several elements (`*`) combines them.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -447,12 +549,12 @@ enum Quantifier {
 
 impl Policy {
     /// Whether a condition holds for `arguments`, or why it cannot be evaluated.
-    fn holds(
-        &self,
-        condition: &Condition,
+    fn holds<'p>(
+        &'p self,
+        condition: &'p Condition,
         arguments: Node<'_>,
         quantifier: Quantifier,
-    ) -> Result<bool, Unevaluable> {
+    ) -> Result<bool, Unevaluable<'p>> {
         let mut any = false;
         let mut every = true;
         let mut failure: Option<Unevaluable> = None;
@@ -476,29 +578,31 @@ impl Policy {
         })
     }
 
-    fn test(&self, condition: &Condition, target: Target<'_>) -> Result<bool, Unevaluable> {
+    fn test<'p>(
+        &'p self,
+        condition: &'p Condition,
+        target: Target<'_>,
+    ) -> Result<bool, Unevaluable<'p>> {
         let path = &condition.path;
         let value = match target {
             Target::WrongKind { at, found } => {
-                return Err(Unevaluable(path.wrong_kind_reason(at, found)))
+                return Err(Unevaluable::WrongKind { path, at, found })
             }
             Target::Absent { at } => {
                 return match condition.op {
                     Op::Exists(want) => Ok(!want),
-                    _ => Err(Unevaluable(path.absent_reason(at))),
+                    _ => Err(Unevaluable::Absent { path, at }),
                 };
             }
             Target::Value(value) => value,
         };
         let operand = |index: u32| self.operand(index);
-        let wrong = |wanted: &str| {
-            Unevaluable(format!(
-                "`{}` is {}, not {wanted}",
-                path.as_str(),
-                value.kind().described()
-            ))
+        let wrong = |wanted: &'static str| Unevaluable::Not {
+            path,
+            found: value.kind(),
+            wanted,
         };
-        let compare = |index: u32| -> Result<Ordering, Unevaluable> {
+        let compare = |index: u32| -> Result<Ordering, Unevaluable<'p>> {
             let target = value.as_number().ok_or_else(|| wrong("a number"))?;
             let bound = operand(index)
                 .and_then(|n| n.as_number())
@@ -528,7 +632,7 @@ impl Policy {
                     (Kind::String, Some(sub)) => match sub.as_str() {
                         Some(sub) => value.as_str().unwrap_or_default().contains(sub.as_ref()),
                         None => {
-                            return Err(Unevaluable(format!(
+                            return Err(Unevaluable::Text(format!(
                                 "`{}` is a string, and a string contains only strings, not {}",
                                 path.as_str(),
                                 sub.kind().described()
@@ -547,14 +651,10 @@ impl Policy {
         let MessageKind::ToolCall { name, .. } = &message.kind else {
             return Verdict::decided(Decision::new(Outcome::Allow, message));
         };
-        let name: &str = name;
-        let arguments = message.arguments();
         let plan = self.plan(name);
-        let entries: Vec<&Entry> = plan
-            .entries
-            .iter()
-            .filter_map(|i| self.entries.get(*i))
-            .collect();
+        let tool = &plan.name;
+        let arguments = message.arguments();
+        let entries = || plan.entries.iter().filter_map(|i| self.entries.get(*i));
         let top = self.mode.enforced();
         // The first rule that applies, with every rule enforced (the monitor decision), and
         // the first enforced rule that applies (the enforced decision).
@@ -565,6 +665,7 @@ impl Policy {
                 return Some(Verdict {
                     monitor: monitor.filter(|m| !same_stage(m, &decision)),
                     enforced: Stage::Decided(decision),
+                    tool: Some(tool.clone()),
                 });
             }
             if first.is_none() {
@@ -574,13 +675,14 @@ impl Policy {
         };
 
         // 2. hidden.
-        if let Some(i) = plan.hidden_by {
-            if let Some(v) = hit(Decision::hidden(message, Some(format!("/hide/{i}"))), top) {
+        if let Some(rule) = plan.hidden_by.and_then(|i| self.hide_pointers.get(i)) {
+            if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
                 return v;
             }
         }
-        if entries.is_empty() && self.default == DefaultAction::Deny {
-            if let Some(v) = hit(Decision::hidden(message, Some("/default".to_owned())), top) {
+        if plan.entries.is_empty() && self.default == DefaultAction::Deny {
+            let rule = &self.default_pointer;
+            if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
                 return v;
             }
         }
@@ -588,42 +690,51 @@ impl Policy {
             let unreviewed = facts.pin == PinState::New
                 || (facts.pin == PinState::Changed && pin.on_change == OnChange::Hide);
             if unreviewed {
-                if let Some(v) = hit(Decision::hidden(message, Some("/pin".to_owned())), top) {
+                let rule = &self.pin_pointer;
+                if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
                     return v;
                 }
             }
         }
 
-        // 3. denied.
-        for entry in &entries {
+        // 3. denied. The message is the entry's `on_deny`, else one written for the case.
+        for entry in entries() {
             let enforced = entry.mode.enforced();
-            let deny = |rule: &str, why: String| {
-                Decision::denied(message, rule, entry.on_deny.clone().unwrap_or(why))
+            let deny = |rule: &Text, why: &dyn Fn() -> String| {
+                let text = entry.on_deny.clone().unwrap_or_else(|| why().into());
+                Decision::denied_tool(message, tool, rule, text)
             };
             if entry.deny {
-                let rule = format!("{}/action", entry.pointer);
-                let why = format!("calling `{name}` is not allowed by policy");
-                if let Some(v) = hit(deny(&rule, why), enforced) {
+                let why = || format!("calling `{tool}` is not allowed by policy");
+                if let Some(v) = hit(deny(&entry.action_pointer, &why), enforced) {
                     return v;
                 }
             }
             for condition in &entry.deny_if {
                 let why = match self.holds(condition, arguments, Quantifier::Any) {
                     Ok(false) => continue,
-                    Ok(true) => format!("calling `{name}` is not allowed when `{condition}`"),
-                    Err(Unevaluable(why)) => format!("cannot evaluate `{condition}`: {why}"),
+                    Ok(true) => None,
+                    Err(why) => Some(why),
                 };
-                if let Some(v) = hit(deny(&condition.pointer, why), enforced) {
+                let why = || match &why {
+                    None => format!("calling `{tool}` is not allowed when `{condition}`"),
+                    Some(why) => format!("cannot evaluate `{condition}`: {}", why.text()),
+                };
+                if let Some(v) = hit(deny(&condition.pointer, &why), enforced) {
                     return v;
                 }
             }
             for condition in &entry.require {
                 let why = match self.holds(condition, arguments, Quantifier::Every) {
                     Ok(true) => continue,
-                    Ok(false) => format!("calling `{name}` requires `{condition}`"),
-                    Err(Unevaluable(why)) => format!("cannot evaluate `{condition}`: {why}"),
+                    Ok(false) => None,
+                    Err(why) => Some(why),
                 };
-                if let Some(v) = hit(deny(&condition.pointer, why), enforced) {
+                let why = || match &why {
+                    None => format!("calling `{tool}` requires `{condition}`"),
+                    Some(why) => format!("cannot evaluate `{condition}`: {}", why.text()),
+                };
+                if let Some(v) = hit(deny(&condition.pointer, &why), enforced) {
                     return v;
                 }
             }
@@ -631,19 +742,28 @@ impl Policy {
         if self.pin.is_some_and(|p| p.on_change == OnChange::Deny) && facts.pin == PinState::Changed
         {
             let why = format!(
-                "`{name}` has changed at the origin since it was reviewed (its definition no longer matches its pin); an operator must review and accept the change before it can be called"
+                "`{tool}` has changed at the origin since it was reviewed (its definition no longer matches its pin); an operator must review and accept the change before it can be called"
             );
-            if let Some(v) = hit(Decision::denied(message, "/pin", why), top) {
+            let rule = &self.pin_pointer;
+            if let Some(v) = hit(Decision::denied_tool(message, tool, rule, why.into()), top) {
                 return v;
             }
         }
 
         // 4. approval, and 5. the limits that apply after it.
-        let allow_rule = entries.first().map_or("/default", |e| e.pointer.as_str());
-        let (limits, monitored) = self.limits_of(&entries);
+        let allow_rule = entries()
+            .next()
+            .map_or(&self.default_pointer, |e| &e.pointer);
+        let limits_at = |indexes: &[usize]| -> Vec<&'p Limit> {
+            indexes.iter().filter_map(|i| self.limits.get(*i)).collect()
+        };
+        let limits = limits_at(&plan.enforced_limits);
+        let monitored = limits_at(&plan.monitored_limits);
         let approval_of = |enforced_only: bool| {
-            entries
-                .iter()
+            if !plan.approval {
+                return None;
+            }
+            entries()
                 .filter(|e| !enforced_only || e.mode.enforced())
                 .filter_map(|e| e.approval.as_ref())
                 .filter(|a| {
@@ -686,31 +806,11 @@ impl Policy {
             }),
             _ => None,
         };
-        Verdict { enforced, monitor }
-    }
-
-    /// The limits a call counts: the enforced ones, and the monitored-only ones. A counter
-    /// named by an enforced place is enforced; each counter is counted once.
-    fn limits_of<'p>(&'p self, entries: &[&'p Entry]) -> (Vec<&'p Limit>, Vec<&'p Limit>) {
-        let mut enforced: Vec<&Limit> = Vec::new();
-        let mut monitored: Vec<&Limit> = Vec::new();
-        let places = self
-            .all_tools_limits
-            .iter()
-            .chain(entries.iter().flat_map(|e| e.limits.iter()))
-            .filter_map(|i| self.limits.get(*i));
-        for limit in places {
-            let known = |list: &[&Limit]| list.iter().any(|l| l.counter == limit.counter);
-            if limit.mode == Mode::Enforce {
-                if !known(&enforced) {
-                    enforced.push(limit);
-                }
-            } else if !known(&monitored) {
-                monitored.push(limit);
-            }
+        Verdict {
+            enforced,
+            monitor,
+            tool: Some(tool.clone()),
         }
-        monitored.retain(|m| !enforced.iter().any(|e| e.counter == m.counter));
-        (enforced, monitored)
     }
 
     /// Whether a tool is listed by `tools/list`, and the rule that decides: with every
@@ -743,10 +843,13 @@ fn same_stage(stage: &Stage<'_>, decision: &Decision) -> bool {
 fn monitor_approval(message: &Message<'_>, approval: &Approval) -> Decision {
     Decision {
         rule: Some(approval.pointer.clone()),
-        message: Some(format!(
-            "calling `{}` would need human approval",
-            message.tool().unwrap_or_default()
-        )),
+        message: Some(
+            format!(
+                "calling `{}` would need human approval",
+                message.tool().unwrap_or_default()
+            )
+            .into(),
+        ),
         ..Decision::new(Outcome::ApprovalRequired, message)
     }
 }
@@ -852,7 +955,7 @@ impl Session {
             } => match counters.reserve(&limits, context.grant, context.session, context.at_ms) {
                 Err(refused) => Decision::rate_limited(message, &refused),
                 Ok(_) => {
-                    let allowed = Decision::allowed(message, allow_rule);
+                    let allowed = Decision::allowed_by(message, verdict.tool.as_ref(), allow_rule);
                     if verdict.monitor.is_some() || monitored.is_empty() {
                         allowed
                     } else {

@@ -165,7 +165,11 @@ impl<'a> Document<'a> {
     /// Like [`Document::parse`], reusing the tape of an earlier document
     /// ([`Document::into_tape`]) so that a loop allocates nothing.
     pub fn parse_reusing(bytes: &'a [u8], tape: Tape) -> Result<Document<'a>, JsonError> {
-        let text = utf8(bytes)?;
+        Document::parse_str_reusing(utf8(bytes)?, tape)
+    }
+
+    /// Like [`Document::parse_reusing`], for text already known to be UTF-8.
+    pub fn parse_str_reusing(text: &'a str, tape: Tape) -> Result<Document<'a>, JsonError> {
         let Tape { slots, keys, open } = parse_slots(text, tape)?;
         Ok(Document {
             text: Cow::Borrowed(text),
@@ -373,16 +377,16 @@ impl<'d> Node<'d> {
     }
 
     /// Whether this is the string `s`.
+    #[inline]
     pub fn str_eq(&self, s: &str) -> bool {
         let slot = self.slot();
-        let text = self
-            .doc
-            .text
-            .get(slot.start as usize..slot.end as usize)
-            .unwrap_or_default();
+        let (start, end) = (slot.start as usize, slot.end as usize);
         match slot.tag {
-            Tag::Str => text == s,
-            Tag::StrEsc => unescape(text) == s,
+            Tag::Str => {
+                end - start == s.len()
+                    && self.doc.text.as_bytes().get(start..end) == Some(s.as_bytes())
+            }
+            Tag::StrEsc => unescape(self.doc.text.get(start..end).unwrap_or_default()) == s,
             _ => false,
         }
     }
@@ -446,8 +450,17 @@ impl<'d> Node<'d> {
         for (key, value) in self.members() {
             let slot = key.slot();
             let found = if slot.tag == Tag::Str {
-                let raw = key.doc.text.get(slot.start as usize..slot.end as usize);
-                names.iter().position(|n| raw == Some(*n))
+                let raw = key
+                    .doc
+                    .text
+                    .as_bytes()
+                    .get(slot.start as usize..slot.end as usize)
+                    .unwrap_or_default();
+                names.iter().position(|n| {
+                    n.len() == raw.len()
+                        && n.as_bytes().first() == raw.first()
+                        && n.as_bytes() == raw
+                })
             } else {
                 names.iter().position(|n| key.str_eq(n))
             };

@@ -236,7 +236,7 @@ impl Evaluator {
         }
         // The fast path: the line is strict JSON and its body a message object, read once.
         let tape = self.tape.take().unwrap_or_default();
-        let tape = match Document::parse_reusing(line.as_bytes(), tape) {
+        let tape = match Document::parse_str_reusing(line, tape) {
             Ok(doc) => match line_fields(&doc, test) {
                 Some(fields) => return Some(self.decide_fields(doc, fields, line)),
                 None => doc.into_tape(),
@@ -364,7 +364,7 @@ pub fn run_tests(policy: &str, cases: &str) -> Result<TestRun, Vec<PolicyError>>
             run.failures.push(Failure {
                 line: index + 1,
                 expected: json!(null),
-                actual: json!({"decision": decision_json.get("decision"), "message": decision.message}),
+                actual: json!({"decision": decision_json.get("decision"), "message": decision.message.as_deref()}),
                 decision: decision_json,
             });
             if decision.decision != Outcome::Invalid {
@@ -465,7 +465,7 @@ pub fn tools_warnings(policy: &Policy, tools: &[catalogue::Tool]) -> Vec<PolicyE
             };
             warn(
                 &mut warnings,
-                entry.pointer.clone(),
+                entry.pointer.to_string(),
                 format!(
                     "the {what} `{}` matches no tool of the catalogue (a typo?)",
                     entry.pattern.as_str()

@@ -246,11 +246,7 @@ pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
     let id = match id_node {
         None => None,
         Some(id) if id.kind() == json::Kind::String => Some(id.raw().to_owned()),
-        Some(id)
-            if id.as_number().is_some_and(|n| {
-                is_integer_literal(n.as_str()) && (n.as_i64().is_some() || n.as_u64().is_some())
-            }) =>
-        {
+        Some(id) if id.as_number().is_some_and(|n| is_integer_id(n.as_str())) => {
             Some(id.raw().to_owned())
         }
         Some(_) => {
@@ -397,8 +393,15 @@ fn intern_method(method: Cow<'_, str>) -> Cow<'static, str> {
     }
 }
 
-fn is_integer_literal(text: &str) -> bool {
-    !text.contains(['.', 'e', 'E'])
+/// Whether a JSON number is an integer id: no fraction or exponent, within `i64` or
+/// `u64`.
+fn is_integer_id(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    // 18 digits always fit; longer ones are parsed.
+    digits.len() <= 18 || text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
 }
 
 /// The `_meta` key that carries the protocol version in 2026-07-28 requests.

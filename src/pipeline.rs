@@ -542,7 +542,7 @@ impl Call {
             Some(Stage::Decided(d)) => Some(d.clone()),
             Some(Stage::Approval { approval, .. }) => Some(Decision {
                 rule: Some(approval.pointer.clone()),
-                message: Some(format!("calling `{name}` would need human approval")),
+                message: Some(format!("calling `{name}` would need human approval").into()),
                 ..Decision::denied(message, &approval.pointer, String::new())
             })
             .map(|mut d| {
@@ -561,7 +561,7 @@ impl Call {
             } => {
                 self.limits = limits.into_iter().cloned().collect();
                 self.monitored = monitored.into_iter().cloned().collect();
-                self.allow_rule = allow_rule.to_owned();
+                self.allow_rule = allow_rule.to_string();
                 let arguments = message.arguments();
                 let size = arguments.raw().len();
                 if size > MAX_APPROVAL_ARGUMENTS {
@@ -582,7 +582,7 @@ impl Call {
                     tool: name.clone(),
                     arguments_sha256,
                     policy_version: cx.policy_version,
-                    rule: approval.pointer.clone(),
+                    rule: approval.pointer.to_string(),
                     ttl_ms: approval.ttl_ms,
                     arguments_sealed: cx
                         .config
@@ -609,7 +609,7 @@ impl Call {
             } => {
                 self.limits = limits.into_iter().cloned().collect();
                 self.monitored = monitored.into_iter().cloned().collect();
-                self.allow_rule = allow_rule.to_owned();
+                self.allow_rule = allow_rule.to_string();
                 self.decision = Some(Decision::allowed(message, allow_rule));
                 self.state = State::Reserve;
                 None
@@ -1008,7 +1008,7 @@ impl Call {
             let mut decision = Decision::allowed(&message, "");
             decision.rule = None;
             if let Some(why) = cut {
-                decision.message = Some(why);
+                decision.message = Some(why.into());
             }
             let mut record = self.make_record(&message, &decision);
             let status = match &self.forwarded {

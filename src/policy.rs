@@ -138,7 +138,7 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limit {
     /// Where the limit is written (`/tools/odoo_write/limits/0`, `/tools/x/rate_limit`).
-    pub pointer: String,
+    pub pointer: Text,
     /// The counter's name, shared by every limit that names it.
     pub counter: String,
     pub window: Window,
@@ -241,7 +241,7 @@ impl Op {
 #[derive(Debug, Clone)]
 pub struct Condition {
     /// Where the condition is written (`/tools/odoo_write/deny_if/0`).
-    pub pointer: String,
+    pub pointer: Text,
     pub path: ArgPath,
     pub op: Op,
     /// The operand as written, for messages.
@@ -262,7 +262,7 @@ impl fmt::Display for Condition {
 #[derive(Debug, Clone)]
 pub struct Approval {
     /// Where it is written (`/tools/x/approval`).
-    pub pointer: String,
+    pub pointer: Text,
     /// Approval is needed when all of these hold (always, when empty).
     pub conditions: Vec<Condition>,
     /// How long pending and approved approvals live.
@@ -273,7 +273,9 @@ pub struct Approval {
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// `/tools/<key>`.
-    pub pointer: String,
+    pub pointer: Text,
+    /// `/tools/<key>/action`.
+    pub action_pointer: Text,
     pub pattern: Pattern,
     /// The entry's mode: its own `mode`, or the policy's.
     pub mode: Mode,
@@ -284,7 +286,7 @@ pub struct Entry {
     pub limits: Vec<usize>,
     pub approval: Option<Approval>,
     /// `on_deny`, or its alias `reason`.
-    pub on_deny: Option<String>,
+    pub on_deny: Option<Text>,
 }
 
 /// The pinning rule (CONTRACT §8).
@@ -297,11 +299,23 @@ pub struct Pin {
 /// and whether `hide` hides it. Built once per exact key at load, on demand otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
+    /// The tool name.
+    pub name: Text,
     /// Indexes into [`Policy::entries`], in document order.
     pub entries: Vec<usize>,
     /// The first `hide` item that matches, by index.
     pub hidden_by: Option<usize>,
+    /// The limits a call counts, by index into [`Policy::limits`]: the enforced ones,
+    /// and the monitored-only ones. A counter named by an enforced place is enforced;
+    /// each counter is counted once.
+    pub enforced_limits: Vec<usize>,
+    pub monitored_limits: Vec<usize>,
+    /// Whether some entry asks for approval.
+    pub approval: bool,
 }
+
+/// Text the policy holds and decisions share: a pointer, an `on_deny` message, a name.
+pub type Text = Rc<str>;
 
 /// How many plans of names that are not exact keys a policy keeps.
 pub const PLAN_CACHE: usize = 4_096;
@@ -386,6 +400,11 @@ pub struct Policy {
     /// Every limit of the policy, one per place that writes one. All the limits on one
     /// counter agree (the loader checks), and a call counts each counter once.
     pub(crate) limits: Vec<Limit>,
+    /// `/hide/N` for each item of `hide`.
+    pub(crate) hide_pointers: Vec<Text>,
+    /// `/default` and `/pin`, shared by the decisions that name them.
+    pub(crate) default_pointer: Text,
+    pub(crate) pin_pointer: Text,
 }
 
 /// How a policy ranks a tool before any call is made.
@@ -471,7 +490,58 @@ impl Policy {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Plan { entries, hidden_by }
+        let (enforced_limits, monitored_limits) = self.limits_of(&entries);
+        let approval = entries
+            .iter()
+            .filter_map(|i| self.entries.get(*i))
+            .any(|e| e.approval.is_some());
+        Plan {
+            name: tool.into(),
+            entries,
+            hidden_by,
+            enforced_limits,
+            monitored_limits,
+            approval,
+        }
+    }
+
+    /// The limits a call to a tool matched by `entries` counts: the enforced ones, and
+    /// the monitored-only ones (see [`Plan::enforced_limits`]).
+    fn limits_of(&self, entries: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        let mut enforced: Vec<usize> = Vec::new();
+        let mut monitored: Vec<usize> = Vec::new();
+        let places = self.all_tools_limits.iter().copied().chain(
+            entries
+                .iter()
+                .filter_map(|i| self.entries.get(*i))
+                .flat_map(|e| e.limits.iter().copied()),
+        );
+        for index in places {
+            let Some(limit) = self.limits.get(index) else {
+                continue;
+            };
+            let known = |list: &[usize]| {
+                list.iter().any(|i| {
+                    self.limits
+                        .get(*i)
+                        .is_some_and(|l| l.counter == limit.counter)
+                })
+            };
+            if limit.mode == Mode::Enforce {
+                if !known(&enforced) {
+                    enforced.push(index);
+                }
+            } else if !known(&monitored) {
+                monitored.push(index);
+            }
+        }
+        monitored.retain(|m| {
+            let counter = self.limits.get(*m).map(|l| l.counter.as_str());
+            !enforced
+                .iter()
+                .any(|e| self.limits.get(*e).map(|l| l.counter.as_str()) == counter)
+        });
+        (enforced, monitored)
     }
 
     /// The plan of `tool`: precomputed for exact keys; for other names computed once and
@@ -479,9 +549,6 @@ impl Policy {
     pub fn plan(&self, tool: &str) -> PlanRef<'_> {
         if let Some(plan) = self.plans.get(tool) {
             return PlanRef::Borrowed(plan);
-        }
-        if self.globs.is_empty() && self.hide_globs.is_empty() {
-            return PlanRef::Shared(Rc::new(Plan::default()));
         }
         if let Some(plan) = self.cache.borrow().get(tool) {
             return PlanRef::Shared(plan.clone());
@@ -576,7 +643,7 @@ impl Policy {
             return (Visibility::Hidden, format!("/hide/{i}"));
         }
         match plan.entries.first().and_then(|i| self.entries.get(*i)) {
-            Some(entry) => (Visibility::Listed, entry.pointer.clone()),
+            Some(entry) => (Visibility::Listed, entry.pointer.to_string()),
             None if self.default == DefaultAction::Deny => {
                 (Visibility::Hidden, "/default".to_owned())
             }
@@ -648,8 +715,22 @@ pub fn is_valid_tool_name(name: &str) -> bool {
         && name.len() <= MAX_TOOL_NAME
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            .all(|b| NAME_BYTES.get(usize::from(b)) == Some(&true))
 }
+
+/// The bytes of a tool name.
+// Indexes below 256 into a table of 256: in bounds by construction.
+#[allow(clippy::indexing_slicing)]
+static NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-';
+        b += 1;
+    }
+    table
+};
 
 /// A character as a policy author can see it, even when it is invisible: `` ` ` `` is
 /// shown as `U+0020 (space)`, a zero-width space as `U+200B`.
@@ -849,6 +930,7 @@ impl Loader {
         let pin = map.get("pin").and_then(|p| self.pin(p));
 
         let mut hide = Vec::new();
+        let mut hide_count = 0;
         let mut hide_exact = HashMap::new();
         let mut hide_globs = Vec::new();
         if let Some(items) = map.get("hide").and_then(|v| self.array(v, "/hide")) {
@@ -863,6 +945,7 @@ impl Loader {
                     hide_exact.entry(pattern.text.clone()).or_insert(i);
                 }
                 hide.push(pattern);
+                hide_count = i + 1;
             }
         }
 
@@ -912,6 +995,11 @@ impl Loader {
             cache: RefCell::new(HashMap::new()),
             globs,
             limits: std::mem::take(&mut self.limits),
+            hide_pointers: (0..hide_count)
+                .map(|i| format!("/hide/{i}").into())
+                .collect(),
+            default_pointer: "/default".into(),
+            pin_pointer: "/pin".into(),
         })
     }
 
@@ -1053,7 +1141,8 @@ impl Loader {
             (a, b) => a.or(b),
         };
         Some(Entry {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
+            action_pointer: push_pointer(pointer, "action").into(),
             pattern: pattern?,
             mode,
             deny,
@@ -1061,7 +1150,7 @@ impl Loader {
             require,
             limits,
             approval,
-            on_deny,
+            on_deny: on_deny.map(Text::from),
         })
     }
 
@@ -1094,7 +1183,7 @@ impl Loader {
             Some(v) => self.duration(v, &push_pointer(pointer, "ttl")),
         };
         Some(Approval {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
             conditions,
             ttl_ms: ttl_ms?,
         })
@@ -1184,7 +1273,7 @@ impl Loader {
         let operand = map.get("value");
         let op = op_name.and_then(|name| self.op(name, operand, &value_pointer));
         Some(Condition {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
             path: path?,
             op: op?,
             value_text: operand.map(|v| v.raw().to_owned()),
@@ -1352,7 +1441,7 @@ impl Loader {
             ),
         };
         self.add_limit(Limit {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
             counter: counter?,
             window: window?,
             max: max?,
@@ -1408,7 +1497,7 @@ impl Loader {
             return None;
         }
         self.add_limit(Limit {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
             counter: format!("{key}_rate"),
             window: window?,
             max: max?,

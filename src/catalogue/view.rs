@@ -106,7 +106,7 @@ fn limit_info(limit: &Limit, all_tools: bool) -> LimitInfo {
         window: limit.window.name(),
         max: limit.max,
         scope: limit.scope.name(),
-        rule: limit.pointer.clone(),
+        rule: limit.pointer.to_string(),
         all_tools,
     }
 }
@@ -191,14 +191,14 @@ pub fn status_with(policy: &Policy, tool: &str, facts: ToolFacts, rules: Rules) 
     let conditions: Vec<String> = entries
         .iter()
         .flat_map(|e| e.deny_if.iter().chain(e.require.iter()))
-        .map(|c| c.pointer.clone())
+        .map(|c| c.pointer.to_string())
         .collect();
     let approval = entries
         .iter()
         .filter_map(|e| e.approval.as_ref())
         .min_by_key(|a| (!a.conditions.is_empty(), a.ttl_ms))
         .map(|a| ApprovalInfo {
-            rule: a.pointer.clone(),
+            rule: a.pointer.to_string(),
             ttl_ms: a.ttl_ms,
             // Unconditional approvals sort first, so this is conditional only when
             // every approval is.
@@ -209,7 +209,7 @@ pub fn status_with(policy: &Policy, tool: &str, facts: ToolFacts, rules: Rules) 
         conditional: false,
         rule: String::new(),
         why: String::new(),
-        entries: matching.iter().map(|e| e.pointer.clone()).collect(),
+        entries: matching.iter().map(|e| e.pointer.to_string()).collect(),
         conditions,
         limits,
         approval,
@@ -284,11 +284,11 @@ pub fn status_with(policy: &Policy, tool: &str, facts: ToolFacts, rules: Rules) 
     }
     let (allowed_rule, allowed_why) = match (matching.first(), entries.is_empty()) {
         (Some(entry), false) => (
-            entry.pointer.clone(),
+            entry.pointer.to_string(),
             format!("allowed by `{}`{condition_note}", key_of(&entry.pointer)),
         ),
         (Some(entry), true) => (
-            entry.pointer.clone(),
+            entry.pointer.to_string(),
             format!(
                 "listed by `{}`, whose rules are monitored (reported, not enforced)",
                 key_of(&entry.pointer)
