@@ -50,6 +50,7 @@ use crate::ratelimit::{Counters, LimitRefused};
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 /// The outcome of evaluating one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -94,33 +95,99 @@ pub struct MonitorDecision {
     pub retry_after_ms: Option<u64>,
 }
 
-/// A decision object (CONTRACT §2). Fields that do not apply are left out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A decision object (CONTRACT §2). Fields that do not apply are left out. Its JSON is
+/// written by [`Decision::write_json`], in this field order.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub decision: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<std::borrow::Cow<'static, str>>,
     pub tool: Option<String>,
     /// JSON Pointer into the policy of the rule that decided.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// What the agent reads.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
     /// When the approval expires, in milliseconds since the epoch (or since `at_ms` 0).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
     /// The JSON-RPC error code, for `invalid` and `hidden`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// The monitor decision, when it differs from this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor: Option<MonitorDecision>,
+}
+
+/// Appends `,"name":` (without the comma for the first field) to a JSON object being
+/// written.
+fn field(out: &mut String, first: &mut bool, name: &str) {
+    if !std::mem::take(first) {
+        out.push(',');
+    }
+    out.push('"');
+    out.push_str(name);
+    out.push_str("\":");
+}
+
+fn str_field(out: &mut String, first: &mut bool, name: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        field(out, first, name);
+        crate::json::write_canonical_str(value, out);
+    }
+}
+
+fn num_field(
+    out: &mut String,
+    first: &mut bool,
+    name: &str,
+    value: Option<impl std::fmt::Display>,
+) {
+    if let Some(value) = value {
+        field(out, first, name);
+        let _ = write!(out, "{value}");
+    }
+}
+
+impl Decision {
+    /// The decision object's JSON (one line, the fields that apply, in order).
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(160);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Decision::to_json`] to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        let mut first = true;
+        out.push('{');
+        str_field(out, &mut first, "decision", Some(self.decision.name()));
+        str_field(out, &mut first, "method", self.method.as_deref());
+        str_field(out, &mut first, "tool", self.tool.as_deref());
+        str_field(out, &mut first, "rule", self.rule.as_deref());
+        str_field(out, &mut first, "message", self.message.as_deref());
+        num_field(out, &mut first, "retry_after_ms", self.retry_after_ms);
+        str_field(out, &mut first, "approval_id", self.approval_id.as_deref());
+        num_field(out, &mut first, "expires_at", self.expires_at);
+        num_field(out, &mut first, "code", self.code);
+        if let Some(monitor) = &self.monitor {
+            field(out, &mut first, "monitor");
+            let mut inner = true;
+            out.push('{');
+            str_field(out, &mut inner, "decision", Some(monitor.decision.name()));
+            str_field(out, &mut inner, "rule", monitor.rule.as_deref());
+            str_field(out, &mut inner, "message", monitor.message.as_deref());
+            num_field(out, &mut inner, "retry_after_ms", monitor.retry_after_ms);
+            out.push('}');
+        }
+        out.push('}');
+    }
+}
+
+impl Serialize for Decision {
+    /// The same JSON as [`Decision::write_json`], embedded as is.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::value::RawValue::from_string(self.to_json())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
 }
 
 impl Decision {
@@ -143,7 +210,7 @@ impl Decision {
     pub fn invalid(invalid: &Invalid) -> Self {
         Decision {
             decision: Outcome::Invalid,
-            method: invalid.method.clone(),
+            method: invalid.method.clone().map(std::borrow::Cow::Owned),
             tool: invalid.tool.clone(),
             rule: None,
             message: Some(invalid.message.clone()),
@@ -273,10 +340,10 @@ impl Decision {
                 mcp::error_response(id, self.code.unwrap_or(mcp::INVALID_REQUEST), message),
             )),
             Outcome::Hidden => Some((200, mcp::error_response(id, mcp::INVALID_PARAMS, message))),
-            Outcome::Deny | Outcome::RateLimited | Outcome::ApprovalRequired => {
-                let decision = serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned());
-                Some((200, mcp::refusal_response(id, message, &decision, modern)))
-            }
+            Outcome::Deny | Outcome::RateLimited | Outcome::ApprovalRequired => Some((
+                200,
+                mcp::refusal_response(id, message, &self.to_json(), modern),
+            )),
         }
     }
 }

@@ -151,6 +151,9 @@ const NULL_SLOT: Slot = Slot {
 pub struct Document<'a> {
     text: Cow<'a, str>,
     slots: Vec<Slot>,
+    /// The parser's buffers, kept for reuse.
+    keys: Vec<Key>,
+    open: Vec<Frame>,
 }
 
 impl<'a> Document<'a> {
@@ -163,19 +166,23 @@ impl<'a> Document<'a> {
     /// ([`Document::into_tape`]) so that a loop allocates nothing.
     pub fn parse_reusing(bytes: &'a [u8], tape: Tape) -> Result<Document<'a>, JsonError> {
         let text = utf8(bytes)?;
-        let slots = parse_slots(text, tape.0)?;
+        let Tape { slots, keys, open } = parse_slots(text, tape)?;
         Ok(Document {
             text: Cow::Borrowed(text),
             slots,
+            keys,
+            open,
         })
     }
 
     /// Parses a text the document then owns.
     pub fn parse_owned(text: String) -> Result<Document<'static>, JsonError> {
-        let slots = parse_slots(&text, Vec::new())?;
+        let Tape { slots, keys, open } = parse_slots(&text, Tape::default())?;
         Ok(Document {
             text: Cow::Owned(text),
             slots,
+            keys,
+            open,
         })
     }
 
@@ -216,14 +223,18 @@ impl<'a> Document<'a> {
         Document {
             text: Cow::Owned(self.text.into_owned()),
             slots: self.slots,
+            keys: self.keys,
+            open: self.open,
         }
     }
 
-    /// Gives back the tape for [`Document::parse_reusing`].
+    /// Gives back the buffers for [`Document::parse_reusing`].
     pub fn into_tape(self) -> Tape {
-        let mut slots = self.slots;
-        slots.clear();
-        Tape(slots)
+        Tape {
+            slots: self.slots,
+            keys: self.keys,
+            open: self.open,
+        }
     }
 }
 
@@ -239,12 +250,19 @@ pub fn empty_object() -> &'static Document<'static> {
             next: 1,
             len: 0,
         }],
+        keys: Vec::new(),
+        open: Vec::new(),
     })
 }
 
-/// A reusable tape buffer (see [`Document::parse_reusing`]).
+/// Reusable parse buffers (see [`Document::parse_reusing`]): the slots, and the
+/// parser's stacks of open containers and of keys.
 #[derive(Debug, Clone, Default)]
-pub struct Tape(Vec<Slot>);
+pub struct Tape {
+    slots: Vec<Slot>,
+    keys: Vec<Key>,
+    open: Vec<Frame>,
+}
 
 fn utf8(bytes: &[u8]) -> Result<&str, JsonError> {
     std::str::from_utf8(bytes).map_err(|e| {
@@ -416,6 +434,30 @@ impl<'d> Node<'d> {
         self.members().find(|(k, _)| k.str_eq(key)).map(|(_, v)| v)
     }
 
+    /// Reads an object's members in one pass: `out[i]` gets the value of the member named
+    /// `names[i]`, and `other` sees every member whose key is none of them. (Cheaper than
+    /// one [`Node::get`] per name.)
+    pub fn pick(
+        &self,
+        names: &[&str],
+        out: &mut [Option<Node<'d>>],
+        other: &mut dyn FnMut(Node<'d>, Node<'d>),
+    ) {
+        for (key, value) in self.members() {
+            let slot = key.slot();
+            let found = if slot.tag == Tag::Str {
+                let raw = key.doc.text.get(slot.start as usize..slot.end as usize);
+                names.iter().position(|n| raw == Some(*n))
+            } else {
+                names.iter().position(|n| key.str_eq(n))
+            };
+            match found.and_then(|i| out.get_mut(i)) {
+                Some(cell) => *cell = Some(value),
+                None => other(key, value),
+            }
+        }
+    }
+
     /// Item `i` of an array.
     pub fn item(&self, i: usize) -> Option<Node<'d>> {
         self.items().nth(i)
@@ -511,6 +553,8 @@ impl<'d> Node<'d> {
                 next: 1,
                 len: 0,
             }],
+            keys: Vec::new(),
+            open: Vec::new(),
         })
     }
 }
@@ -722,6 +766,9 @@ impl<'d> Number<'d> {
 
     /// The value as a `u64`, when it is a non-negative integer that fits.
     pub fn as_u64(&self) -> Option<u64> {
+        if self.text.len() <= 19 && self.text.bytes().all(|b| b.is_ascii_digit()) {
+            return self.text.parse().ok();
+        }
         let d = self.decimal();
         if d.is_zero() {
             return Some(0);
@@ -740,6 +787,10 @@ impl<'d> Number<'d> {
 
     /// The value as an `i64`, when it is an integer that fits.
     pub fn as_i64(&self) -> Option<i64> {
+        let digits = self.text.strip_prefix('-').unwrap_or(self.text);
+        if digits.len() <= 18 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return self.text.parse().ok();
+        }
         let d = self.decimal();
         if d.is_zero() {
             return Some(0);
@@ -885,31 +936,33 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
     })
 }
 
-/// Appends `s` as a JSON string with the minimal escapes (RFC 8785 §3.2.2.2).
+/// Appends `s` as a JSON string with the minimal escapes (RFC 8785 §3.2.2.2): `"`, `\\`
+/// and control characters; everything else verbatim. The bytes that need an escape are
+/// all ASCII, so runs between them are found and copied whole.
 pub fn write_canonical_str(s: &str, out: &mut String) {
     out.push('"');
-    let mut run = 0;
-    for (i, c) in s.char_indices() {
-        let escape = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\u{8}' => "\\b",
-            '\u{c}' => "\\f",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if u32::from(c) < 0x20 => "",
-            _ => continue,
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    loop {
+        let at = scan_plain(bytes, start);
+        out.push_str(s.get(start..at).unwrap_or_default());
+        let Some(&b) = bytes.get(at) else {
+            break;
         };
-        out.push_str(s.get(run..i).unwrap_or_default());
-        run = i + c.len_utf8();
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
-        } else {
-            out.push_str(escape);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
         }
+        start = at + 1;
     }
-    out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
 
@@ -923,17 +976,39 @@ pub fn quote(s: &str) -> String {
 // ---------------------------------------------------------------------------- the parser
 
 /// Bytes that end a run of plain string characters: `"`, `\` and controls.
+// Indexes below 256 into a table of 256: in bounds by construction.
+#[allow(clippy::indexing_slicing)]
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 #[inline]
 fn is_special(b: u8) -> bool {
-    b == b'"' || b == b'\\' || b < 0x20
+    SPECIAL.get(usize::from(b)).copied().unwrap_or(true)
 }
 
 /// The index of the first byte at or after `i` that [`is_special`], or the length.
-/// Eight bytes at a time: a string's text is most of a tool catalogue.
+/// Byte by byte for the first 16 (most keys and values are short), then eight bytes at a
+/// time: a string's text is most of a tool catalogue.
 #[inline]
 fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    let short_end = i.saturating_add(16).min(bytes.len());
+    while i < short_end {
+        match bytes.get(i) {
+            Some(&b) if !is_special(b) => i += 1,
+            _ => return i,
+        }
+    }
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -954,8 +1029,19 @@ fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// A key of an open object, for the duplicate and ambiguity checks.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    slot: u32,
+    /// The length of its text.
+    len: u32,
+    /// Unescaped and ASCII: its text is its value and folds as ASCII.
+    simple: bool,
+}
+
 /// An object being read: its slot, and the keys seen so far (slot indices) for the
 /// duplicate and ambiguity checks.
+#[derive(Debug, Clone)]
 struct Frame {
     slot: u32,
     /// Whether a member's value (or an item) is being read, so that errors name it.
@@ -973,15 +1059,23 @@ struct Parser<'t> {
     slots: Vec<Slot>,
     /// Open containers, innermost last (for error pointers and key checks).
     open: Vec<Frame>,
-    /// Key slots of the open objects.
-    keys: Vec<u32>,
+    /// Keys of the open objects.
+    keys: Vec<Key>,
 }
 
 /// Objects with more members than this check keys through a hash index.
 const LINEAR_KEYS: usize = 16;
 
-fn parse_slots(text: &str, mut slots: Vec<Slot>) -> Result<Vec<Slot>, JsonError> {
+/// Parses `text` onto `tape`'s buffers; the returned tape holds the slots.
+fn parse_slots(text: &str, tape: Tape) -> Result<Tape, JsonError> {
+    let Tape {
+        mut slots,
+        mut keys,
+        mut open,
+    } = tape;
     slots.clear();
+    keys.clear();
+    open.clear();
     if u32::try_from(text.len()).is_err() {
         return Err(position_error(JsonErrorKind::TooLarge, String::new(), &[]));
     }
@@ -990,8 +1084,8 @@ fn parse_slots(text: &str, mut slots: Vec<Slot>) -> Result<Vec<Slot>, JsonError>
         bytes: text.as_bytes(),
         pos: 0,
         slots,
-        open: Vec::new(),
-        keys: Vec::new(),
+        open,
+        keys,
     };
     parser.skip_ws();
     parser.value(0)?;
@@ -999,7 +1093,11 @@ fn parse_slots(text: &str, mut slots: Vec<Slot>) -> Result<Vec<Slot>, JsonError>
     if parser.pos < parser.bytes.len() {
         return Err(parser.error(JsonErrorKind::TrailingData));
     }
-    Ok(parser.slots)
+    Ok(Tape {
+        slots: parser.slots,
+        keys: parser.keys,
+        open: parser.open,
+    })
 }
 
 impl<'t> Parser<'t> {
@@ -1022,8 +1120,8 @@ impl<'t> Parser<'t> {
                 let key = self
                     .keys
                     .get(frame.keys_from..keys_to)
-                    .and_then(<[u32]>::last)
-                    .map(|k| self.key_text(*k));
+                    .and_then(<[Key]>::last)
+                    .map(|k| self.key_text(k.slot));
                 if let Some(key) = key {
                     pointer = push_pointer(&pointer, &key);
                 }
@@ -1064,7 +1162,11 @@ impl<'t> Parser<'t> {
 
     #[inline]
     fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        // Compact JSON has none: one comparison in the common case.
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if b > b' ' || !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                return;
+            }
             self.pos += 1;
         }
     }
@@ -1191,95 +1293,134 @@ impl<'t> Parser<'t> {
         };
         let from = frame.keys_from;
         let seen = self.keys.len() - from;
-        let key_text = self.key_text(key);
+        let slot = self.slots.get(key as usize).copied().unwrap_or(NULL_SLOT);
+        let raw = self
+            .text
+            .get(slot.start as usize..slot.end as usize)
+            .unwrap_or_default();
+        let simple = slot.tag == Tag::Str && raw.is_ascii();
+        let this = Key {
+            slot: key,
+            len: raw.len() as u32,
+            simple,
+        };
         if seen < LINEAR_KEYS {
-            let simple = is_simple_key(&key_text);
-            for &earlier in self.keys.get(from..).unwrap_or_default() {
-                let other = self.key_text(earlier);
-                if other == key_text {
-                    return Err(self.key_error(
-                        JsonErrorKind::DuplicateKey(key_text.into_owned()),
-                        key_start,
-                    ));
-                }
-                let ambiguous = if simple && is_simple_key(&other) {
-                    other.eq_ignore_ascii_case(&key_text)
-                } else {
-                    fold_key(&other) == fold_key(&key_text)
+            for i in from..self.keys.len() {
+                let Some(&earlier) = self.keys.get(i) else {
+                    continue;
                 };
-                if ambiguous {
-                    return Err(self.key_error(
-                        JsonErrorKind::AmbiguousKeys(other.into_owned(), key_text.into_owned()),
-                        key_start,
-                    ));
+                if simple && earlier.simple {
+                    // Two plain ASCII keys: equal or case-equal only at equal length.
+                    if earlier.len != this.len {
+                        continue;
+                    }
+                    let other = self.raw_key(earlier.slot);
+                    if other == raw {
+                        return Err(
+                            self.key_error(JsonErrorKind::DuplicateKey(raw.to_owned()), key_start)
+                        );
+                    }
+                    if other.eq_ignore_ascii_case(raw) {
+                        return Err(self.key_error(
+                            JsonErrorKind::AmbiguousKeys(other.to_owned(), raw.to_owned()),
+                            key_start,
+                        ));
+                    }
+                } else {
+                    self.compare_keys(earlier.slot, key, key_start)?;
                 }
             }
         } else {
-            let folded_hash = |text: &str| {
-                use std::hash::{Hash, Hasher};
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                if is_simple_key(text) {
-                    for b in text.bytes() {
-                        b.to_ascii_lowercase().hash(&mut hasher);
-                    }
-                } else {
-                    for b in fold_key(text).bytes() {
-                        b.hash(&mut hasher);
-                    }
+            self.check_key_indexed(key, key_start)?;
+        }
+        self.keys.push(this);
+        Ok(())
+    }
+
+    /// The text of an unescaped key.
+    fn raw_key(&self, key: u32) -> &'t str {
+        let slot = self.slots.get(key as usize).copied().unwrap_or(NULL_SLOT);
+        self.text
+            .get(slot.start as usize..slot.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Compares two keys by their decoded and folded text (the slow path: a key with
+    /// escapes or non-ASCII characters).
+    fn compare_keys(&mut self, earlier: u32, key: u32, key_start: usize) -> Result<(), JsonError> {
+        let other = self.key_text(earlier);
+        let text = self.key_text(key);
+        if other == text {
+            return Err(self.key_error(JsonErrorKind::DuplicateKey(text.into_owned()), key_start));
+        }
+        if fold_key(&other) == fold_key(&text) {
+            return Err(self.key_error(
+                JsonErrorKind::AmbiguousKeys(other.into_owned(), text.into_owned()),
+                key_start,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key checks of a large object, through a hash index of its folded keys.
+    fn check_key_indexed(&mut self, key: u32, key_start: usize) -> Result<(), JsonError> {
+        let Some(from) = self.open.last().map(|f| f.keys_from) else {
+            return Ok(());
+        };
+        let folded_hash = |text: &str| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            if is_simple_key(text) {
+                for b in text.bytes() {
+                    b.to_ascii_lowercase().hash(&mut hasher);
                 }
-                hasher.finish()
-            };
-            if self.open.last().is_some_and(|f| f.index.is_none()) {
-                let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-                for (i, &k) in self.keys.get(from..).unwrap_or_default().iter().enumerate() {
-                    index
-                        .entry(folded_hash(&self.key_text(k)))
-                        .or_default()
-                        .push(from + i);
-                }
-                if let Some(frame) = self.open.last_mut() {
-                    frame.index = Some(index);
-                }
-            }
-            let hash = folded_hash(&key_text);
-            let candidates: Vec<usize> = self
-                .open
-                .last()
-                .and_then(|f| f.index.as_ref())
-                .and_then(|index| index.get(&hash))
-                .cloned()
-                .unwrap_or_default();
-            for at in candidates {
-                let Some(&earlier) = self.keys.get(at) else {
-                    continue;
-                };
-                let other = self.key_text(earlier);
-                if other == key_text {
-                    return Err(self.key_error(
-                        JsonErrorKind::DuplicateKey(key_text.into_owned()),
-                        key_start,
-                    ));
-                }
-                if fold_key(&other) == fold_key(&key_text) {
-                    return Err(self.key_error(
-                        JsonErrorKind::AmbiguousKeys(other.into_owned(), key_text.into_owned()),
-                        key_start,
-                    ));
+            } else {
+                for b in fold_key(text).bytes() {
+                    b.hash(&mut hasher);
                 }
             }
-            let position = self.keys.len();
-            if let Some(index) = self.open.last_mut().and_then(|f| f.index.as_mut()) {
-                index.entry(hash).or_default().push(position);
+            hasher.finish()
+        };
+        if self.open.last().is_some_and(|f| f.index.is_none()) {
+            let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+            for (i, k) in self.keys.get(from..).unwrap_or_default().iter().enumerate() {
+                index
+                    .entry(folded_hash(&self.key_text(k.slot)))
+                    .or_default()
+                    .push(from + i);
+            }
+            if let Some(frame) = self.open.last_mut() {
+                frame.index = Some(index);
             }
         }
-        self.keys.push(key);
+        let hash = folded_hash(&self.key_text(key));
+        let candidates: Vec<usize> = self
+            .open
+            .last()
+            .and_then(|f| f.index.as_ref())
+            .and_then(|index| index.get(&hash))
+            .cloned()
+            .unwrap_or_default();
+        for at in candidates {
+            if let Some(earlier) = self.keys.get(at).map(|k| k.slot) {
+                self.compare_keys(earlier, key, key_start)?;
+            }
+        }
+        let position = self.keys.len();
+        if let Some(index) = self.open.last_mut().and_then(|f| f.index.as_mut()) {
+            index.entry(hash).or_default().push(position);
+        }
         Ok(())
     }
 
     fn key_error(&mut self, kind: JsonErrorKind, key_start: usize) -> JsonError {
         // The pointer names the offending key itself.
         let key = self.slots.len() as u32 - 1;
-        self.keys.push(key);
+        self.keys.push(Key {
+            slot: key,
+            len: 0,
+            simple: false,
+        });
         self.set_in_value(true);
         let error = self.error_at(kind, key_start);
         self.set_in_value(false);
@@ -1440,7 +1581,7 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
         open: Vec::new(),
         keys: Vec::new(),
     };
-    let mut members: Vec<(Cow<'_, str>, &str)> = Vec::new();
+    let mut members: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(4);
     parser.skip_ws();
     if parser.peek() != Some(b'{') {
         return Err(parser.unexpected());

@@ -125,6 +125,57 @@ pub struct Evaluator {
     line: usize,
     /// Whether some input line could not be read.
     pub had_bad_line: bool,
+    /// Parse buffers, reused from line to line.
+    tape: Option<crate::json::Tape>,
+}
+
+/// The members of a well-formed eval line, as slots of its document (the fast path).
+struct LineFields {
+    body: u32,
+    grant: Option<u32>,
+    session: Option<u32>,
+    at_ms: u64,
+    expect: Option<std::ops::Range<usize>>,
+}
+
+/// Reads an eval line that is strict JSON with a JSON object as `body` and fields of the
+/// right types; `None` for anything else (the slow path then says exactly what is wrong,
+/// or reads a `body` given as a string of raw bytes).
+fn line_fields(doc: &Document<'_>, test: bool) -> Option<LineFields> {
+    let root = doc.root();
+    if !root.is_object() {
+        return None;
+    }
+    let mut fields = LineFields {
+        body: 0,
+        grant: None,
+        session: None,
+        at_ms: 0,
+        expect: None,
+    };
+    let mut has_body = false;
+    for (key, value) in root.members() {
+        if key.str_eq("body") && value.is_object() {
+            fields.body = value.index();
+            has_body = true;
+        } else if key.str_eq("grant") && value.kind() == crate::json::Kind::String {
+            fields.grant = Some(value.index());
+        } else if key.str_eq("session") && value.kind() == crate::json::Kind::String {
+            fields.session = Some(value.index());
+        } else if key.str_eq("session") && value.is_null() {
+        } else if key.str_eq("at_ms") {
+            let n = value.as_number()?;
+            if !n.as_str().bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            fields.at_ms = n.as_u64()?;
+        } else if test && key.str_eq("expect") && value.is_object() {
+            fields.expect = Some(value.span());
+        } else {
+            return None;
+        }
+    }
+    has_body.then_some(fields)
 }
 
 impl Evaluator {
@@ -135,6 +186,7 @@ impl Evaluator {
             session: Session::new(policy),
             line: 0,
             had_bad_line: false,
+            tape: Some(crate::json::Tape::default()),
         })
     }
 
@@ -182,6 +234,16 @@ impl Evaluator {
         if line.trim().is_empty() {
             return None;
         }
+        // The fast path: the line is strict JSON and its body a message object, read once.
+        let tape = self.tape.take().unwrap_or_default();
+        let tape = match Document::parse_reusing(line.as_bytes(), tape) {
+            Ok(doc) => match line_fields(&doc, test) {
+                Some(fields) => return Some(self.decide_fields(doc, fields, line)),
+                None => doc.into_tape(),
+            },
+            Err(_) => crate::json::Tape::default(),
+        };
+        self.tape = Some(tape);
         Some(match parse_eval_line(line, test) {
             Ok(call) => {
                 let decision = self.session.decide(
@@ -202,6 +264,36 @@ impl Evaluator {
             }
         })
     }
+
+    fn decide_fields<'l>(
+        &mut self,
+        doc: Document<'_>,
+        fields: LineFields,
+        line: &'l str,
+    ) -> (Decision, Option<&'l str>) {
+        let expect = fields.expect.and_then(|span| line.get(span));
+        match crate::mcp::classify_at(doc, fields.body) {
+            Ok(message) => {
+                let text =
+                    |slot: Option<u32>| slot.and_then(|s| message.node(s)).and_then(|n| n.as_str());
+                let grant = text(fields.grant);
+                let session = text(fields.session);
+                let decision = self.session.decide_message(
+                    &message,
+                    CallContext {
+                        grant: grant.as_deref().unwrap_or("anonymous"),
+                        session: session.as_deref(),
+                        at_ms: fields.at_ms,
+                    },
+                );
+                drop(grant);
+                drop(session);
+                self.tape = Some(message.into_tape());
+                (decision, expect)
+            }
+            Err(invalid) => (Decision::invalid(&invalid), expect),
+        }
+    }
 }
 
 /// Runs `toolgate eval` over a whole input: one decision object a line, or
@@ -214,7 +306,7 @@ pub fn eval_jsonl(policy: &str, input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     for line in input.lines() {
         if let Some(decision) = evaluator.line(line) {
-            out.push_str(&serde_json::to_string(&decision).unwrap_or_default());
+            decision.write_json(&mut out);
             out.push('\n');
         }
     }
@@ -301,7 +393,7 @@ pub fn run_tests(policy: &str, cases: &str) -> Result<TestRun, Vec<PolicyError>>
 /// Whether every field of `expect` equals the decision's field (numbers by exact value;
 /// `null` expects the field to be absent). Returns the expected and actual fields too.
 fn compare(expect: &str, decision: &Decision) -> (bool, serde_json::Value, serde_json::Value) {
-    let decision_text = serde_json::to_string(decision).unwrap_or_default();
+    let decision_text = decision.to_json();
     let (Ok(expect_doc), Ok(decision_doc)) = (
         Document::parse(expect.as_bytes()),
         Document::parse(decision_text.as_bytes()),

@@ -10,8 +10,10 @@ pub mod spec;
 
 use crate::json::{push_pointer, Document, JsonError, Kind, Node};
 use regex_lite::Regex;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 
 pub use path::{ArgPath, Segment};
 
@@ -301,6 +303,67 @@ pub struct Plan {
     pub hidden_by: Option<usize>,
 }
 
+/// How many plans of names that are not exact keys a policy keeps.
+pub const PLAN_CACHE: usize = 4_096;
+
+/// A plan, owned by the policy or shared with its cache.
+#[derive(Debug, Clone)]
+pub enum PlanRef<'p> {
+    Borrowed(&'p Plan),
+    Shared(Rc<Plan>),
+}
+
+impl std::ops::Deref for PlanRef<'_> {
+    type Target = Plan;
+
+    fn deref(&self) -> &Plan {
+        match self {
+            PlanRef::Borrowed(plan) => plan,
+            PlanRef::Shared(plan) => plan,
+        }
+    }
+}
+
+/// A fast hasher (FxHash's multiply-and-rotate) for the policy's own keys: they come
+/// from the policy, not from a caller, so a keyed hash buys nothing there.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+/// The hasher of [`FastHash`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A validated policy. Build it with [`Policy::from_json`].
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -316,7 +379,9 @@ pub struct Policy {
     pub(crate) all_tools_limits: Vec<usize>,
     pub(crate) entries: Vec<Entry>,
     /// Plans of the exact keys and exact `hide` names.
-    plans: HashMap<String, Plan>,
+    plans: HashMap<String, Plan, FastHash>,
+    /// Plans of other names, computed when first asked for (at most [`PLAN_CACHE`]).
+    cache: RefCell<HashMap<Box<str>, Rc<Plan>>>,
     globs: Vec<usize>,
     /// Every limit of the policy, one per place that writes one. All the limits on one
     /// counter agree (the loader checks), and a call counts each counter once.
@@ -361,8 +426,8 @@ impl Policy {
         }
     }
 
-    fn build_plans(&self) -> HashMap<String, Plan> {
-        let mut plans = HashMap::new();
+    fn build_plans(&self) -> HashMap<String, Plan, FastHash> {
+        let mut plans = HashMap::with_hasher(FastHash);
         let names = self
             .entries
             .iter()
@@ -409,15 +474,24 @@ impl Policy {
         Plan { entries, hidden_by }
     }
 
-    /// The plan of `tool`: precomputed for exact keys, computed for other names.
-    pub fn plan(&self, tool: &str) -> std::borrow::Cow<'_, Plan> {
-        match self.plans.get(tool) {
-            Some(plan) => std::borrow::Cow::Borrowed(plan),
-            None if self.globs.is_empty() && self.hide_globs.is_empty() => {
-                std::borrow::Cow::Owned(Plan::default())
-            }
-            None => std::borrow::Cow::Owned(self.compute_plan(tool)),
+    /// The plan of `tool`: precomputed for exact keys; for other names computed once and
+    /// kept (up to [`PLAN_CACHE`] names).
+    pub fn plan(&self, tool: &str) -> PlanRef<'_> {
+        if let Some(plan) = self.plans.get(tool) {
+            return PlanRef::Borrowed(plan);
         }
+        if self.globs.is_empty() && self.hide_globs.is_empty() {
+            return PlanRef::Shared(Rc::new(Plan::default()));
+        }
+        if let Some(plan) = self.cache.borrow().get(tool) {
+            return PlanRef::Shared(plan.clone());
+        }
+        let plan = Rc::new(self.compute_plan(tool));
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() < PLAN_CACHE {
+            cache.insert(tool.into(), plan.clone());
+        }
+        PlanRef::Shared(plan)
     }
 
     /// The policy document as written.
@@ -834,7 +908,8 @@ impl Loader {
             hide_globs,
             all_tools_limits,
             entries,
-            plans: HashMap::new(),
+            plans: HashMap::with_hasher(FastHash),
+            cache: RefCell::new(HashMap::new()),
             globs,
             limits: std::mem::take(&mut self.limits),
         })
