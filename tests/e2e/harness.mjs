@@ -8,8 +8,9 @@
 // bounded deadline and fail with the server's output when it does not hold.
 
 import { spawn } from 'node:child_process';
+import { afterEach } from 'node:test';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import os from 'node:os';
@@ -34,6 +35,25 @@ export const sha256hex = (text) => createHash('sha256').update(text).digest('hex
 
 const live = new Set(); // process-group ids we started and have not seen die
 const scratch = new Set(); // temporary directories to remove on exit
+const servers = []; // { name, output() } of every server started, for failure reports
+
+/** The last `chars` characters each server printed, as one text (for a failure report). */
+export function recentOutput(chars = 4000) {
+  return servers
+    .map(({ name, output }) => `--- ${name}: last ${chars} characters of its output ---\n${output().slice(-chars)}`)
+    .join('\n');
+}
+
+// Any failed test prints what the origin and the Worker said last: a failure in CI must
+// be readable from its log alone.
+afterEach((t) => {
+  if (t.passed === false && servers.length > 0) {
+    console.error(`test ${JSON.stringify(t.name)} failed; the servers' recent output follows\n${recentOutput()}`);
+  }
+});
+process.on('exit', (code) => {
+  if (code !== 0 && servers.length > 0) console.error(`exit code ${code}; the servers' recent output follows\n${recentOutput()}`);
+});
 
 function killGroup(pgid, signal) {
   try {
@@ -206,23 +226,59 @@ export function run(command, args, { cwd = ROOT, env = {}, input, timeoutMs = 12
 }
 
 let built;
-/** Builds the Worker into build/ once per process (a no-op when build/ is fresh). */
+/**
+ * Builds what the Worker deploys (build/, and the playground in www/pkg and www/dist)
+ * once per process, before any `wrangler dev` starts; a no-op when it is fresh.
+ */
 export function buildWorker() {
   built ??= (async () => {
-    const build = startProcess('bash', ['scripts/build-worker.sh']);
+    const build = startProcess('bash', ['scripts/build.sh']);
     const code = await build.exited;
     live.delete(build.pid);
-    if (code !== 0) throw new Error(`scripts/build-worker.sh failed (${code}):\n${build.output().slice(-4000)}`);
+    if (code !== 0) throw new Error(`scripts/build.sh failed (${code}):\n${build.output().slice(-4000)}`);
   })();
   return built;
+}
+
+let devConfig;
+/**
+ * The repository's wrangler.toml without its `[build]` step, written once per process
+ * into a scratch directory, with absolute paths to build/ and www/. `wrangler dev` on the
+ * real file runs scripts/build.sh at start and again whenever its watcher reports src/
+ * changed (it does so spuriously at start); a build that rewrites www/dist or build/ while
+ * a test runs makes every running `wrangler dev` reload its Worker mid-request. The
+ * harness builds first (buildWorker) and serves the result unchanged.
+ */
+export function devWranglerConfig() {
+  if (devConfig) return devConfig;
+  const source = readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
+  const withoutBuild = source.replace(/^\[build\]\n(?:(?!\[)[^\n]*\n)*/m, '');
+  if (/^\[build\]/m.test(withoutBuild)) throw new Error('could not remove [build] from wrangler.toml');
+  const text = withoutBuild
+    .replace(/^main = "build\/index\.js"$/m, `main = ${JSON.stringify(path.join(ROOT, 'build', 'index.js'))}`)
+    .replace(/^directory = "\.\/www"$/m, `directory = ${JSON.stringify(path.join(ROOT, 'www'))}`);
+  if (!text.includes(path.join(ROOT, 'build', 'index.js')) || !text.includes(path.join(ROOT, 'www'))) {
+    throw new Error('wrangler.toml no longer has main = "build/index.js" and directory = "./www"');
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-config-'));
+  scratch.add(dir);
+  devConfig = path.join(dir, 'wrangler.toml');
+  writeFileSync(devConfig, `# Written by tests/e2e/harness.mjs from ${path.join(ROOT, 'wrangler.toml')}, without [build].\n${text}`);
+  return devConfig;
 }
 
 // ------------------------------------------------------------------ the demo origin
 
 /** Starts the demo origin; resolves when /_demo/health answers. */
-export async function startOrigin() {
-  const port = await freePort();
-  const proc = startProcess('python3', ['demo/origin/server.py', '--port', String(port), '--log-level', 'warning']);
+export async function startOrigin({ args = [], port: wanted } = {}) {
+  const port = wanted ?? (await freePort());
+  // uvicorn closes a keep-alive connection idle for 5 s by default; workerd's pooled
+  // connection to it can be reused just as it closes, and the call then fails for a
+  // reason no test is about. Keep idle connections for longer than any test file runs.
+  const proc = startProcess('python3', [
+    'demo/origin/server.py', '--port', String(port), '--log-level', 'warning', '--timeout-keep-alive', '900', ...args,
+  ]);
+  servers.push({ name: `demo origin on ${port}`, output: proc.output });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
@@ -237,6 +293,12 @@ export async function startOrigin() {
     base,
     url: `${base}/mcp`,
     proc,
+    /** The tools/calls the origin's tool handler really ran since the last reset. */
+    async executions() {
+      const r = await httpRequest(`${base}/_demo/executions`);
+      if (r.status !== 200) throw new Error(`/_demo/executions answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body);
+    },
     /** Every request the origin received on /mcp since the last reset. */
     async log() {
       const r = await httpRequest(`${base}/_demo/log`);
@@ -269,6 +331,7 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
   if (originHeaders !== undefined) allVars.ORIGIN_HEADERS = text(originHeaders);
   const args = [
     'dev',
+    '--config', devWranglerConfig(),
     '--port', String(port),
     '--ip', '127.0.0.1',
     '--inspector-port', String(inspectorPort),
@@ -278,6 +341,7 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
   ];
   for (const [name, value] of Object.entries(allVars)) args.push('--var', `${name}:${value}`);
   const proc = startProcess(WRANGLER, args, { env: { WRANGLER_SEND_METRICS: 'false' } });
+  servers.push({ name: `wrangler dev on ${port}`, output: proc.output });
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await proc.stop();
@@ -315,9 +379,9 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
  * GRANTS is built from their SHA-256. `originUrl` overrides where the gateway points
  * (e.g. a closed port); the origin is still started unless `withOrigin` is false.
  */
-export async function startStack({ policy, tokens, originHeaders, originUrl, vars, ready, wranglerArgs, withOrigin = true, prime = true }) {
+export async function startStack({ policy, tokens, originHeaders, originUrl, originArgs, vars, ready, wranglerArgs, withOrigin = true, prime = true }) {
   const grants = Object.fromEntries(Object.entries(tokens).map(([id, token]) => [id, sha256hex(token)]));
-  const origin = withOrigin ? await startOrigin() : null;
+  const origin = withOrigin ? await startOrigin({ args: originArgs }) : null;
   let gateway;
   try {
     gateway = await startGateway({ originUrl: originUrl ?? origin.url, policy, grants, originHeaders, vars, ready, wranglerArgs });
@@ -334,6 +398,7 @@ export async function startStack({ policy, tokens, originHeaders, originUrl, var
     tokens,
     originLog: () => origin.log(),
     originReset: () => origin.reset(),
+    executions: () => origin.executions(),
 
     /** POSTs raw bytes to the gateway (default path /mcp) with a bearer token. */
     post(body, { token, headers = {}, path: p = '/mcp', method = 'POST' } = {}) {
