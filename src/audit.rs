@@ -120,7 +120,7 @@ impl Record {
                         .members()
                         .map(|(k, _)| k.as_str().unwrap_or_default().into_owned())
                         .collect();
-                    keys.sort();
+                    crate::sort::sort(&mut keys);
                     let count = keys.len();
                     keys.truncate(MAX_KEYS);
                     let keys = keys.iter().map(|k| bounded(k, MAX_KEY_BYTES)).collect();

@@ -538,7 +538,9 @@ impl<'d> Node<'d> {
                     .members()
                     .map(|(k, v)| (k.as_str().unwrap_or_default(), v))
                     .collect();
-                members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+                crate::sort::sort_by(&mut members, |(a, _), (b, _)| {
+                    a.encode_utf16().lt(b.encode_utf16())
+                });
                 out.push('{');
                 for (i, (key, value)) in members.iter().enumerate() {
                     if i > 0 {

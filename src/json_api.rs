@@ -226,6 +226,9 @@ impl Evaluator {
     }
 
     /// Decides a line; returns the decision and, for `test`, the `expect` text.
+    // Not inlined: V8 moves a wasm function to its optimizing tier only between calls,
+    // so the work of a line must be a call of its own for a long input to run fast.
+    #[inline(never)]
     fn decide_line<'l>(
         &mut self,
         line: &'l str,

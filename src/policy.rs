@@ -478,7 +478,7 @@ impl Policy {
             .position(|e| !e.pattern.is_glob() && e.pattern.as_str() == tool)
         {
             entries.push(i);
-            entries.sort_unstable();
+            crate::sort::sort(&mut entries);
         }
         let exact = self.hide_exact.get(tool).copied();
         let glob = self
@@ -606,7 +606,7 @@ impl Policy {
     /// The number of distinct counters.
     pub fn counters(&self) -> usize {
         let mut names: Vec<&str> = self.limits.iter().map(|l| l.counter.as_str()).collect();
-        names.sort_unstable();
+        crate::sort::sort(&mut names);
         names.dedup();
         names.len()
     }

@@ -13,6 +13,7 @@ use futures_util::future::{select, Either};
 use futures_util::{stream, StreamExt};
 use std::rc::Rc;
 use std::time::Duration;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{
     console_error, AbortController, ByteStream, Context, Delay, Env, Fetch, Headers, Method,
     Request, RequestInit, Response,
@@ -53,24 +54,40 @@ pub async fn send(config: &Config, forward: Forward) -> (Forwarded, Option<Respo
 const CONNECT_REFUSED: &str = "cannot connect to the specified address";
 
 /// Whether a TCP connection to the origin's host and port is refused (then why).
+/// `cloudflare:sockets` through its raw binding: the `worker` crate's socket wrapper
+/// brings a URL parser and a JS deserializer for what this needs of it, one promise.
 async fn refused(origin_url: &str) -> Option<String> {
-    let url = worker::Url::parse(origin_url).ok()?;
-    let host = url
-        .host_str()?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = url.port_or_known_default()?;
-    let mut socket = worker::ConnectionBuilder::new().connect(host, port).ok()?;
-    match socket.opened().await {
+    let (host, port) = crate::config::host_port(origin_url)?;
+    let object = |pairs: &[(&str, JsValue)]| {
+        let object = js_sys::Object::new();
+        for (key, value) in pairs {
+            js_sys::Reflect::set(&object, &JsValue::from_str(key), value).ok()?;
+        }
+        Some(JsValue::from(object))
+    };
+    let address = object(&[
+        ("hostname", JsValue::from_str(host)),
+        ("port", JsValue::from(port)),
+    ])?;
+    let options = object(&[("secureTransport", JsValue::from_str("off"))])?;
+    let socket = worker::worker_sys::connect(address, options).ok()?;
+    let opened = wasm_bindgen_futures::JsFuture::from(socket.opened().ok()?).await;
+    match opened {
         Ok(_) => {
-            let _ = socket.close().await;
+            if let Ok(closing) = socket.close() {
+                let _ = wasm_bindgen_futures::JsFuture::from(closing).await;
+            }
             None
         }
-        Err(e) if e.to_string().contains(CONNECT_REFUSED) => Some(format!(
-            "a connection to it was refused ({e}), so the request was not sent"
-        )),
-        Err(_) => None,
+        Err(e) => {
+            let text = match e.dyn_ref::<js_sys::Error>() {
+                Some(error) => String::from(error.message()),
+                None => e.as_string().unwrap_or_default(),
+            };
+            text.contains(CONNECT_REFUSED).then(|| {
+                format!("a connection to it was refused ({text}), so the request was not sent")
+            })
+        }
     }
 }
 
