@@ -195,6 +195,20 @@ pub fn walk(node: Node<'_>) -> usize {
         }
         Kind::Object => {
             assert_eq!(node.members().count(), node.len());
+            let keys: Vec<String> = node
+                .members()
+                .map(|(k, _)| k.as_str().unwrap_or_default().into_owned())
+                .collect();
+            for (i, a) in keys.iter().enumerate() {
+                for b in keys.get(i + 1..).unwrap_or_default() {
+                    let same = same_but_case(a, b);
+                    if same && !tolerated("sharp-s-case") {
+                        panic!(
+                            "keys {a:?} and {b:?} differ only in case or NUL, and were accepted"
+                        );
+                    }
+                }
+            }
             for (key, value) in node.members() {
                 assert_eq!(key.kind(), Kind::String, "a key that is not a string");
                 let k = key.as_str().expect("a key has a string");
@@ -240,8 +254,33 @@ pub fn is_canonical_exponent_bug(canonical: &str) -> bool {
         .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.')))
         .filter_map(|token| token.split_once('e'))
         .any(|(mantissa, exponent)| {
-            mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+            mantissa
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
                 && exponent.trim_start_matches(['+', '-']).len()
                     > toolgate::json::MAX_EXPONENT_DIGITS
+        })
+}
+
+/// Whether two keys differ only in case (character by character, by the single-character
+/// lowercase or uppercase mappings: `K`/`k`, `ẞ`/`ß`) or by NUL characters: keys the
+/// parser documents it refuses.
+pub fn same_but_case(a: &str, b: &str) -> bool {
+    fn one(mut it: impl Iterator<Item = char>, c: char) -> char {
+        match (it.next(), it.next()) {
+            (Some(x), None) => x,
+            _ => c,
+        }
+    }
+    let lower = |c: char| one(c.to_lowercase(), c);
+    let upper = |c: char| one(c.to_uppercase(), c);
+    let a: Vec<char> = a.chars().filter(|c| *c != '\0').collect();
+    let b: Vec<char> = b.chars().filter(|c| *c != '\0').collect();
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(&c, &d)| {
+            c == d
+                || lower(c) == lower(d)
+                || upper(c) == upper(d)
+                || lower(upper(c)) == lower(upper(d))
         })
 }
