@@ -34,7 +34,7 @@ targets=${FUZZ_TARGETS:-"json_parse json_differential mcp_parse_message policy_l
 if [ "$mode" = regressions ]; then
   export FUZZ_TOLERATE=
 elif [ -z "${FUZZ_TOLERATE+set}" ]; then
-  FUZZ_TOLERATE=$(grep -v '^#' fuzz/regressions/KNOWN 2>/dev/null | paste -sd, -)
+  FUZZ_TOLERATE=$( (grep -v '^#' fuzz/regressions/KNOWN 2>/dev/null || true) | paste -sd, -)
   export FUZZ_TOLERATE
 fi
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}

@@ -6,12 +6,13 @@
 //! which JSON parsers are known to disagree:
 //!
 //! - duplicate object keys, at any depth (parsers differ on which one wins);
-//! - keys that differ only in case, by `ſ`/`K` folding or by NUL characters (Go's
+//! - keys that differ only in case, by `ſ`/`K`/`ẞ` folding or by NUL characters (Go's
 //!   `encoding/json` and some of its replacements treat them as the same key:
 //!   CVE-2026-27896 and GHSA-q382-vc8q-7jhj);
 //! - lone UTF-16 surrogates in `\u` escapes, and invalid UTF-8;
 //! - trailing data after the value, a byte-order mark, `NaN`/`Infinity`, numbers outside
-//!   the range of a double, exponents of more than [`MAX_EXPONENT_DIGITS`] digits, and
+//!   the range of a double, exponents of more than [`MAX_EXPONENT_DIGITS`] digits (as
+//!   written, or in the exact value's canonical form: `0.1e-999999` is `1e-1000000`), and
 //!   nesting deeper than [`MAX_DEPTH`].
 //!
 //! # Representation
@@ -1629,9 +1630,14 @@ impl<'t> Parser<'t> {
         }
         // Short integers are always in range; anything else must be a finite double, as
         // every origin reads it.
+        // Its exact value must also be writable canonically (`Node::canonical`), whose
+        // exponent is the exact one: `0.1e-999999` is `1e-1000000`.
         if !(plain && int_digits <= 300) {
             let text = self.text.get(start..self.pos).unwrap_or_default();
-            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+            let decimal = Number { text }.decimal();
+            let exponent = (decimal.point - 1).unsigned_abs();
+            let exact = decimal.is_zero() || exponent < 10u64.pow(MAX_EXPONENT_DIGITS as u32);
+            if !exact || !text.parse::<f64>().is_ok_and(f64::is_finite) {
                 return Err(self.error_at(JsonErrorKind::NumberOutOfRange, start));
             }
         }
@@ -1777,11 +1783,16 @@ fn skip_value(parser: &mut Parser<'_>) -> Result<(), Fail> {
 /// The key form under which Go-style parsers consider two keys the same: Unicode case
 /// folded (`ſ` to `s`, `K` to `k`) and NUL characters removed.
 pub fn fold_key(key: &str) -> String {
-    key.chars()
-        .filter(|c| *c != '\0')
-        .flat_map(char::to_uppercase)
-        .flat_map(char::to_lowercase)
-        .collect()
+    // Upper then lower case, twice: once is not a fixed point for every character (`ẞ`
+    // lowers to `ß`, which uppers to `SS`), twice is, so that `ß`, `ẞ` and `ss` all fold
+    // to `ss`.
+    let once = |text: &mut dyn Iterator<Item = char>| -> String {
+        text.flat_map(char::to_uppercase)
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let first = once(&mut key.chars().filter(|c| *c != '\0'));
+    once(&mut first.chars())
 }
 
 /// Appends `token` to a JSON Pointer, escaping `~` and `/` (RFC 6901).

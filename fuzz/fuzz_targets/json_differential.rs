@@ -199,7 +199,12 @@ fn documented(error: &JsonError, data: &[u8], value: &Value) -> Result<(), Strin
                 .map(|i| text[i + 1..].trim_start_matches(['+', '-']).len())
                 .unwrap_or(0);
             let finite = text.parse::<f64>().is_ok_and(f64::is_finite);
-            if exponent_digits > toolgate::json::MAX_EXPONENT_DIGITS || !finite {
+            let canonical_digits =
+                canonical_exponent(text).map_or(0, |e| e.unsigned_abs().to_string().len());
+            if exponent_digits > toolgate::json::MAX_EXPONENT_DIGITS
+                || canonical_digits > toolgate::json::MAX_EXPONENT_DIGITS
+                || !finite
+            {
                 Ok(())
             } else {
                 Err(format!("the number {text:?} is in range"))
@@ -215,4 +220,18 @@ fn documented(error: &JsonError, data: &[u8], value: &Value) -> Result<(), Strin
         JsonErrorKind::LoneSurrogate(_) => Ok(()),
         other => Err(format!("{other}")),
     }
+}
+
+/// The exponent of a number's exact value in scientific form (`d.ddd × 10^e`), worked
+/// out from its text alone; `None` for zero. The documented range also covers it:
+/// `0.1e-999999` is `1e-1000000`, whose exponent has seven digits.
+fn canonical_exponent(text: &str) -> Option<i64> {
+    let unsigned = text.trim_start_matches('-');
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], unsigned[i + 1..].parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let first = format!("{int}{frac}").bytes().position(|b| b != b'0')?;
+    Some(exponent + int.len() as i64 - 1 - first as i64)
 }

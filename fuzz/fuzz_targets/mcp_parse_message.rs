@@ -26,12 +26,16 @@ const SCHEMA: &str = r#"{"type":"object","properties":{
   "count":{"type":"integer","x-mcp-header":"Count"},
   "nested":{"type":"object","properties":{"flag":{"type":"boolean","x-mcp-header":"Flag"}}}}}"#;
 
+/// The fixed policy, loaded once. A policy is not `Sync` (it caches plans), and a
+/// fuzz target runs on one thread: one per thread, kept for the process.
 fn policy() -> &'static Policy {
-    static POLICY: OnceLock<Policy> = OnceLock::new();
-    POLICY.get_or_init(|| match Policy::from_json(toolgate_fuzz::EVAL_POLICY) {
-        Ok(p) => p,
-        Err(e) => panic!("the fixed policy is invalid: {e}"),
-    })
+    thread_local! {
+        static POLICY: &'static Policy = match Policy::from_json(toolgate_fuzz::EVAL_POLICY) {
+            Ok(p) => Box::leak(Box::new(p)),
+            Err(e) => panic!("the fixed policy is invalid: {e}"),
+        };
+    }
+    POLICY.with(|p| *p)
 }
 
 fn schema() -> &'static Document<'static> {
@@ -167,7 +171,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(message.id.is_some(), "a tools/call without an id");
             assert_eq!(message.method.as_deref(), Some("tools/call"));
             assert_eq!(message.tool(), Some(name.as_str()));
-            assert_eq!(message.header_name.as_deref(), Some(name.as_str()));
+            assert_eq!(message.header_name(), Some(name.as_str()));
             let params = root.get("params").expect("a tools/call has params");
             assert!(params.get("name").is_some_and(|n| n.str_eq(name)));
             assert_eq!(message.arguments().kind(), JsonKind::Object);
@@ -208,7 +212,7 @@ fuzz_target!(|data: &[u8]| {
         .as_deref()
         .is_none_or(header_safe);
     if method_ok && version_ok {
-        let name = message.header_name.as_deref().map(mirror);
+        let name = message.header_name().map(mirror);
         for version in [
             message.meta_protocol_version.clone(),
             Some("2026-07-28".to_owned()),

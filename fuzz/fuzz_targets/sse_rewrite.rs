@@ -16,19 +16,22 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
 use toolgate::catalogue::View;
 use toolgate::filter::{Filter, FilterError, Report};
 use toolgate::json::Document;
 use toolgate::policy::Policy;
 use toolgate::sse::SseRewriter;
 
+/// The fixed policy, loaded once. A policy is not `Sync` (it caches plans), and a
+/// fuzz target runs on one thread: one per thread, kept for the process.
 fn policy() -> &'static Policy {
-    static POLICY: OnceLock<Policy> = OnceLock::new();
-    POLICY.get_or_init(|| match Policy::from_json(toolgate_fuzz::FILTER_POLICY) {
-        Ok(p) => p,
-        Err(e) => panic!("the fixed policy is invalid: {e}"),
-    })
+    thread_local! {
+        static POLICY: &'static Policy = match Policy::from_json(toolgate_fuzz::FILTER_POLICY) {
+            Ok(p) => Box::leak(Box::new(p)),
+            Err(e) => panic!("the fixed policy is invalid: {e}"),
+        };
+    }
+    POLICY.with(|p| *p)
 }
 
 struct Run {
