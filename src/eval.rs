@@ -908,6 +908,9 @@ pub struct Session {
     approvals: HashMap<String, PendingApproval>,
     policy_version: u64,
     tape: Option<crate::json::Tape>,
+    /// The pin status of tools, as a gateway's catalogue knows them (the playground);
+    /// empty for the command line, which knows none.
+    pins: HashMap<String, PinState>,
 }
 
 /// One call of a sequence.
@@ -927,7 +930,13 @@ impl Session {
             approvals: HashMap::new(),
             policy_version: 0,
             tape: Some(crate::json::Tape::default()),
+            pins: HashMap::new(),
         }
+    }
+
+    /// Decides calls as a gateway that knows these pin statuses would.
+    pub fn set_pins(&mut self, pins: HashMap<String, PinState>) {
+        self.pins = pins;
     }
 
     /// The policy.
@@ -955,9 +964,16 @@ impl Session {
             counters,
             approvals,
             policy_version,
+            pins,
             ..
         } = self;
-        let verdict = policy.verdict(message, ToolFacts::default());
+        let facts = match message.tool() {
+            Some(tool) if !pins.is_empty() => ToolFacts {
+                pin: pins.get(tool).copied().unwrap_or_default(),
+            },
+            _ => ToolFacts::default(),
+        };
+        let verdict = policy.verdict(message, facts);
         let enforced = match verdict.enforced {
             Stage::Decided(decision) => decision,
             Stage::Approval { approval, .. } => {
