@@ -1207,7 +1207,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, tag: Tag, start: usize, end: usize) -> u32 {
         let index = self.slots.len() as u32;
         self.slots.push(Slot {
@@ -1285,6 +1285,7 @@ impl<'t> Parser<'t> {
     }
 
     /// Opens the container at `pos` and moves past its bracket and any whitespace.
+    #[inline(always)]
     fn open_container(&mut self, tag: Tag) -> Result<(), Fail> {
         if self.open.len() >= MAX_DEPTH {
             return Err(self.error(JsonErrorKind::TooDeep));
@@ -1305,6 +1306,7 @@ impl<'t> Parser<'t> {
     }
 
     /// Closes the innermost container at its closing bracket (`pos`).
+    #[inline(always)]
     fn close_container(&mut self) {
         self.pos += 1;
         if let Some(frame) = self.open.pop() {
@@ -1320,6 +1322,7 @@ impl<'t> Parser<'t> {
     }
 
     /// Reads a member's key and its colon, up to the start of its value.
+    #[inline(always)]
     fn member_key(&mut self) -> Result<(), Fail> {
         if self.peek() != Some(b'"') {
             return Err(self.unexpected());
@@ -1522,7 +1525,7 @@ impl<'t> Parser<'t> {
     }
 
     /// Reads a string and pushes its slot; returns the slot index.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<u32, Fail> {
         self.pos += 1;
         let start = self.pos;
