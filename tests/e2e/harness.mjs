@@ -20,6 +20,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+/**
+ * The checkout whose Worker runs under `wrangler dev` (its wrangler.toml, build/ and www/):
+ * this one, unless TOOLGATE_E2E_WORKER_ROOT names another, e.g. a worktree of an older
+ * commit, to show that a test fails there. The demo origin and the tests are always this
+ * checkout's.
+ */
+export const WORKER_ROOT = process.env.TOOLGATE_E2E_WORKER_ROOT ? path.resolve(process.env.TOOLGATE_E2E_WORKER_ROOT) : ROOT;
 
 /** The 198 tools the demo origin serves. */
 export const ORIGIN_TOOLS = JSON.parse(readFileSync(path.join(ROOT, 'www', 'odoo-tools.json'), 'utf8')).map(
@@ -209,7 +216,7 @@ let built;
 /** Builds the Worker into build/ once per process (a no-op when build/ is fresh). */
 export function buildWorker() {
   built ??= (async () => {
-    const build = startProcess('bash', ['scripts/build-worker.sh']);
+    const build = startProcess('bash', ['scripts/build-worker.sh'], { cwd: WORKER_ROOT });
     const code = await build.exited;
     live.delete(build.pid);
     if (code !== 0) throw new Error(`scripts/build-worker.sh failed (${code}):\n${build.output().slice(-4000)}`);
@@ -219,10 +226,14 @@ export function buildWorker() {
 
 // ------------------------------------------------------------------ the demo origin
 
-/** Starts the demo origin; resolves when /_demo/health answers. */
-export async function startOrigin() {
+/**
+ * Starts the demo origin; resolves when /_demo/health answers. `args` are added to its
+ * command line (`--event-store`, `--json-response`, `--odoo-unknown-tools`, `--page-size N`,
+ * `--timeout-keep-alive S`: demo/origin/README.md).
+ */
+export async function startOrigin({ args = [] } = {}) {
   const port = await freePort();
-  const proc = startProcess('python3', ['demo/origin/server.py', '--port', String(port), '--log-level', 'warning']);
+  const proc = startProcess('python3', ['demo/origin/server.py', '--port', String(port), '--log-level', 'warning', ...args]);
   const base = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
@@ -246,6 +257,32 @@ export async function startOrigin() {
     async reset() {
       const r = await httpRequest(`${base}/_demo/reset`, { method: 'POST' });
       if (r.status !== 200) throw new Error(`/_demo/reset answered ${r.status}: ${r.body}`);
+    },
+    /** The tools/calls the origin's tool handler actually ran since the last reset. */
+    async executions() {
+      const r = await httpRequest(`${base}/_demo/executions`);
+      if (r.status !== 200) throw new Error(`/_demo/executions answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body);
+    },
+    /** Sets answer modes, `{method or "*": mode or null}` (POST /_demo/mode). */
+    async mode(modes) {
+      const r = await httpRequest(`${base}/_demo/mode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(modes),
+      });
+      if (r.status !== 200) throw new Error(`/_demo/mode answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body);
+    },
+    /** Changes the live catalogue, `{set: [tools], remove: [names]}` (POST /_demo/tools). */
+    async tools(changes) {
+      const r = await httpRequest(`${base}/_demo/tools`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(changes),
+      });
+      if (r.status !== 200) throw new Error(`/_demo/tools answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body);
     },
     stop: proc.stop,
   };
@@ -277,7 +314,7 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
     ...wranglerArgs,
   ];
   for (const [name, value] of Object.entries(allVars)) args.push('--var', `${name}:${value}`);
-  const proc = startProcess(WRANGLER, args, { env: { WRANGLER_SEND_METRICS: 'false' } });
+  const proc = startProcess(WRANGLER, args, { cwd: WORKER_ROOT, env: { WRANGLER_SEND_METRICS: 'false' } });
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await proc.stop();
@@ -314,10 +351,12 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
  * The demo origin plus a gateway in front of it. `tokens` maps grant id → bearer token;
  * GRANTS is built from their SHA-256. `originUrl` overrides where the gateway points
  * (e.g. a closed port); the origin is still started unless `withOrigin` is false.
+ * `originArgs` go on the origin's command line (see startOrigin), `vars` are more
+ * Worker vars (`REQUESTS_PER_MINUTE`, `ADMINS`, ...).
  */
-export async function startStack({ policy, tokens, originHeaders, originUrl, vars, ready, wranglerArgs, withOrigin = true, prime = true }) {
+export async function startStack({ policy, tokens, originHeaders, originUrl, originArgs, vars, ready, wranglerArgs, withOrigin = true, prime = true }) {
   const grants = Object.fromEntries(Object.entries(tokens).map(([id, token]) => [id, sha256hex(token)]));
-  const origin = withOrigin ? await startOrigin() : null;
+  const origin = withOrigin ? await startOrigin({ args: originArgs }) : null;
   let gateway;
   try {
     gateway = await startGateway({ originUrl: originUrl ?? origin.url, policy, grants, originHeaders, vars, ready, wranglerArgs });
@@ -334,6 +373,7 @@ export async function startStack({ policy, tokens, originHeaders, originUrl, var
     tokens,
     originLog: () => origin.log(),
     originReset: () => origin.reset(),
+    originExecutions: () => origin.executions(),
 
     /** POSTs raw bytes to the gateway (default path /mcp) with a bearer token. */
     post(body, { token, headers = {}, path: p = '/mcp', method = 'POST' } = {}) {
