@@ -124,6 +124,8 @@ struct Relay {
     report: Report,
     cut: Option<String>,
     done: bool,
+    /// Messages (events with data) the filter has checked.
+    messages: usize,
 }
 
 impl Relay {
@@ -137,7 +139,9 @@ impl Relay {
             filter
         };
         let report = &mut self.report;
+        let messages = &mut self.messages;
         let result = self.rewriter.push(chunk, &mut out, &mut |data| {
+            *messages += 1;
             filter.message(data, report).map(|text| match text {
                 std::borrow::Cow::Borrowed(_) => None,
                 std::borrow::Cow::Owned(text) => Some(text),
@@ -173,12 +177,41 @@ impl Relay {
         }
         None
     }
+
+    /// Reads until the first message has been checked, the stream ends or is cut, or
+    /// [`FIRST_EVENT_WAIT_MS`] pass; returns what to send first.
+    async fn start(&mut self) -> Vec<u8> {
+        let mut first = Vec::new();
+        let deadline = super::isolate::now() + FIRST_EVENT_WAIT_MS;
+        while !self.done && self.messages == 0 {
+            let left = deadline.saturating_sub(super::isolate::now());
+            if left == 0 {
+                break;
+            }
+            let wait = Delay::from(Duration::from_millis(left));
+            match select(Box::pin(self.body.next()), wait).await {
+                Either::Left((Some(Ok(chunk)), _)) => first.extend(self.feed(&chunk)),
+                Either::Left((Some(Err(e)), _)) => {
+                    self.cut = Some(format!("the origin's stream broke off: {e}"));
+                    self.done = true;
+                }
+                Either::Left((None, _)) => {
+                    self.rewriter.finish();
+                    self.done = true;
+                }
+                // The stream is still open and slow: its headers go out now.
+                Either::Right(_) => break,
+            }
+        }
+        first
+    }
 }
 
-/// Passes the origin's event stream to the agent through the filter. The first chunk is
-/// read (for up to [`FIRST_EVENT_WAIT_MS`]) before the answer starts, so that a stream
-/// that starts wrong gets a 502 instead; later problems cut the stream off. When the
-/// stream ends, the call's record and observations are written.
+/// Passes the origin's event stream to the agent through the filter. The stream is read
+/// until its first message has been checked (for up to [`FIRST_EVENT_WAIT_MS`]) before the
+/// answer starts, so that a stream that starts wrong gets a 502 instead, and nothing of it
+/// passes on; later problems cut the stream off. When the stream ends, the call's record
+/// and observations are written.
 #[allow(clippy::too_many_arguments)]
 pub async fn stream(
     mut origin: Response,
@@ -201,33 +234,15 @@ pub async fn stream(
         report: Report::default(),
         cut: None,
         done: false,
+        messages: 0,
     };
-    let first = {
-        let wait = Delay::from(Duration::from_millis(FIRST_EVENT_WAIT_MS));
-        let reading = Box::pin(relay.body.next());
-        match select(reading, wait).await {
-            Either::Left((Some(Ok(chunk)), _)) => Some(relay.feed(&chunk)),
-            Either::Left((Some(Err(e)), _)) => {
-                relay.cut = Some(format!("the origin's stream broke off: {e}"));
-                relay.done = true;
-                None
-            }
-            Either::Left((None, _)) => {
-                relay.done = true;
-                None
-            }
-            Either::Right(_) => None,
-        }
-    };
-    if relay.cut.is_some() && first.as_ref().is_none_or(Vec::is_empty) {
-        let why = relay.cut.take().unwrap_or_default();
+    let first = relay.start().await;
+    if let Some(why) = relay.cut.take() {
         call.on_stream_end(std::mem::take(&mut relay.report), Some(why.clone()));
         let sides = call.take_sides();
-        let env2 = env.clone();
-        let config2 = config.clone();
         ctx.wait_until(async move {
             for side in sides {
-                perform(&env2, &config2, side).await;
+                perform(&env, &config, side).await;
             }
         });
         drop(claim);
@@ -280,7 +295,7 @@ pub async fn stream(
             }
         }
     });
-    let first = stream::iter(first.into_iter().filter(|b| !b.is_empty()).map(Ok));
+    let first = stream::iter(Some(first).into_iter().filter(|b| !b.is_empty()).map(Ok));
     let headers = Headers::new();
     for (name, value) in &plan.headers {
         headers.append(name, value)?;
