@@ -499,6 +499,8 @@ fn an_event_stream_that_cannot_be_checked_is_cut_where_it_goes_wrong() {
         ("duplicate_keys", format!("{first}data: {{\"jsonrpc\":\"2.0\",\"id\":1,\"id\":2,\"result\":{{}}}}\n\n").into_bytes(), first.clone(), "the origin sent a message that is not strict json: duplicate key `id` at line 1 column 25"),
         ("byte_order_mark_in_the_data", format!("{first}data: \u{feff}{ok}\n\n").into_bytes(), first.clone(), "the origin sent a message that is not strict json: unexpected `\u{feff}` at line 1 column 1"),
         ("not_utf8", [first.as_bytes(), b"data: {\"a\":\"\xE9\"}\n\n".as_slice()].concat(), first.clone(), "the origin's answer is not utf-8"),
+        // A refused event leaves nothing of itself: not its `event:`, `id:`, `retry:` or comment.
+        ("fields_of_a_refused_event", format!("{first}: keep-alive\nevent: message\nid: e2\nretry: 10\ndata: hello\n\n").into_bytes(), first.clone(), "the origin sent a message that is not strict json: unexpected `h` at line 1 column 1"),
     ];
     for (name, stream, sent, error) in cases {
         let (out, end) = rewrite_every_way(&hiding, &stream);
