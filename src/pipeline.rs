@@ -202,6 +202,52 @@ pub enum Side {
     Refresh,
 }
 
+/// What the counters of one reservation said.
+struct Tally<'l> {
+    /// The reservations made, for a refund.
+    taken: Vec<(CounterKey, u64)>,
+    /// The full limit with the longest wait.
+    refused: Option<LimitRefused<'l>>,
+    /// The first limit whose counter could not be reached.
+    unavailable: Option<&'l Limit>,
+}
+
+impl<'l> Tally<'l> {
+    fn of(
+        limits: &'l [Limit],
+        replies: Vec<Result<Reserved, String>>,
+        grant: &str,
+        session: Option<&str>,
+    ) -> Self {
+        let mut taken = Vec::new();
+        let mut refusals = Vec::new();
+        let mut unavailable = None;
+        // A missing answer counts as a store that could not be reached.
+        let replies = replies
+            .into_iter()
+            .chain(std::iter::repeat_with(|| Err("no answer".to_owned())));
+        for (limit, reply) in limits.iter().zip(replies) {
+            match reply {
+                Ok(Reserved::Taken { at }) => {
+                    taken.push((CounterKey::new(limit, grant, session), at))
+                }
+                Ok(Reserved::Full { retry_after_ms }) => refusals.push(LimitRefused {
+                    limit,
+                    retry_after_ms,
+                }),
+                Err(_) => {
+                    unavailable.get_or_insert(limit);
+                }
+            }
+        }
+        Tally {
+            taken,
+            refused: longest_wait(refusals),
+            unavailable,
+        }
+    }
+}
+
 /// An origin answer whose body is being read.
 #[derive(Debug, Clone, PartialEq)]
 struct PendingAnswer {
@@ -656,63 +702,69 @@ impl Call {
             .as_ref()
             .and_then(|d| d.rule.clone())
             .unwrap_or_default();
-        let step = match reply {
-            Ok(ApprovalReply::Pass) => {
+        match self.approval_refusal(cx, &message, &rule, reply) {
+            None => {
                 self.decision = Some(Decision::allowed(&message, &self.allow_rule));
                 self.state = State::Reserve;
-                None
             }
+            Some(decision) => {
+                let step = self.refuse(&message, decision);
+                self.pending = Some(step);
+            }
+        }
+        self.message = Some(message);
+    }
+
+    /// Why a call that needs approval does not go on, if it does not. A pending approval
+    /// just created is announced to the webhook; a store that cannot be reached fails
+    /// closed.
+    fn approval_refusal(
+        &mut self,
+        cx: &Context<'_>,
+        message: &Message<'_>,
+        rule: &str,
+        reply: Result<ApprovalReply, String>,
+    ) -> Option<Decision> {
+        match reply {
+            Ok(ApprovalReply::Pass) => None,
             Ok(ApprovalReply::Held { approval, created }) => {
-                if created {
-                    if let Some(_url) = &cx.config.approval_webhook_url {
-                        self.sides.push(Side::Webhook(approval::webhook_body(
-                            &approval,
-                            cx.config.approval_key.as_ref(),
-                            self.admin_url.as_deref(),
-                        )));
-                    }
+                if created && cx.config.approval_webhook_url.is_some() {
+                    self.sides.push(Side::Webhook(approval::webhook_body(
+                        &approval,
+                        cx.config.approval_key.as_ref(),
+                        self.admin_url.as_deref(),
+                    )));
                 }
-                let decision = Decision::approval_required(
-                    &message,
-                    &rule,
+                let place = self
+                    .admin_url
+                    .as_ref()
+                    .map(|u| format!("{u}#approval={}", approval.id));
+                Some(Decision::approval_required(
+                    message,
+                    rule,
                     &approval.id,
                     approval.expires_at,
-                    self.admin_url
-                        .as_ref()
-                        .map(|u| format!("{u}#approval={}", approval.id))
-                        .as_deref(),
-                );
-                Some(self.refuse(&message, decision))
+                    place.as_deref(),
+                ))
             }
             Ok(ApprovalReply::Denied { approval }) => {
-                let note = approval.note.clone().unwrap_or_default();
-                let decision = Decision::denied_by_operator(&message, &rule, &note);
-                Some(self.refuse(&message, decision))
+                let note = approval.note.unwrap_or_default();
+                Some(Decision::denied_by_operator(message, rule, &note))
             }
-            Ok(ApprovalReply::Full) => {
-                let decision = Decision::denied(
-                    &message,
-                    &rule,
-                    format!(
-                        "grant `{}` already has {} approvals waiting; ask an operator to decide them before asking for more",
-                        self.grant,
-                        approval::MAX_PENDING_PER_GRANT
-                    ),
-                );
-                Some(self.refuse(&message, decision))
-            }
-            Err(_) => {
-                let decision = Decision::denied(
-                    &message,
-                    &rule,
-                    "toolgate could not reach its approval store, so the call was not forwarded; try again shortly".to_owned(),
-                );
-                Some(self.refuse(&message, decision))
-            }
-        };
-        self.message = Some(message);
-        if let Some(step) = step {
-            self.pending = Some(step);
+            Ok(ApprovalReply::Full) => Some(Decision::denied(
+                message,
+                rule,
+                format!(
+                    "grant `{}` already has {} approvals waiting; ask an operator to decide them before asking for more",
+                    self.grant,
+                    approval::MAX_PENDING_PER_GRANT
+                ),
+            )),
+            Err(_) => Some(Decision::denied(
+                message,
+                rule,
+                "toolgate could not reach its approval store, so the call was not forwarded; try again shortly".to_owned(),
+            )),
         }
     }
 
@@ -745,79 +797,55 @@ impl Call {
         } else {
             self.limits.clone()
         };
-        let session = self.session.clone();
-        let mut taken = Vec::new();
-        let mut refusals = Vec::new();
-        let mut unavailable: Option<&Limit> = None;
-        for (limit, reply) in limits.iter().zip(
-            replies
-                .into_iter()
-                .chain(std::iter::repeat_with(|| Err("no answer".to_owned()))),
-        ) {
-            match reply {
-                Ok(Reserved::Taken { at }) => {
-                    taken.push((CounterKey::new(limit, &self.grant, session.as_deref()), at))
-                }
-                Ok(Reserved::Full { retry_after_ms }) => refusals.push(LimitRefused {
-                    limit,
-                    retry_after_ms,
-                }),
-                Err(_) => {
-                    unavailable.get_or_insert(limit);
-                }
-            }
-        }
+        let tally = Tally::of(&limits, replies, &self.grant, self.session.as_deref());
         let Some(message) = self.message.take() else {
             return;
         };
-        let refused = longest_wait(refusals.iter().cloned());
-        let step = if monitored {
-            // Monitored limits never refuse a call: they only say the monitor decision.
-            match (refused, unavailable) {
-                (None, None) => self.taken.extend(taken),
-                (Some(refused), _) => {
-                    if !taken.is_empty() {
-                        self.sides.push(Side::Refund(taken));
-                    }
-                    self.monitor
-                        .get_or_insert_with(|| Decision::rate_limited(&message, &refused));
-                }
-                (None, Some(_)) => {
-                    if !taken.is_empty() {
-                        self.sides.push(Side::Refund(taken));
-                    }
-                }
-            }
-            self.state = State::Forward;
-            None
-        } else if let Some(limit) = unavailable {
-            if !taken.is_empty() {
-                self.sides.push(Side::Refund(taken));
-            }
+        if monitored {
+            self.monitored_reserved(&message, tally);
+        } else if let Some(step) = self.enforced_reserved(&message, tally) {
+            self.pending = Some(step);
+        }
+        self.message = Some(message);
+    }
+
+    /// Enforced limits: a store that cannot be reached fails closed, a full counter
+    /// refuses; either way what was taken is given back.
+    fn enforced_reserved(&mut self, message: &Message<'_>, tally: Tally<'_>) -> Option<Step> {
+        // Kept with the call's reservations: refused, they are refunded with them.
+        self.taken.extend(tally.taken);
+        if let Some(limit) = tally.unavailable {
             let decision = Decision::denied(
-                &message,
+                message,
                 &limit.pointer,
                 format!(
                     "toolgate could not reach the rate-limit store for `{}`, so the call was not forwarded; try again shortly",
                     limit.counter
                 ),
             );
-            Some(self.refuse(&message, decision))
-        } else if let Some(refused) = refused {
-            if !taken.is_empty() {
-                self.sides.push(Side::Refund(taken));
-            }
-            let decision = Decision::rate_limited(&message, &refused);
-            Some(self.refuse(&message, decision))
-        } else {
-            self.taken.extend(taken);
-            self.state = State::ReserveMonitored;
-            None
-        };
-        self.message = Some(message);
-        if let Some(step) = step {
-            self.pending = Some(step);
+            return Some(self.refuse(message, decision));
         }
+        if let Some(refused) = tally.refused {
+            let decision = Decision::rate_limited(message, &refused);
+            return Some(self.refuse(message, decision));
+        }
+        self.state = State::ReserveMonitored;
+        None
+    }
+
+    /// Monitored limits never refuse a call: a full one only makes the monitor decision
+    /// (and gives back what the monitored limits took).
+    fn monitored_reserved(&mut self, message: &Message<'_>, tally: Tally<'_>) {
+        if tally.refused.is_none() && tally.unavailable.is_none() {
+            self.taken.extend(tally.taken);
+        } else if !tally.taken.is_empty() {
+            self.sides.push(Side::Refund(tally.taken));
+        }
+        if let Some(refused) = tally.refused {
+            self.monitor
+                .get_or_insert_with(|| Decision::rate_limited(message, &refused));
+        }
+        self.state = State::Forward;
     }
 
     fn forward(&mut self, cx: &Context<'_>) -> Option<Step> {
@@ -885,47 +913,50 @@ impl Call {
         let empty =
             header_of(&headers, "content-length").is_some_and(|l| l.trim() == "0") || status == 204;
         let kind = classify_body(content_type.as_deref(), empty).ok();
-        let answer_headers = self.answer_headers(cx, &headers, kind);
+        let headers = self.answer_headers(cx, &headers, kind);
         self.body_kind = kind;
-        match kind {
+        Some(self.answer_body(status, headers, content_type.unwrap_or_default()))
+    }
+
+    /// What to do with the origin's body: stream an event stream through the filter, pass
+    /// an empty one, read anything else (within the limit) to check it.
+    fn answer_body(
+        &mut self,
+        status: u16,
+        headers: Vec<(String, String)>,
+        origin_type: String,
+    ) -> Step {
+        match self.body_kind {
             Some(Body::Sse) => {
                 self.record_origin(status);
                 self.state = State::Done;
-                Some(Step::Stream(Stream {
+                Step::Stream(Stream {
                     status,
-                    headers: answer_headers,
+                    headers,
                     learn: self.is_tools_list(),
-                }))
+                })
             }
             Some(Body::Empty) => {
                 self.record_origin(status);
-                Some(self.finish(Answer {
+                self.finish(Answer {
                     status,
-                    headers: answer_headers,
+                    headers,
                     body: String::new(),
-                }))
+                })
             }
-            Some(Body::Json) => {
-                self.pending_answer = Some(PendingAnswer {
-                    status,
-                    headers: answer_headers,
-                    origin_type: content_type.unwrap_or_default(),
-                });
-                let limit = if self.is_tools_list() {
-                    MAX_TOOLS_LIST_BYTES
-                } else {
-                    MAX_MESSAGE_BYTES
+            kind => {
+                let limit = match kind {
+                    Some(Body::Json) if self.is_tools_list() => MAX_TOOLS_LIST_BYTES,
+                    Some(Body::Json) => MAX_MESSAGE_BYTES,
+                    // Neither JSON nor SSE: only an empty body may pass.
+                    _ => 1 << 16,
                 };
-                Some(Step::ReadBody { limit })
-            }
-            None => {
-                // Neither JSON nor SSE: only an empty body may pass.
                 self.pending_answer = Some(PendingAnswer {
                     status,
-                    headers: answer_headers,
-                    origin_type: content_type.unwrap_or_default(),
+                    headers,
+                    origin_type,
                 });
-                Some(Step::ReadBody { limit: 1 << 16 })
+                Step::ReadBody { limit }
             }
         }
     }
