@@ -105,10 +105,10 @@ test('nothing the Worker serves without a token names a tool of the origin', asy
       }
     }
   }
+  assert.deepEqual(hits, []);
   for (const must of ['/', '/index.html', '/dist/main.js', '/pkg/toolgate_bg.wasm', '/admin.html', '/admin.js']) {
     assert.ok(served.includes(must), `${must} is served and was checked (served: ${served.join(', ')})`);
   }
-  assert.deepEqual(hits, []);
   assert.deepEqual(await stack.originLog(), [], 'no asset request reached the origin');
 });
 
