@@ -202,6 +202,32 @@ test('a hostile request to any path, with any body, is answered without a 5xx an
   assert.deepEqual(problems, []);
 });
 
+test('a 20 MiB body, over every limit, to /, /mcp and /admin/*: read to its end, answered, the connection still works', async () => {
+  const problems = [];
+  const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: ACCEPT, ...session.headers };
+  for (const [p, expected] of [
+    ['/', 405],
+    ['/mcp', 413],
+    ['/admin/approvals', 404],
+  ]) {
+    for (const chunked of [false, true]) {
+      const label = `POST ${p} with 20 MiB${chunked ? ', chunked' : ''}`;
+      try {
+        const [big, next] = await onOneConnection([
+          { method: 'POST', path: p, headers: p === '/mcp' ? auth : {}, body: Buffer.alloc(20 * MiB, 'd'), chunked },
+          valid(`big-${p}-${chunked}`),
+        ]);
+        if (big.status !== expected) problems.push(`${label}: ${big.status} ${big.body.slice(0, 120)}`);
+        if (next.status !== 200) problems.push(`the valid request after ${label}: ${next.status} ${next.body.slice(0, 120)}`);
+        if (next.socket !== 1) problems.push(`${label}: its connection was closed`);
+      } catch (err) {
+        problems.push(`${label}: ${err.message}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
 test('POST /admin/../mcp right after POST / on the same connection: both answered, no 5xx', async () => {
   const [first, second, third] = await onOneConnection([
     { method: 'POST', path: '/', body: 'x'.repeat(1000) },
