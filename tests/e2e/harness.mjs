@@ -376,10 +376,10 @@ export async function startStack({ policy, tokens, originHeaders, originUrl, ori
     originExecutions: () => origin.executions(),
 
     /** POSTs raw bytes to the gateway (default path /mcp) with a bearer token. */
-    post(body, { token, headers = {}, path: p = '/mcp', method = 'POST' } = {}) {
+    post(body, { token, headers = {}, path: p = '/mcp', method = 'POST', signal } = {}) {
       const h = { 'content-type': 'application/json', accept: ACCEPT, ...headers };
       if (token !== undefined && token !== null) h.authorization = `Bearer ${token}`;
-      return fetch(`${gateway.base}${p}`, { method, headers: h, body });
+      return fetch(`${gateway.base}${p}`, { method, headers: h, body, signal });
     },
 
     /** initialize + notifications/initialized over raw fetch; returns the session's headers. */

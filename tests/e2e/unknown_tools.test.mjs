@@ -116,6 +116,7 @@ async function shape(response, name) {
  */
 async function compareAll(policyName, names) {
   const differences = [];
+  const reached = [];
   for (const revision of REVISIONS) {
     const { call } = await caller(revision);
     // Not a reset: that would also restore the origin's catalogue.
@@ -142,13 +143,10 @@ async function compareAll(policyName, names) {
       }
     }
     const calls = (await stack.originLog()).slice(seen).filter((e) => e.mcp_method === 'tools/call');
-    assert.deepEqual(
-      calls.map((e) => e.tool),
-      [],
-      `${policyName}, ${revision}: no call to a hidden or missing tool reaches the origin`,
-    );
+    reached.push(...calls.map((e) => `${revision}: ${e.tool}`));
   }
   assert.deepEqual(differences, [], 'an agent can tell these answers apart');
+  assert.deepEqual(reached, [], `${policyName}: no call to a hidden or missing tool reaches the origin`);
 }
 
 const { zz_hidden_param: _param, ...PLAIN_ALLOW } = NAMES.allow;
