@@ -510,6 +510,19 @@ fn an_event_stream_that_cannot_be_checked_is_cut_where_it_goes_wrong() {
 }
 
 #[test]
+#[ignore = "bug: src/json.rs parses origin answers with MAX_DEPTH 64, the limit CONTRACT §3 puts on agent bodies, so the echo of an allowed 64-deep tools/call (65 deep) is refused with a 502 although the call ran; see tests/e2e/hostile.test.mjs `nesting 64 deep (allowed)`"]
+fn an_answer_nested_deeper_than_a_request_may_be_is_passed() {
+    // message > result > structuredContent > 62 arrays: 65 deep.
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"result":{{"structuredContent":{{"x":{}1{}}}}}}}"#,
+        "[".repeat(62),
+        "]".repeat(62)
+    );
+    let (result, _) = filter(HIDING, &deep);
+    assert_eq!(result.unwrap(), deep);
+}
+
+#[test]
 fn classify_body_reads_the_content_type() {
     let cases: &[(Option<&str>, bool, Result<Body, &str>)] = &[
         (Some("application/json"), false, Ok(Body::Json)),
