@@ -11,9 +11,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target/playground}"
 WASM_BINDGEN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen || echo "$HOME/.cargo/bin/wasm-bindgen")}"
 WASM_OPT="${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}"
-ESBUILD="${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}"
 
-for tool in "$WASM_BINDGEN" "$WASM_OPT" "$ESBUILD"; do
+for tool in "$WASM_BINDGEN" "$WASM_OPT"; do
   [ -x "$tool" ] || { echo "build-playground: missing $tool (run npm ci; cargo install wasm-bindgen-cli --version 0.2.130)" >&2; exit 1; }
 done
 
@@ -37,9 +36,23 @@ if [ ! -f www/pkg/toolgate_bg.wasm ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sum
   rm -rf www/pkg && mkdir -p www && mv "$tmp" www/pkg
 fi
 
-# 3. The page's JavaScript (esbuild takes a few hundred milliseconds; it always runs).
-"$ESBUILD" www/src/main.js --bundle --format=esm --target=es2022 --minify --sourcemap \
-  --log-level=warning --outfile=www/dist/main.js
+# 3. The page's JavaScript (esbuild takes a few hundred milliseconds; it always runs, but a
+# file of www/dist/ is rewritten only when its bytes changed: a running `wrangler dev`
+# serves www/ and reloads its Worker whenever a file there is written, even unchanged).
+node --input-type=module - <<'JS'
+import { build } from 'esbuild';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+const result = await build({
+  entryPoints: ['www/src/main.js'], bundle: true, format: 'esm', target: 'es2022', minify: true,
+  sourcemap: true, logLevel: 'warning', outfile: 'www/dist/main.js', write: false,
+});
+mkdirSync('www/dist', { recursive: true });
+for (const file of result.outputFiles) {
+  let old = null;
+  try { old = readFileSync(file.path); } catch {}
+  if (!old || !old.equals(Buffer.from(file.contents))) writeFileSync(file.path, file.contents);
+}
+JS
 
 wasm_bytes=$(wc -c < www/pkg/toolgate_bg.wasm)
 wasm_gzip=$(gzip -9 -c www/pkg/toolgate_bg.wasm | wc -c)

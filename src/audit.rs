@@ -120,7 +120,7 @@ impl Record {
                         .members()
                         .map(|(k, _)| k.as_str().unwrap_or_default().into_owned())
                         .collect();
-                    keys.sort();
+                    crate::sort::sort(&mut keys);
                     let count = keys.len();
                     keys.truncate(MAX_KEYS);
                     let keys = keys.iter().map(|k| bounded(k, MAX_KEY_BYTES)).collect();
@@ -144,9 +144,9 @@ impl Record {
                 .method
                 .as_deref()
                 .map(|m| bounded(m, MAX_METHOD_BYTES)),
-            tool: decision.tool.clone(),
+            tool: decision.tool.as_deref().map(str::to_owned),
             decision: decision.decision.name().to_owned(),
-            rule: decision.rule.clone(),
+            rule: decision.rule.as_deref().map(str::to_owned),
             message: decision
                 .message
                 .as_deref()
@@ -157,7 +157,7 @@ impl Record {
             policy_version: context.policy_version,
             origin_status: None,
             latency_ms: 0,
-            monitor: decision.monitor.clone().map(|mut m| {
+            monitor: decision.monitor.as_deref().cloned().map(|mut m| {
                 m.message = m.message.map(|t| bounded(&t, MAX_MESSAGE_BYTES));
                 m
             }),

@@ -129,7 +129,9 @@ pub fn definition_sha256(tool: Node<'_>) -> String {
             .map(|(k, v)| (k.as_str().unwrap_or_default(), v))
             .filter(|(k, _)| k != "_meta")
             .collect();
-        members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+        crate::sort::sort_by(&mut members, |(a, _), (b, _)| {
+            a.encode_utf16().lt(b.encode_utf16())
+        });
         out.push('{');
         for (i, (key, value)) in members.iter().enumerate() {
             if i > 0 {
@@ -476,7 +478,7 @@ impl View {
             .filter(|t| t.current_sha256.is_some())
             .map(|t| t.name.as_str())
             .collect();
-        names.sort_unstable();
+        crate::sort::sort(&mut names);
         names
     }
 
@@ -645,6 +647,6 @@ pub fn median_description(tools: &[Tool]) -> usize {
         .iter()
         .map(|t| t.description.chars().count())
         .collect();
-    lengths.sort_unstable();
+    crate::sort::sort(&mut lengths);
     lengths.get(lengths.len() / 2).copied().unwrap_or(0)
 }

@@ -236,6 +236,32 @@ fn is_http_url(url: &str) -> bool {
     })
 }
 
+/// The host and port an `http(s)://` URL connects to: the port written, or the
+/// scheme's (80, 443). An IPv6 host is given without its brackets.
+pub fn host_port(url: &str) -> Option<(&str, u16)> {
+    let (rest, default_port) = match url.strip_prefix("https://") {
+        Some(rest) => (rest, 443),
+        None => (url.strip_prefix("http://")?, 80),
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    let port = match port {
+        None => default_port,
+        Some(p) => p.parse().ok()?,
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
 fn number(text: Option<&str>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
     match text.map(str::trim) {
         None | Some("") => Ok(default),

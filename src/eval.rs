@@ -42,9 +42,9 @@
 
 use crate::json::{json_eq, Kind, Node};
 use crate::mcp::{self, Invalid, Kind as MessageKind, Message};
-use crate::policy::path::Target;
+use crate::policy::path::{ArgPath, Target};
 use crate::policy::{
-    Approval, Condition, DefaultAction, Entry, Limit, Mode, OnChange, Op, Policy, Visibility,
+    Approval, Condition, DefaultAction, Limit, OnChange, Op, Policy, Text, Visibility,
 };
 use crate::ratelimit::{Counters, LimitRefused};
 use serde::Serialize;
@@ -94,41 +94,157 @@ pub struct MonitorDecision {
     pub retry_after_ms: Option<u64>,
 }
 
-/// A decision object (CONTRACT §2). Fields that do not apply are left out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A decision object (CONTRACT §2). Fields that do not apply are left out. Its JSON is
+/// written by [`Decision::write_json`], in this field order.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub decision: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
+    pub method: Option<std::borrow::Cow<'static, str>>,
+    pub tool: Option<Text>,
     /// JSON Pointer into the policy of the rule that decided.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<Text>,
     /// What the agent reads.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Text>,
     pub retry_after_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approval_id: Option<String>,
+    pub approval_id: Option<Text>,
     /// When the approval expires, in milliseconds since the epoch (or since `at_ms` 0).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
     /// The JSON-RPC error code, for `invalid` and `hidden`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
-    /// The monitor decision, when it differs from this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub monitor: Option<MonitorDecision>,
+    /// The monitor decision, when it differs from this one (boxed: it is rare, and a
+    /// decision is moved on every call).
+    pub monitor: Option<Box<MonitorDecision>>,
+}
+
+/// Appends `,"name":value` for a string that is present; `name` is written with its
+/// comma and quotes (`,"tool":`).
+fn str_field(out: &mut String, name: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        out.push_str(name);
+        crate::json::write_canonical_str(value, out);
+    }
+}
+
+/// Appends `,"name":value` for a number that is present (see [`str_field`]).
+fn num_field(out: &mut String, name: &str, value: Option<i128>) {
+    if let Some(value) = value {
+        out.push_str(name);
+        write_integer(value, out);
+    }
+}
+
+/// Appends an integer in decimal, without going through `fmt`.
+pub fn write_integer(value: i128, out: &mut String) {
+    let mut digits = [0u8; 40];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    for d in digits.get(at..).unwrap_or_default() {
+        out.push(char::from(*d));
+    }
+}
+
+impl Decision {
+    /// The decision object's JSON (one line, the fields that apply, in order).
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(160);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Decision::to_json`] to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        out.push_str("{\"decision\":\"");
+        out.push_str(self.decision.name());
+        out.push('"');
+        str_field(out, ",\"method\":", self.method.as_deref());
+        str_field(out, ",\"tool\":", self.tool.as_deref());
+        str_field(out, ",\"rule\":", self.rule.as_deref());
+        str_field(out, ",\"message\":", self.message.as_deref());
+        num_field(
+            out,
+            ",\"retry_after_ms\":",
+            self.retry_after_ms.map(i128::from),
+        );
+        str_field(out, ",\"approval_id\":", self.approval_id.as_deref());
+        num_field(out, ",\"expires_at\":", self.expires_at.map(i128::from));
+        num_field(out, ",\"code\":", self.code.map(i128::from));
+        if let Some(monitor) = &self.monitor {
+            out.push_str(",\"monitor\":{\"decision\":\"");
+            out.push_str(monitor.decision.name());
+            out.push('"');
+            str_field(out, ",\"rule\":", monitor.rule.as_deref());
+            str_field(out, ",\"message\":", monitor.message.as_deref());
+            num_field(
+                out,
+                ",\"retry_after_ms\":",
+                monitor.retry_after_ms.map(i128::from),
+            );
+            out.push('}');
+        }
+        out.push('}');
+    }
+}
+
+impl Serialize for Decision {
+    /// The same JSON as [`Decision::write_json`], embedded as is.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::value::RawValue::from_string(self.to_json())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
 }
 
 impl Decision {
     fn new(decision: Outcome, message: &Message<'_>) -> Self {
         Decision {
+            tool: message.tool().map(Text::from),
+            ..Decision::new_without_tool(decision, message)
+        }
+    }
+
+    /// The decision for a message that failed strict parsing.
+    pub fn invalid(invalid: &Invalid) -> Self {
+        Decision {
+            decision: Outcome::Invalid,
+            method: invalid.method.clone().map(std::borrow::Cow::Owned),
+            tool: invalid.tool.as_deref().map(Text::from),
+            rule: None,
+            message: Some(invalid.message.as_str().into()),
+            retry_after_ms: None,
+            approval_id: None,
+            expires_at: None,
+            code: Some(invalid.code),
+            monitor: None,
+        }
+    }
+
+    /// An allowed call's decision.
+    /// A decision about a call to `tool`, whose name the policy already holds.
+    fn about(decision: Outcome, message: &Message<'_>, tool: Option<&Text>) -> Self {
+        Decision {
+            tool: tool.cloned(),
+            ..Decision::new_without_tool(decision, message)
+        }
+    }
+
+    fn new_without_tool(decision: Outcome, message: &Message<'_>) -> Self {
+        Decision {
             decision,
             method: message.method.clone(),
-            tool: message.tool().map(str::to_owned),
+            tool: None,
             rule: None,
             message: None,
             retry_after_ms: None,
@@ -139,27 +255,19 @@ impl Decision {
         }
     }
 
-    /// The decision for a message that failed strict parsing.
-    pub fn invalid(invalid: &Invalid) -> Self {
-        Decision {
-            decision: Outcome::Invalid,
-            method: invalid.method.clone(),
-            tool: invalid.tool.clone(),
-            rule: None,
-            message: Some(invalid.message.clone()),
-            retry_after_ms: None,
-            approval_id: None,
-            expires_at: None,
-            code: Some(invalid.code),
-            monitor: None,
-        }
-    }
-
     /// An allowed call's decision.
     pub fn allowed(message: &Message<'_>, rule: &str) -> Self {
         Decision {
-            rule: Some(rule.to_owned()),
+            rule: Some(rule.into()),
             ..Decision::new(Outcome::Allow, message)
+        }
+    }
+
+    /// An allowed call to `tool` by `rule`, both held by the policy.
+    fn allowed_by(message: &Message<'_>, tool: Option<&Text>, rule: &Text) -> Self {
+        Decision {
+            rule: Some(rule.clone()),
+            ..Decision::about(Outcome::Allow, message, tool)
         }
     }
 
@@ -167,22 +275,38 @@ impl Decision {
     /// told it does not exist. `rule` is `None` for a tool the origin does not list.
     pub fn hidden(message: &Message<'_>, rule: Option<String>) -> Self {
         Decision {
-            rule,
-            message: Some(format!(
-                "Unknown tool: {}",
-                message.tool().unwrap_or_default()
-            )),
+            rule: rule.map(Text::from),
+            message: Some(unknown_tool(message.tool().unwrap_or_default())),
             code: Some(mcp::INVALID_PARAMS),
             ..Decision::new(Outcome::Hidden, message)
+        }
+    }
+
+    /// A call to `tool` that `rule` hides.
+    fn hidden_tool(message: &Message<'_>, tool: &Text, rule: &Text) -> Self {
+        Decision {
+            rule: Some(rule.clone()),
+            message: Some(unknown_tool(tool)),
+            code: Some(mcp::INVALID_PARAMS),
+            ..Decision::about(Outcome::Hidden, message, Some(tool))
         }
     }
 
     /// A denied call.
     pub fn denied(message: &Message<'_>, rule: &str, text: String) -> Self {
         Decision {
-            rule: Some(rule.to_owned()),
-            message: Some(text),
+            rule: Some(rule.into()),
+            message: Some(text.into()),
             ..Decision::new(Outcome::Deny, message)
+        }
+    }
+
+    /// A call to `tool` that `rule` denies.
+    fn denied_tool(message: &Message<'_>, tool: &Text, rule: &Text, text: Text) -> Self {
+        Decision {
+            rule: Some(rule.clone()),
+            message: Some(text),
+            ..Decision::about(Outcome::Deny, message, Some(tool))
         }
     }
 
@@ -191,14 +315,17 @@ impl Decision {
         let limit = refused.limit;
         Decision {
             rule: Some(limit.pointer.clone()),
-            message: Some(format!(
-                "rate limit `{}` exceeded: at most {} call{} per {}; retry in {}",
-                limit.counter,
-                limit.max,
-                if limit.max == 1 { "" } else { "s" },
-                limit.window.name(),
-                human_ms(refused.retry_after_ms),
-            )),
+            message: Some(
+                format!(
+                    "rate limit `{}` exceeded: at most {} call{} per {}; retry in {}",
+                    limit.counter,
+                    limit.max,
+                    if limit.max == 1 { "" } else { "s" },
+                    limit.window.name(),
+                    human_ms(refused.retry_after_ms),
+                )
+                .into(),
+            ),
             retry_after_ms: Some(refused.retry_after_ms),
             ..Decision::new(Outcome::RateLimited, message)
         }
@@ -219,11 +346,12 @@ impl Decision {
             None => String::new(),
         };
         Decision {
-            rule: Some(rule.to_owned()),
+            rule: Some(rule.into()),
             message: Some(format!(
                 "calling `{tool}` needs human approval: approval `{approval_id}` is pending. An operator must approve it{place}; then repeat the identical call"
-            )),
-            approval_id: Some(approval_id.to_owned()),
+            )
+            .into()),
+            approval_id: Some(approval_id.into()),
             expires_at: Some(expires_at),
             ..Decision::new(Outcome::ApprovalRequired, message)
         }
@@ -233,11 +361,11 @@ impl Decision {
     pub fn denied_by_operator(message: &Message<'_>, rule: &str, note: &str) -> Self {
         let tool = message.tool().unwrap_or_default();
         Decision {
-            rule: Some(rule.to_owned()),
+            rule: Some(rule.into()),
             message: Some(if note.trim().is_empty() {
-                format!("an operator denied this call to `{tool}`")
+                format!("an operator denied this call to `{tool}`").into()
             } else {
-                note.to_owned()
+                note.into()
             }),
             ..Decision::new(Outcome::Deny, message)
         }
@@ -247,8 +375,8 @@ impl Decision {
     pub fn as_monitor(&self) -> MonitorDecision {
         MonitorDecision {
             decision: self.decision,
-            rule: self.rule.clone(),
-            message: self.message.clone(),
+            rule: self.rule.as_deref().map(str::to_owned),
+            message: self.message.as_deref().map(str::to_owned),
             retry_after_ms: self.retry_after_ms,
         }
     }
@@ -256,7 +384,7 @@ impl Decision {
     /// Adds `monitor` when it differs from this decision (in outcome or rule).
     pub fn with_monitor(mut self, monitor: &Decision) -> Self {
         if (monitor.decision, &monitor.rule) != (self.decision, &self.rule) {
-            self.monitor = Some(monitor.as_monitor());
+            self.monitor = Some(Box::new(monitor.as_monitor()));
         }
         self
     }
@@ -273,12 +401,26 @@ impl Decision {
                 mcp::error_response(id, self.code.unwrap_or(mcp::INVALID_REQUEST), message),
             )),
             Outcome::Hidden => Some((200, mcp::error_response(id, mcp::INVALID_PARAMS, message))),
-            Outcome::Deny | Outcome::RateLimited | Outcome::ApprovalRequired => {
-                let decision = serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned());
-                Some((200, mcp::refusal_response(id, message, &decision, modern)))
-            }
+            Outcome::Deny | Outcome::RateLimited | Outcome::ApprovalRequired => Some((
+                200,
+                mcp::refusal_response(id, message, &self.to_json(), modern),
+            )),
         }
     }
+}
+
+/// What the agent is told of a tool it may not know of.
+fn unknown_tool(name: &str) -> Text {
+    concat(&["Unknown tool: ", name])
+}
+
+/// Pieces of text joined (a message built on the hot path, without `fmt`).
+fn concat(pieces: &[&str]) -> Text {
+    let mut text = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        text.push_str(piece);
+    }
+    text.into()
 }
 
 /// Milliseconds as a short human duration, rounded up to what it shows (so that
@@ -337,14 +479,14 @@ pub enum Stage<'p> {
         limits: Vec<&'p Limit>,
         /// Monitored limits the monitor decision also counts, when the enforced ones admit.
         monitored: Vec<&'p Limit>,
-        allow_rule: &'p str,
+        allow_rule: &'p Text,
     },
     /// The call is admitted if `limits` have room.
     Limits {
         limits: Vec<&'p Limit>,
         /// Monitored limits the monitor decision also counts, when the enforced ones admit.
         monitored: Vec<&'p Limit>,
-        allow_rule: &'p str,
+        allow_rule: &'p Text,
     },
 }
 
@@ -355,6 +497,8 @@ pub struct Verdict<'p> {
     pub enforced: Stage<'p>,
     /// What the whole policy would do, when a monitored rule makes it differ.
     pub monitor: Option<Stage<'p>>,
+    /// The called tool's name, for a `tools/call`.
+    pub tool: Option<Text>,
 }
 
 impl Verdict<'_> {
@@ -362,12 +506,47 @@ impl Verdict<'_> {
         Verdict {
             enforced: Stage::Decided(decision),
             monitor: None,
+            tool: None,
         }
     }
 }
 
-/// Why a condition could not be evaluated.
-struct Unevaluable(String);
+/// Why a condition could not be evaluated, put in words only when a message needs it.
+enum Unevaluable<'p> {
+    /// A step of the path met the wrong kind of value.
+    WrongKind {
+        path: &'p ArgPath,
+        at: usize,
+        found: Kind,
+    },
+    /// The path is absent.
+    Absent {
+        path: &'p ArgPath,
+        at: usize,
+    },
+    /// The value is not what the op compares.
+    Not {
+        path: &'p ArgPath,
+        found: Kind,
+        wanted: &'static str,
+    },
+    Text(String),
+}
+
+impl Unevaluable<'_> {
+    fn text(&self) -> String {
+        match self {
+            Unevaluable::WrongKind { path, at, found } => path.wrong_kind_reason(*at, *found),
+            Unevaluable::Absent { path, at } => path.absent_reason(*at),
+            Unevaluable::Not {
+                path,
+                found,
+                wanted,
+            } => format!("`{}` is {}, not {wanted}", path.as_str(), found.described()),
+            Unevaluable::Text(text) => text.clone(),
+        }
+    }
+}
 
 /// How a condition over several elements (`*`) combines them.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -380,12 +559,12 @@ enum Quantifier {
 
 impl Policy {
     /// Whether a condition holds for `arguments`, or why it cannot be evaluated.
-    fn holds(
-        &self,
-        condition: &Condition,
+    fn holds<'p>(
+        &'p self,
+        condition: &'p Condition,
         arguments: Node<'_>,
         quantifier: Quantifier,
-    ) -> Result<bool, Unevaluable> {
+    ) -> Result<bool, Unevaluable<'p>> {
         let mut any = false;
         let mut every = true;
         let mut failure: Option<Unevaluable> = None;
@@ -409,29 +588,31 @@ impl Policy {
         })
     }
 
-    fn test(&self, condition: &Condition, target: Target<'_>) -> Result<bool, Unevaluable> {
+    fn test<'p>(
+        &'p self,
+        condition: &'p Condition,
+        target: Target<'_>,
+    ) -> Result<bool, Unevaluable<'p>> {
         let path = &condition.path;
         let value = match target {
             Target::WrongKind { at, found } => {
-                return Err(Unevaluable(path.wrong_kind_reason(at, found)))
+                return Err(Unevaluable::WrongKind { path, at, found })
             }
             Target::Absent { at } => {
                 return match condition.op {
                     Op::Exists(want) => Ok(!want),
-                    _ => Err(Unevaluable(path.absent_reason(at))),
+                    _ => Err(Unevaluable::Absent { path, at }),
                 };
             }
             Target::Value(value) => value,
         };
         let operand = |index: u32| self.operand(index);
-        let wrong = |wanted: &str| {
-            Unevaluable(format!(
-                "`{}` is {}, not {wanted}",
-                path.as_str(),
-                value.kind().described()
-            ))
+        let wrong = |wanted: &'static str| Unevaluable::Not {
+            path,
+            found: value.kind(),
+            wanted,
         };
-        let compare = |index: u32| -> Result<Ordering, Unevaluable> {
+        let compare = |index: u32| -> Result<Ordering, Unevaluable<'p>> {
             let target = value.as_number().ok_or_else(|| wrong("a number"))?;
             let bound = operand(index)
                 .and_then(|n| n.as_number())
@@ -461,7 +642,7 @@ impl Policy {
                     (Kind::String, Some(sub)) => match sub.as_str() {
                         Some(sub) => value.as_str().unwrap_or_default().contains(sub.as_ref()),
                         None => {
-                            return Err(Unevaluable(format!(
+                            return Err(Unevaluable::Text(format!(
                                 "`{}` is a string, and a string contains only strings, not {}",
                                 path.as_str(),
                                 sub.kind().described()
@@ -480,14 +661,10 @@ impl Policy {
         let MessageKind::ToolCall { name, .. } = &message.kind else {
             return Verdict::decided(Decision::new(Outcome::Allow, message));
         };
-        let name: &str = name;
-        let arguments = message.arguments();
         let plan = self.plan(name);
-        let entries: Vec<&Entry> = plan
-            .entries
-            .iter()
-            .filter_map(|i| self.entries.get(*i))
-            .collect();
+        let tool = &plan.name;
+        let arguments = message.arguments();
+        let entries = || plan.entries.iter().filter_map(|i| self.entries.get(*i));
         let top = self.mode.enforced();
         // The first rule that applies, with every rule enforced (the monitor decision), and
         // the first enforced rule that applies (the enforced decision).
@@ -498,6 +675,7 @@ impl Policy {
                 return Some(Verdict {
                     monitor: monitor.filter(|m| !same_stage(m, &decision)),
                     enforced: Stage::Decided(decision),
+                    tool: Some(tool.clone()),
                 });
             }
             if first.is_none() {
@@ -507,13 +685,14 @@ impl Policy {
         };
 
         // 2. hidden.
-        if let Some(i) = plan.hidden_by {
-            if let Some(v) = hit(Decision::hidden(message, Some(format!("/hide/{i}"))), top) {
+        if let Some(rule) = plan.hidden_by.and_then(|i| self.hide_pointers.get(i)) {
+            if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
                 return v;
             }
         }
-        if entries.is_empty() && self.default == DefaultAction::Deny {
-            if let Some(v) = hit(Decision::hidden(message, Some("/default".to_owned())), top) {
+        if plan.entries.is_empty() && self.default == DefaultAction::Deny {
+            let rule = &self.default_pointer;
+            if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
                 return v;
             }
         }
@@ -521,42 +700,61 @@ impl Policy {
             let unreviewed = facts.pin == PinState::New
                 || (facts.pin == PinState::Changed && pin.on_change == OnChange::Hide);
             if unreviewed {
-                if let Some(v) = hit(Decision::hidden(message, Some("/pin".to_owned())), top) {
+                let rule = &self.pin_pointer;
+                if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
                     return v;
                 }
             }
         }
 
-        // 3. denied.
-        for entry in &entries {
+        // 3. denied. The message is the entry's `on_deny`, else one written for the case.
+        for entry in entries() {
             let enforced = entry.mode.enforced();
-            let deny = |rule: &str, why: String| {
-                Decision::denied(message, rule, entry.on_deny.clone().unwrap_or(why))
+            let deny = |rule: &Text, why: &dyn Fn() -> Text| {
+                let text = entry.on_deny.clone().unwrap_or_else(why);
+                Decision::denied_tool(message, tool, rule, text)
             };
             if entry.deny {
-                let rule = format!("{}/action", entry.pointer);
-                let why = format!("calling `{name}` is not allowed by policy");
-                if let Some(v) = hit(deny(&rule, why), enforced) {
+                let why = || concat(&["calling `", tool, "` is not allowed by policy"]);
+                if let Some(v) = hit(deny(&entry.action_pointer, &why), enforced) {
                     return v;
                 }
             }
             for condition in &entry.deny_if {
                 let why = match self.holds(condition, arguments, Quantifier::Any) {
                     Ok(false) => continue,
-                    Ok(true) => format!("calling `{name}` is not allowed when `{condition}`"),
-                    Err(Unevaluable(why)) => format!("cannot evaluate `{condition}`: {why}"),
+                    Ok(true) => None,
+                    Err(why) => Some(why),
                 };
-                if let Some(v) = hit(deny(&condition.pointer, why), enforced) {
+                let why = || match &why {
+                    None => concat(&[
+                        "calling `",
+                        tool,
+                        "` is not allowed when `",
+                        &condition.shown,
+                        "`",
+                    ]),
+                    Some(why) => {
+                        concat(&["cannot evaluate `", &condition.shown, "`: ", &why.text()])
+                    }
+                };
+                if let Some(v) = hit(deny(&condition.pointer, &why), enforced) {
                     return v;
                 }
             }
             for condition in &entry.require {
                 let why = match self.holds(condition, arguments, Quantifier::Every) {
                     Ok(true) => continue,
-                    Ok(false) => format!("calling `{name}` requires `{condition}`"),
-                    Err(Unevaluable(why)) => format!("cannot evaluate `{condition}`: {why}"),
+                    Ok(false) => None,
+                    Err(why) => Some(why),
                 };
-                if let Some(v) = hit(deny(&condition.pointer, why), enforced) {
+                let why = || match &why {
+                    None => concat(&["calling `", tool, "` requires `", &condition.shown, "`"]),
+                    Some(why) => {
+                        concat(&["cannot evaluate `", &condition.shown, "`: ", &why.text()])
+                    }
+                };
+                if let Some(v) = hit(deny(&condition.pointer, &why), enforced) {
                     return v;
                 }
             }
@@ -564,19 +762,28 @@ impl Policy {
         if self.pin.is_some_and(|p| p.on_change == OnChange::Deny) && facts.pin == PinState::Changed
         {
             let why = format!(
-                "`{name}` has changed at the origin since it was reviewed (its definition no longer matches its pin); an operator must review and accept the change before it can be called"
+                "`{tool}` has changed at the origin since it was reviewed (its definition no longer matches its pin); an operator must review and accept the change before it can be called"
             );
-            if let Some(v) = hit(Decision::denied(message, "/pin", why), top) {
+            let rule = &self.pin_pointer;
+            if let Some(v) = hit(Decision::denied_tool(message, tool, rule, why.into()), top) {
                 return v;
             }
         }
 
         // 4. approval, and 5. the limits that apply after it.
-        let allow_rule = entries.first().map_or("/default", |e| e.pointer.as_str());
-        let (limits, monitored) = self.limits_of(&entries);
+        let allow_rule = entries()
+            .next()
+            .map_or(&self.default_pointer, |e| &e.pointer);
+        let limits_at = |indexes: &[usize]| -> Vec<&'p Limit> {
+            indexes.iter().filter_map(|i| self.limits.get(*i)).collect()
+        };
+        let limits = limits_at(&plan.enforced_limits);
+        let monitored = limits_at(&plan.monitored_limits);
         let approval_of = |enforced_only: bool| {
-            entries
-                .iter()
+            if !plan.approval {
+                return None;
+            }
+            entries()
                 .filter(|e| !enforced_only || e.mode.enforced())
                 .filter_map(|e| e.approval.as_ref())
                 .filter(|a| {
@@ -619,31 +826,11 @@ impl Policy {
             }),
             _ => None,
         };
-        Verdict { enforced, monitor }
-    }
-
-    /// The limits a call counts: the enforced ones, and the monitored-only ones. A counter
-    /// named by an enforced place is enforced; each counter is counted once.
-    fn limits_of<'p>(&'p self, entries: &[&'p Entry]) -> (Vec<&'p Limit>, Vec<&'p Limit>) {
-        let mut enforced: Vec<&Limit> = Vec::new();
-        let mut monitored: Vec<&Limit> = Vec::new();
-        let places = self
-            .all_tools_limits
-            .iter()
-            .chain(entries.iter().flat_map(|e| e.limits.iter()))
-            .filter_map(|i| self.limits.get(*i));
-        for limit in places {
-            let known = |list: &[&Limit]| list.iter().any(|l| l.counter == limit.counter);
-            if limit.mode == Mode::Enforce {
-                if !known(&enforced) {
-                    enforced.push(limit);
-                }
-            } else if !known(&monitored) {
-                monitored.push(limit);
-            }
+        Verdict {
+            enforced,
+            monitor,
+            tool: Some(tool.clone()),
         }
-        monitored.retain(|m| !enforced.iter().any(|e| e.counter == m.counter));
-        (enforced, monitored)
     }
 
     /// Whether a tool is listed by `tools/list`, and the rule that decides: with every
@@ -676,10 +863,13 @@ fn same_stage(stage: &Stage<'_>, decision: &Decision) -> bool {
 fn monitor_approval(message: &Message<'_>, approval: &Approval) -> Decision {
     Decision {
         rule: Some(approval.pointer.clone()),
-        message: Some(format!(
-            "calling `{}` would need human approval",
-            message.tool().unwrap_or_default()
-        )),
+        message: Some(
+            format!(
+                "calling `{}` would need human approval",
+                message.tool().unwrap_or_default()
+            )
+            .into(),
+        ),
         ..Decision::new(Outcome::ApprovalRequired, message)
     }
 }
@@ -718,6 +908,9 @@ pub struct Session {
     approvals: HashMap<String, PendingApproval>,
     policy_version: u64,
     tape: Option<crate::json::Tape>,
+    /// The pin status of tools, as a gateway's catalogue knows them (the playground);
+    /// empty for the command line, which knows none.
+    pins: HashMap<String, PinState>,
 }
 
 /// One call of a sequence.
@@ -737,7 +930,13 @@ impl Session {
             approvals: HashMap::new(),
             policy_version: 0,
             tape: Some(crate::json::Tape::default()),
+            pins: HashMap::new(),
         }
+    }
+
+    /// Decides calls as a gateway that knows these pin statuses would.
+    pub fn set_pins(&mut self, pins: HashMap<String, PinState>) {
+        self.pins = pins;
     }
 
     /// The policy.
@@ -765,9 +964,16 @@ impl Session {
             counters,
             approvals,
             policy_version,
+            pins,
             ..
         } = self;
-        let verdict = policy.verdict(message, ToolFacts::default());
+        let facts = match message.tool() {
+            Some(tool) if !pins.is_empty() => ToolFacts {
+                pin: pins.get(tool).copied().unwrap_or_default(),
+            },
+            _ => ToolFacts::default(),
+        };
+        let verdict = policy.verdict(message, facts);
         let enforced = match verdict.enforced {
             Stage::Decided(decision) => decision,
             Stage::Approval { approval, .. } => {
@@ -785,7 +991,7 @@ impl Session {
             } => match counters.reserve(&limits, context.grant, context.session, context.at_ms) {
                 Err(refused) => Decision::rate_limited(message, &refused),
                 Ok(_) => {
-                    let allowed = Decision::allowed(message, allow_rule);
+                    let allowed = Decision::allowed_by(message, verdict.tool.as_ref(), allow_rule);
                     if verdict.monitor.is_some() || monitored.is_empty() {
                         allowed
                     } else {

@@ -6,12 +6,13 @@
 //! which JSON parsers are known to disagree:
 //!
 //! - duplicate object keys, at any depth (parsers differ on which one wins);
-//! - keys that differ only in case, by `ſ`/`K` folding or by NUL characters (Go's
+//! - keys that differ only in case, by `ſ`/`K`/`ẞ` folding or by NUL characters (Go's
 //!   `encoding/json` and some of its replacements treat them as the same key:
 //!   CVE-2026-27896 and GHSA-q382-vc8q-7jhj);
 //! - lone UTF-16 surrogates in `\u` escapes, and invalid UTF-8;
 //! - trailing data after the value, a byte-order mark, `NaN`/`Infinity`, numbers outside
-//!   the range of a double, exponents of more than [`MAX_EXPONENT_DIGITS`] digits, and
+//!   the range of a double, exponents of more than [`MAX_EXPONENT_DIGITS`] digits (as
+//!   written, or in the exact value's canonical form: `0.1e-999999` is `1e-1000000`), and
 //!   nesting deeper than [`MAX_DEPTH`].
 //!
 //! # Representation
@@ -151,6 +152,9 @@ const NULL_SLOT: Slot = Slot {
 pub struct Document<'a> {
     text: Cow<'a, str>,
     slots: Vec<Slot>,
+    /// The parser's buffers, kept for reuse.
+    keys: Vec<Key>,
+    open: Vec<Frame>,
 }
 
 impl<'a> Document<'a> {
@@ -162,20 +166,28 @@ impl<'a> Document<'a> {
     /// Like [`Document::parse`], reusing the tape of an earlier document
     /// ([`Document::into_tape`]) so that a loop allocates nothing.
     pub fn parse_reusing(bytes: &'a [u8], tape: Tape) -> Result<Document<'a>, JsonError> {
-        let text = utf8(bytes)?;
-        let slots = parse_slots(text, tape.0)?;
+        Document::parse_str_reusing(utf8(bytes)?, tape)
+    }
+
+    /// Like [`Document::parse_reusing`], for text already known to be UTF-8.
+    pub fn parse_str_reusing(text: &'a str, tape: Tape) -> Result<Document<'a>, JsonError> {
+        let Tape { slots, keys, open } = parse_slots(text, tape)?;
         Ok(Document {
             text: Cow::Borrowed(text),
             slots,
+            keys,
+            open,
         })
     }
 
     /// Parses a text the document then owns.
     pub fn parse_owned(text: String) -> Result<Document<'static>, JsonError> {
-        let slots = parse_slots(&text, Vec::new())?;
+        let Tape { slots, keys, open } = parse_slots(&text, Tape::default())?;
         Ok(Document {
             text: Cow::Owned(text),
             slots,
+            keys,
+            open,
         })
     }
 
@@ -216,14 +228,18 @@ impl<'a> Document<'a> {
         Document {
             text: Cow::Owned(self.text.into_owned()),
             slots: self.slots,
+            keys: self.keys,
+            open: self.open,
         }
     }
 
-    /// Gives back the tape for [`Document::parse_reusing`].
+    /// Gives back the buffers for [`Document::parse_reusing`].
     pub fn into_tape(self) -> Tape {
-        let mut slots = self.slots;
-        slots.clear();
-        Tape(slots)
+        Tape {
+            slots: self.slots,
+            keys: self.keys,
+            open: self.open,
+        }
     }
 }
 
@@ -239,12 +255,19 @@ pub fn empty_object() -> &'static Document<'static> {
             next: 1,
             len: 0,
         }],
+        keys: Vec::new(),
+        open: Vec::new(),
     })
 }
 
-/// A reusable tape buffer (see [`Document::parse_reusing`]).
+/// Reusable parse buffers (see [`Document::parse_reusing`]): the slots, and the
+/// parser's stacks of open containers and of keys.
 #[derive(Debug, Clone, Default)]
-pub struct Tape(Vec<Slot>);
+pub struct Tape {
+    slots: Vec<Slot>,
+    keys: Vec<Key>,
+    open: Vec<Frame>,
+}
 
 fn utf8(bytes: &[u8]) -> Result<&str, JsonError> {
     std::str::from_utf8(bytes).map_err(|e| {
@@ -355,16 +378,16 @@ impl<'d> Node<'d> {
     }
 
     /// Whether this is the string `s`.
+    #[inline]
     pub fn str_eq(&self, s: &str) -> bool {
         let slot = self.slot();
-        let text = self
-            .doc
-            .text
-            .get(slot.start as usize..slot.end as usize)
-            .unwrap_or_default();
+        let (start, end) = (slot.start as usize, slot.end as usize);
         match slot.tag {
-            Tag::Str => text == s,
-            Tag::StrEsc => unescape(text) == s,
+            Tag::Str => {
+                end - start == s.len()
+                    && self.doc.text.as_bytes().get(start..end) == Some(s.as_bytes())
+            }
+            Tag::StrEsc => unescape(self.doc.text.get(start..end).unwrap_or_default()) == s,
             _ => false,
         }
     }
@@ -414,6 +437,39 @@ impl<'d> Node<'d> {
     /// The member `key` of an object.
     pub fn get(&self, key: &str) -> Option<Node<'d>> {
         self.members().find(|(k, _)| k.str_eq(key)).map(|(_, v)| v)
+    }
+
+    /// Reads an object's members in one pass: `out[i]` gets the value of the member named
+    /// `names[i]`, and `other` sees every member whose key is none of them. (Cheaper than
+    /// one [`Node::get`] per name.)
+    pub fn pick(
+        &self,
+        names: &[&str],
+        out: &mut [Option<Node<'d>>],
+        other: &mut dyn FnMut(Node<'d>, Node<'d>),
+    ) {
+        for (key, value) in self.members() {
+            let slot = key.slot();
+            let found = if slot.tag == Tag::Str {
+                let raw = key
+                    .doc
+                    .text
+                    .as_bytes()
+                    .get(slot.start as usize..slot.end as usize)
+                    .unwrap_or_default();
+                names.iter().position(|n| {
+                    n.len() == raw.len()
+                        && n.as_bytes().first() == raw.first()
+                        && n.as_bytes() == raw
+                })
+            } else {
+                names.iter().position(|n| key.str_eq(n))
+            };
+            match found.and_then(|i| out.get_mut(i)) {
+                Some(cell) => *cell = Some(value),
+                None => other(key, value),
+            }
+        }
     }
 
     /// Item `i` of an array.
@@ -483,7 +539,9 @@ impl<'d> Node<'d> {
                     .members()
                     .map(|(k, v)| (k.as_str().unwrap_or_default(), v))
                     .collect();
-                members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+                crate::sort::sort_by(&mut members, |(a, _), (b, _)| {
+                    a.encode_utf16().lt(b.encode_utf16())
+                });
                 out.push('{');
                 for (i, (key, value)) in members.iter().enumerate() {
                     if i > 0 {
@@ -511,6 +569,8 @@ impl<'d> Node<'d> {
                 next: 1,
                 len: 0,
             }],
+            keys: Vec::new(),
+            open: Vec::new(),
         })
     }
 }
@@ -722,6 +782,9 @@ impl<'d> Number<'d> {
 
     /// The value as a `u64`, when it is a non-negative integer that fits.
     pub fn as_u64(&self) -> Option<u64> {
+        if self.text.len() <= 19 && self.text.bytes().all(|b| b.is_ascii_digit()) {
+            return self.text.parse().ok();
+        }
         let d = self.decimal();
         if d.is_zero() {
             return Some(0);
@@ -740,6 +803,10 @@ impl<'d> Number<'d> {
 
     /// The value as an `i64`, when it is an integer that fits.
     pub fn as_i64(&self) -> Option<i64> {
+        let digits = self.text.strip_prefix('-').unwrap_or(self.text);
+        if digits.len() <= 18 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return self.text.parse().ok();
+        }
         let d = self.decimal();
         if d.is_zero() {
             return Some(0);
@@ -885,31 +952,33 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
     })
 }
 
-/// Appends `s` as a JSON string with the minimal escapes (RFC 8785 §3.2.2.2).
+/// Appends `s` as a JSON string with the minimal escapes (RFC 8785 §3.2.2.2): `"`, `\\`
+/// and control characters; everything else verbatim. The bytes that need an escape are
+/// all ASCII, so runs between them are found and copied whole.
 pub fn write_canonical_str(s: &str, out: &mut String) {
     out.push('"');
-    let mut run = 0;
-    for (i, c) in s.char_indices() {
-        let escape = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\u{8}' => "\\b",
-            '\u{c}' => "\\f",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if u32::from(c) < 0x20 => "",
-            _ => continue,
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    loop {
+        let at = scan_plain(bytes, start);
+        out.push_str(s.get(start..at).unwrap_or_default());
+        let Some(&b) = bytes.get(at) else {
+            break;
         };
-        out.push_str(s.get(run..i).unwrap_or_default());
-        run = i + c.len_utf8();
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
-        } else {
-            out.push_str(escape);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
         }
+        start = at + 1;
     }
-    out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
 
@@ -923,45 +992,96 @@ pub fn quote(s: &str) -> String {
 // ---------------------------------------------------------------------------- the parser
 
 /// Bytes that end a run of plain string characters: `"`, `\` and controls.
+// Indexes below 256 into a table of 256: in bounds by construction.
+#[allow(clippy::indexing_slicing)]
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 #[inline]
 fn is_special(b: u8) -> bool {
-    b == b'"' || b == b'\\' || b < 0x20
+    SPECIAL.get(usize::from(b)).copied().unwrap_or(true)
 }
 
-/// The index of the first byte at or after `i` that [`is_special`], or the length.
-/// Eight bytes at a time: a string's text is most of a tool catalogue.
+/// The index of the first byte at or after `i` that [`is_special`], or the length:
+/// eight bytes at a time, then byte by byte for the last few.
 #[inline]
-fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
+fn scan_plain(bytes: &[u8], i: usize) -> usize {
+    scan_plain_ascii(bytes, i).0
+}
+
+/// [`scan_plain`], and whether the bytes it passed are all ASCII.
+#[inline(always)]
+fn scan_plain_ascii(bytes: &[u8], mut i: usize) -> (usize, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
+    let mut seen = 0u64;
+    while let Some(word) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*word);
+        // A byte is flagged when it is `"`, `\` or below 0x20. Flags above the first
+        // true one may be false (borrows), but the first is exact.
         let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
         let quote = zero(w ^ (ONES * u64::from(b'"')));
         let backslash = zero(w ^ (ONES * u64::from(b'\\')));
         let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
         let hit = quote | backslash | control;
         if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
+            // The bits below the first flag: those of the bytes before it.
+            seen |= w & ((hit & hit.wrapping_neg()) - 1);
+            return (i + (hit.trailing_zeros() / 8) as usize, seen & HIGH == 0);
         }
+        seen |= w;
         i += 8;
     }
-    while bytes.get(i).is_some_and(|b| !is_special(*b)) {
+    while let Some(&b) = bytes.get(i).filter(|b| !is_special(**b)) {
+        seen |= u64::from(b);
         i += 1;
     }
-    i
+    (i, seen & HIGH == 0)
+}
+
+/// A key of an open object, for the duplicate and ambiguity checks.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    slot: u32,
+    /// Where its text starts, and its length.
+    start: u32,
+    len: u32,
+    /// For a simple key (unescaped and ASCII: its text is its value and folds as ASCII),
+    /// its length and first and last bytes with bit 5 set (ASCII letters in lower case):
+    /// two simple keys that are equal or case-equal have the same signature. 0 for any
+    /// other key.
+    signature: u32,
+}
+
+/// The [`Key::signature`] of a simple key's bytes (never 0).
+#[inline]
+fn key_signature(bytes: &[u8]) -> u32 {
+    let first = bytes.first().map_or(0, |b| b | 0x20);
+    let last = bytes.last().map_or(0, |b| b | 0x20);
+    (bytes.len() as u32) << 16 | u32::from(first) << 8 | u32::from(last) | 1 << 31
 }
 
 /// An object being read: its slot, and the keys seen so far (slot indices) for the
 /// duplicate and ambiguity checks.
+#[derive(Debug, Clone)]
 struct Frame {
     slot: u32,
-    /// Whether a member's value (or an item) is being read, so that errors name it.
-    in_value: bool,
     /// Where this frame's keys start in `Parser::keys`.
     keys_from: usize,
+    /// A filter of the signatures of the keys so far, one bit each, while every key is
+    /// simple: a new simple key whose bit is clear repeats none of them.
+    signatures: u64,
+    /// Whether some key so far is not simple (its comparisons need decoding).
+    complex: bool,
     /// For large objects: folded-key hash → index into `Parser::keys`.
     index: Option<HashMap<u64, Vec<usize>>>,
 }
@@ -973,15 +1093,35 @@ struct Parser<'t> {
     slots: Vec<Slot>,
     /// Open containers, innermost last (for error pointers and key checks).
     open: Vec<Frame>,
-    /// Key slots of the open objects.
-    keys: Vec<u32>,
+    /// Keys of the open objects.
+    keys: Vec<Key>,
+    /// Whether a member's value (or an item) of the innermost open container is being
+    /// read, so that errors name it. Every outer container is reading one.
+    in_value: bool,
+}
+
+/// A parse error, boxed so that the parser's results fit in a register.
+type Fail = Box<JsonError>;
+
+impl From<Fail> for JsonError {
+    fn from(fail: Fail) -> JsonError {
+        *fail
+    }
 }
 
 /// Objects with more members than this check keys through a hash index.
 const LINEAR_KEYS: usize = 16;
 
-fn parse_slots(text: &str, mut slots: Vec<Slot>) -> Result<Vec<Slot>, JsonError> {
+/// Parses `text` onto `tape`'s buffers; the returned tape holds the slots.
+fn parse_slots(text: &str, tape: Tape) -> Result<Tape, JsonError> {
+    let Tape {
+        mut slots,
+        mut keys,
+        mut open,
+    } = tape;
     slots.clear();
+    keys.clear();
+    open.clear();
     if u32::try_from(text.len()).is_err() {
         return Err(position_error(JsonErrorKind::TooLarge, String::new(), &[]));
     }
@@ -990,16 +1130,21 @@ fn parse_slots(text: &str, mut slots: Vec<Slot>) -> Result<Vec<Slot>, JsonError>
         bytes: text.as_bytes(),
         pos: 0,
         slots,
-        open: Vec::new(),
-        keys: Vec::new(),
+        open,
+        keys,
+        in_value: false,
     };
     parser.skip_ws();
-    parser.value(0)?;
+    parser.value()?;
     parser.skip_ws();
     if parser.pos < parser.bytes.len() {
-        return Err(parser.error(JsonErrorKind::TrailingData));
+        return Err(*parser.error(JsonErrorKind::TrailingData));
     }
-    Ok(parser.slots)
+    Ok(Tape {
+        slots: parser.slots,
+        keys: parser.keys,
+        open: parser.open,
+    })
 }
 
 impl<'t> Parser<'t> {
@@ -1008,7 +1153,7 @@ impl<'t> Parser<'t> {
     fn pointer(&self) -> String {
         let mut pointer = String::new();
         for (depth, frame) in self.open.iter().enumerate() {
-            if !frame.in_value {
+            if depth + 1 == self.open.len() && !self.in_value {
                 break;
             }
             let Some(slot) = self.slots.get(frame.slot as usize) else {
@@ -1022,8 +1167,8 @@ impl<'t> Parser<'t> {
                 let key = self
                     .keys
                     .get(frame.keys_from..keys_to)
-                    .and_then(<[u32]>::last)
-                    .map(|k| self.key_text(*k));
+                    .and_then(<[Key]>::last)
+                    .map(|k| self.key_text(k.slot));
                 if let Some(key) = key {
                     pointer = push_pointer(&pointer, &key);
                 }
@@ -1034,19 +1179,19 @@ impl<'t> Parser<'t> {
         pointer
     }
 
-    fn error(&self, kind: JsonErrorKind) -> JsonError {
+    fn error(&self, kind: JsonErrorKind) -> Fail {
         self.error_at(kind, self.pos)
     }
 
-    fn error_at(&self, kind: JsonErrorKind, pos: usize) -> JsonError {
-        position_error(
+    fn error_at(&self, kind: JsonErrorKind, pos: usize) -> Fail {
+        Box::new(position_error(
             kind,
             self.pointer(),
             self.bytes.get(..pos).unwrap_or_default(),
-        )
+        ))
     }
 
-    fn unexpected(&self) -> JsonError {
+    fn unexpected(&self) -> Fail {
         match self
             .text
             .get(self.pos..)
@@ -1064,11 +1209,16 @@ impl<'t> Parser<'t> {
 
     #[inline]
     fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        // Compact JSON has none: one comparison in the common case.
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if b > b' ' || !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                return;
+            }
             self.pos += 1;
         }
     }
 
+    #[inline(always)]
     fn push(&mut self, tag: Tag, start: usize, end: usize) -> u32 {
         let index = self.slots.len() as u32;
         self.slots.push(Slot {
@@ -1081,20 +1231,127 @@ impl<'t> Parser<'t> {
         index
     }
 
-    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
-        match self.peek() {
-            Some(b'{') => self.container(depth + 1, Tag::Object),
-            Some(b'[') => self.container(depth + 1, Tag::Array),
-            Some(b'"') => self.string().map(|_| ()),
-            Some(b't') => self.literal(b"true", Tag::True),
-            Some(b'f') => self.literal(b"false", Tag::False),
-            Some(b'n') => self.literal(b"null", Tag::Null),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => Err(self.unexpected()),
+    /// Reads one value, with everything nested in it. Iterative: an open container is a
+    /// frame on `open`, not a call on the stack.
+    fn value(&mut self) -> Result<(), Fail> {
+        'value: loop {
+            // A value starts here: the root, a member's value or an item.
+            match self.peek() {
+                Some(b'{') => {
+                    self.open_container(Tag::Object)?;
+                    if self.peek() == Some(b'}') {
+                        self.close_container();
+                    } else {
+                        self.member_key()?;
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    self.open_container(Tag::Array)?;
+                    if self.peek() == Some(b']') {
+                        self.close_container();
+                    } else {
+                        self.in_value = true;
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => {
+                    self.string()?;
+                }
+                Some(b't') => self.literal(b"true", Tag::True)?,
+                Some(b'f') => self.literal(b"false", Tag::False)?,
+                Some(b'n') => self.literal(b"null", Tag::Null)?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                _ => return Err(self.unexpected()),
+            }
+            // A value ended: go on in the innermost open container, closing each that ends.
+            loop {
+                let Some(frame) = self.open.last() else {
+                    return Ok(());
+                };
+                let at = frame.slot as usize;
+                let Some(container) = self.slots.get_mut(at) else {
+                    return Ok(());
+                };
+                container.len += 1;
+                let object = container.tag == Tag::Object;
+                self.in_value = false;
+                self.skip_ws();
+                match (self.peek(), object) {
+                    (Some(b','), _) => {
+                        self.pos += 1;
+                        self.skip_ws();
+                        if object {
+                            self.member_key()?;
+                        } else {
+                            self.in_value = true;
+                        }
+                        continue 'value;
+                    }
+                    (Some(b'}'), true) | (Some(b']'), false) => self.close_container(),
+                    _ => return Err(self.unexpected()),
+                }
+            }
         }
     }
 
-    fn literal(&mut self, word: &[u8], tag: Tag) -> Result<(), JsonError> {
+    /// Opens the container at `pos` and moves past its bracket and any whitespace.
+    #[inline(always)]
+    fn open_container(&mut self, tag: Tag) -> Result<(), Fail> {
+        if self.open.len() >= MAX_DEPTH {
+            return Err(self.error(JsonErrorKind::TooDeep));
+        }
+        let start = self.pos;
+        self.pos += 1;
+        let slot = self.push(tag, start, start);
+        self.in_value = false;
+        self.open.push(Frame {
+            slot,
+            keys_from: self.keys.len(),
+            signatures: 0,
+            complex: false,
+            index: None,
+        });
+        self.skip_ws();
+        Ok(())
+    }
+
+    /// Closes the innermost container at its closing bracket (`pos`).
+    #[inline(always)]
+    fn close_container(&mut self) {
+        self.pos += 1;
+        if let Some(frame) = self.open.pop() {
+            self.keys.truncate(frame.keys_from);
+            let next = self.slots.len() as u32;
+            if let Some(s) = self.slots.get_mut(frame.slot as usize) {
+                s.end = self.pos as u32;
+                s.next = next;
+            }
+        }
+        // Back in the parent, whose member or item this container was.
+        self.in_value = true;
+    }
+
+    /// Reads a member's key and its colon, up to the start of its value.
+    #[inline(always)]
+    fn member_key(&mut self) -> Result<(), Fail> {
+        if self.peek() != Some(b'"') {
+            return Err(self.unexpected());
+        }
+        let key_start = self.pos;
+        let (key, simple) = self.string_simple()?;
+        self.check_key(key, key_start, simple)?;
+        self.skip_ws();
+        self.in_value = true;
+        if self.peek() != Some(b':') {
+            return Err(self.unexpected());
+        }
+        self.pos += 1;
+        self.skip_ws();
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8], tag: Tag) -> Result<(), Fail> {
         if self
             .bytes
             .get(self.pos..self.pos + word.len())
@@ -1109,177 +1366,152 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn container(&mut self, depth: usize, tag: Tag) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error(JsonErrorKind::TooDeep));
-        }
-        let start = self.pos;
-        self.pos += 1;
-        let slot = self.push(tag, start, start);
-        self.open.push(Frame {
-            slot,
-            in_value: false,
-            keys_from: self.keys.len(),
-            index: None,
-        });
-        let (close, object) = match tag {
-            Tag::Object => (b'}', true),
-            _ => (b']', false),
-        };
-        self.skip_ws();
-        let mut count: u32 = 0;
-        if self.peek() == Some(close) {
-            self.pos += 1;
-        } else {
-            loop {
-                self.skip_ws();
-                if object {
-                    if self.peek() != Some(b'"') {
-                        return Err(self.unexpected());
-                    }
-                    let key_start = self.pos;
-                    let key = self.string()?;
-                    self.check_key(key, key_start)?;
-                    self.skip_ws();
-                    self.set_in_value(true);
-                    if self.peek() != Some(b':') {
-                        return Err(self.unexpected());
-                    }
-                    self.pos += 1;
-                    self.skip_ws();
-                }
-                self.set_in_value(true);
-                self.value(depth)?;
-                self.set_in_value(false);
-                count += 1;
-                if let Some(s) = self.slots.get_mut(slot as usize) {
-                    s.len = count;
-                }
-                self.skip_ws();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b) if b == close => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(self.unexpected()),
-                }
-            }
-        }
-        if let Some(frame) = self.open.pop() {
-            self.keys.truncate(frame.keys_from);
-        }
-        let next = self.slots.len() as u32;
-        if let Some(s) = self.slots.get_mut(slot as usize) {
-            s.end = self.pos as u32;
-            s.next = next;
-            s.len = count;
-        }
-        Ok(())
-    }
-
     fn set_in_value(&mut self, in_value: bool) {
-        if let Some(frame) = self.open.last_mut() {
-            frame.in_value = in_value;
-        }
+        self.in_value = in_value;
     }
 
     /// Refuses a key that repeats, or folds to, an earlier key of the same object.
-    fn check_key(&mut self, key: u32, key_start: usize) -> Result<(), JsonError> {
-        let Some(frame) = self.open.last() else {
+    fn check_key(&mut self, key: u32, key_start: usize, simple: bool) -> Result<(), Fail> {
+        let slot = self.slots.get(key as usize).copied().unwrap_or(NULL_SLOT);
+        let raw = self
+            .bytes
+            .get(slot.start as usize..slot.end as usize)
+            .unwrap_or_default();
+        let this = Key {
+            slot: key,
+            start: slot.start,
+            len: raw.len() as u32,
+            signature: if simple { key_signature(raw) } else { 0 },
+        };
+        let keys = self.keys.len();
+        let Some(frame) = self.open.last_mut() else {
             return Ok(());
         };
         let from = frame.keys_from;
-        let seen = self.keys.len() - from;
-        let key_text = self.key_text(key);
+        let seen = keys - from;
+        let bit = 1u64 << (this.signature.wrapping_mul(0x9e37_79b9) >> 26);
+        let unseen = simple && !frame.complex && frame.signatures & bit == 0;
+        frame.signatures |= bit;
+        frame.complex |= !simple;
+        if unseen && seen < LINEAR_KEYS {
+            self.keys.push(this);
+            return Ok(());
+        }
         if seen < LINEAR_KEYS {
-            let simple = is_simple_key(&key_text);
-            for &earlier in self.keys.get(from..).unwrap_or_default() {
-                let other = self.key_text(earlier);
-                if other == key_text {
-                    return Err(self.key_error(
-                        JsonErrorKind::DuplicateKey(key_text.into_owned()),
-                        key_start,
-                    ));
-                }
-                let ambiguous = if simple && is_simple_key(&other) {
-                    other.eq_ignore_ascii_case(&key_text)
-                } else {
-                    fold_key(&other) == fold_key(&key_text)
+            for i in from..self.keys.len() {
+                let Some(&earlier) = self.keys.get(i) else {
+                    continue;
                 };
-                if ambiguous {
-                    return Err(self.key_error(
-                        JsonErrorKind::AmbiguousKeys(other.into_owned(), key_text.into_owned()),
-                        key_start,
-                    ));
+                if simple && earlier.signature != 0 {
+                    // Two simple keys: equal or case-equal only at equal signatures.
+                    if earlier.signature != this.signature {
+                        continue;
+                    }
+                    let start = earlier.start as usize;
+                    let other = self
+                        .bytes
+                        .get(start..start + earlier.len as usize)
+                        .unwrap_or_default();
+                    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+                    if other == raw {
+                        return Err(
+                            self.key_error(JsonErrorKind::DuplicateKey(text(raw)), key_start)
+                        );
+                    }
+                    if other.eq_ignore_ascii_case(raw) {
+                        return Err(self.key_error(
+                            JsonErrorKind::AmbiguousKeys(text(other), text(raw)),
+                            key_start,
+                        ));
+                    }
+                } else {
+                    self.compare_keys(earlier.slot, key, key_start)?;
                 }
             }
         } else {
-            let folded_hash = |text: &str| {
-                use std::hash::{Hash, Hasher};
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                if is_simple_key(text) {
-                    for b in text.bytes() {
-                        b.to_ascii_lowercase().hash(&mut hasher);
-                    }
-                } else {
-                    for b in fold_key(text).bytes() {
-                        b.hash(&mut hasher);
-                    }
-                }
-                hasher.finish()
-            };
-            if self.open.last().is_some_and(|f| f.index.is_none()) {
-                let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-                for (i, &k) in self.keys.get(from..).unwrap_or_default().iter().enumerate() {
-                    index
-                        .entry(folded_hash(&self.key_text(k)))
-                        .or_default()
-                        .push(from + i);
-                }
-                if let Some(frame) = self.open.last_mut() {
-                    frame.index = Some(index);
-                }
-            }
-            let hash = folded_hash(&key_text);
-            let candidates: Vec<usize> = self
-                .open
-                .last()
-                .and_then(|f| f.index.as_ref())
-                .and_then(|index| index.get(&hash))
-                .cloned()
-                .unwrap_or_default();
-            for at in candidates {
-                let Some(&earlier) = self.keys.get(at) else {
-                    continue;
-                };
-                let other = self.key_text(earlier);
-                if other == key_text {
-                    return Err(self.key_error(
-                        JsonErrorKind::DuplicateKey(key_text.into_owned()),
-                        key_start,
-                    ));
-                }
-                if fold_key(&other) == fold_key(&key_text) {
-                    return Err(self.key_error(
-                        JsonErrorKind::AmbiguousKeys(other.into_owned(), key_text.into_owned()),
-                        key_start,
-                    ));
-                }
-            }
-            let position = self.keys.len();
-            if let Some(index) = self.open.last_mut().and_then(|f| f.index.as_mut()) {
-                index.entry(hash).or_default().push(position);
-            }
+            self.check_key_indexed(key, key_start)?;
         }
-        self.keys.push(key);
+        self.keys.push(this);
         Ok(())
     }
 
-    fn key_error(&mut self, kind: JsonErrorKind, key_start: usize) -> JsonError {
+    /// Compares two keys by their decoded and folded text (the slow path: a key with
+    /// escapes or non-ASCII characters).
+    fn compare_keys(&mut self, earlier: u32, key: u32, key_start: usize) -> Result<(), Fail> {
+        let other = self.key_text(earlier);
+        let text = self.key_text(key);
+        if other == text {
+            return Err(self.key_error(JsonErrorKind::DuplicateKey(text.into_owned()), key_start));
+        }
+        if fold_key(&other) == fold_key(&text) {
+            return Err(self.key_error(
+                JsonErrorKind::AmbiguousKeys(other.into_owned(), text.into_owned()),
+                key_start,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key checks of a large object, through a hash index of its folded keys.
+    fn check_key_indexed(&mut self, key: u32, key_start: usize) -> Result<(), Fail> {
+        let Some(from) = self.open.last().map(|f| f.keys_from) else {
+            return Ok(());
+        };
+        let folded_hash = |text: &str| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            if is_simple_key(text) {
+                for b in text.bytes() {
+                    b.to_ascii_lowercase().hash(&mut hasher);
+                }
+            } else {
+                for b in fold_key(text).bytes() {
+                    b.hash(&mut hasher);
+                }
+            }
+            hasher.finish()
+        };
+        if self.open.last().is_some_and(|f| f.index.is_none()) {
+            let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+            for (i, k) in self.keys.get(from..).unwrap_or_default().iter().enumerate() {
+                index
+                    .entry(folded_hash(&self.key_text(k.slot)))
+                    .or_default()
+                    .push(from + i);
+            }
+            if let Some(frame) = self.open.last_mut() {
+                frame.index = Some(index);
+            }
+        }
+        let hash = folded_hash(&self.key_text(key));
+        let candidates: Vec<usize> = self
+            .open
+            .last()
+            .and_then(|f| f.index.as_ref())
+            .and_then(|index| index.get(&hash))
+            .cloned()
+            .unwrap_or_default();
+        for at in candidates {
+            if let Some(earlier) = self.keys.get(at).map(|k| k.slot) {
+                self.compare_keys(earlier, key, key_start)?;
+            }
+        }
+        let position = self.keys.len();
+        if let Some(index) = self.open.last_mut().and_then(|f| f.index.as_mut()) {
+            index.entry(hash).or_default().push(position);
+        }
+        Ok(())
+    }
+
+    fn key_error(&mut self, kind: JsonErrorKind, key_start: usize) -> Fail {
         // The pointer names the offending key itself.
         let key = self.slots.len() as u32 - 1;
-        self.keys.push(key);
+        self.keys.push(Key {
+            slot: key,
+            start: 0,
+            len: 0,
+            signature: 0,
+        });
         self.set_in_value(true);
         let error = self.error_at(kind, key_start);
         self.set_in_value(false);
@@ -1303,12 +1535,22 @@ impl<'t> Parser<'t> {
     }
 
     /// Reads a string and pushes its slot; returns the slot index.
-    fn string(&mut self) -> Result<u32, JsonError> {
+    #[inline(always)]
+    fn string(&mut self) -> Result<u32, Fail> {
+        self.string_simple().map(|(slot, _)| slot)
+    }
+
+    /// [`Parser::string`], and whether the string is simple (unescaped and ASCII).
+    #[inline(always)]
+    fn string_simple(&mut self) -> Result<(u32, bool), Fail> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
+        let mut ascii = true;
         loop {
-            self.pos = scan_plain(self.bytes, self.pos);
+            let (end, plain) = scan_plain_ascii(self.bytes, self.pos);
+            self.pos = end;
+            ascii &= plain;
             match self.peek() {
                 Some(b'"') => break,
                 Some(b'\\') => {
@@ -1322,10 +1564,10 @@ impl<'t> Parser<'t> {
         let end = self.pos;
         self.pos += 1;
         let tag = if escaped { Tag::StrEsc } else { Tag::Str };
-        Ok(self.push(tag, start, end))
+        Ok((self.push(tag, start, end), ascii && !escaped))
     }
 
-    fn escape(&mut self) -> Result<(), JsonError> {
+    fn escape(&mut self) -> Result<(), Fail> {
         let at = self.pos;
         self.pos += 1;
         match self.peek() {
@@ -1355,7 +1597,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn hex4(&mut self) -> Result<u32, JsonError> {
+    fn hex4(&mut self) -> Result<u32, Fail> {
         let digits = self
             .text
             .get(self.pos..self.pos + 4)
@@ -1373,7 +1615,7 @@ impl<'t> Parser<'t> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Result<(), JsonError> {
+    fn number(&mut self) -> Result<(), Fail> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -1410,9 +1652,14 @@ impl<'t> Parser<'t> {
         }
         // Short integers are always in range; anything else must be a finite double, as
         // every origin reads it.
+        // Its exact value must also be writable canonically (`Node::canonical`), whose
+        // exponent is the exact one: `0.1e-999999` is `1e-1000000`.
         if !(plain && int_digits <= 300) {
             let text = self.text.get(start..self.pos).unwrap_or_default();
-            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+            let decimal = Number { text }.decimal();
+            let exponent = (decimal.point - 1).unsigned_abs();
+            let exact = decimal.is_zero() || exponent < 10u64.pow(MAX_EXPONENT_DIGITS as u32);
+            if !exact || !text.parse::<f64>().is_ok_and(f64::is_finite) {
                 return Err(self.error_at(JsonErrorKind::NumberOutOfRange, start));
             }
         }
@@ -1439,11 +1686,12 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
         slots: Vec::new(),
         open: Vec::new(),
         keys: Vec::new(),
+        in_value: false,
     };
-    let mut members: Vec<(Cow<'_, str>, &str)> = Vec::new();
+    let mut members: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(4);
     parser.skip_ws();
     if parser.peek() != Some(b'{') {
-        return Err(parser.unexpected());
+        return Err(*parser.unexpected());
     }
     parser.pos += 1;
     parser.skip_ws();
@@ -1453,7 +1701,7 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
         loop {
             parser.skip_ws();
             if parser.peek() != Some(b'"') {
-                return Err(parser.unexpected());
+                return Err(*parser.unexpected());
             }
             let key_start = parser.pos;
             let slot = parser.string()?;
@@ -1472,11 +1720,11 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
             };
             if members.iter().any(|(k, _)| *k == key) {
                 parser.pos = key_start;
-                return Err(parser.error(JsonErrorKind::DuplicateKey(key.into_owned())));
+                return Err(*parser.error(JsonErrorKind::DuplicateKey(key.into_owned())));
             }
             parser.skip_ws();
             if parser.peek() != Some(b':') {
-                return Err(parser.unexpected());
+                return Err(*parser.unexpected());
             }
             parser.pos += 1;
             parser.skip_ws();
@@ -1490,19 +1738,19 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
                     parser.pos += 1;
                     break;
                 }
-                _ => return Err(parser.unexpected()),
+                _ => return Err(*parser.unexpected()),
             }
         }
     }
     parser.skip_ws();
     if parser.pos < parser.bytes.len() {
-        return Err(parser.error(JsonErrorKind::TrailingData));
+        return Err(*parser.error(JsonErrorKind::TrailingData));
     }
     Ok(members)
 }
 
 /// Moves past one value, checking only that brackets balance and strings close.
-fn skip_value(parser: &mut Parser<'_>) -> Result<(), JsonError> {
+fn skip_value(parser: &mut Parser<'_>) -> Result<(), Fail> {
     let mut depth = 0usize;
     loop {
         parser.skip_ws();
@@ -1557,11 +1805,16 @@ fn skip_value(parser: &mut Parser<'_>) -> Result<(), JsonError> {
 /// The key form under which Go-style parsers consider two keys the same: Unicode case
 /// folded (`ſ` to `s`, `K` to `k`) and NUL characters removed.
 pub fn fold_key(key: &str) -> String {
-    key.chars()
-        .filter(|c| *c != '\0')
-        .flat_map(char::to_uppercase)
-        .flat_map(char::to_lowercase)
-        .collect()
+    // Upper then lower case, twice: once is not a fixed point for every character (`ẞ`
+    // lowers to `ß`, which uppers to `SS`), twice is, so that `ß`, `ẞ` and `ss` all fold
+    // to `ss`.
+    let once = |text: &mut dyn Iterator<Item = char>| -> String {
+        text.flat_map(char::to_uppercase)
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let first = once(&mut key.chars().filter(|c| *c != '\0'));
+    once(&mut first.chars())
 }
 
 /// Appends `token` to a JSON Pointer, escaping `~` and `/` (RFC 6901).
@@ -1655,5 +1908,11 @@ mod tests {
         assert_eq!(scan_plain(b"ab\x01cdefghij", 0), 2);
         assert_eq!(scan_plain(b"abcdefgh\\", 0), 8);
         assert_eq!(scan_plain("é\u{7f}\"".as_bytes(), 0), 3);
+        // Whether the bytes passed are ASCII: only those before the special byte count.
+        assert_eq!(scan_plain_ascii(b"abcdefg\"\xc3\xa9", 0), (7, true));
+        assert_eq!(scan_plain_ascii("abcdefghij\"é".as_bytes(), 0), (10, true));
+        assert_eq!(scan_plain_ascii("abcdefghé\"".as_bytes(), 0), (10, false));
+        assert_eq!(scan_plain_ascii("é\"".as_bytes(), 0), (2, false));
+        assert_eq!(scan_plain_ascii(b"abc", 0), (3, true));
     }
 }

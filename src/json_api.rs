@@ -125,6 +125,57 @@ pub struct Evaluator {
     line: usize,
     /// Whether some input line could not be read.
     pub had_bad_line: bool,
+    /// Parse buffers, reused from line to line.
+    tape: Option<crate::json::Tape>,
+}
+
+/// The members of a well-formed eval line, as slots of its document (the fast path).
+struct LineFields {
+    body: u32,
+    grant: Option<u32>,
+    session: Option<u32>,
+    at_ms: u64,
+    expect: Option<std::ops::Range<usize>>,
+}
+
+/// Reads an eval line that is strict JSON with a JSON object as `body` and fields of the
+/// right types; `None` for anything else (the slow path then says exactly what is wrong,
+/// or reads a `body` given as a string of raw bytes).
+fn line_fields(doc: &Document<'_>, test: bool) -> Option<LineFields> {
+    let root = doc.root();
+    if !root.is_object() {
+        return None;
+    }
+    let mut fields = LineFields {
+        body: 0,
+        grant: None,
+        session: None,
+        at_ms: 0,
+        expect: None,
+    };
+    let mut has_body = false;
+    for (key, value) in root.members() {
+        if key.str_eq("body") && value.is_object() {
+            fields.body = value.index();
+            has_body = true;
+        } else if key.str_eq("grant") && value.kind() == crate::json::Kind::String {
+            fields.grant = Some(value.index());
+        } else if key.str_eq("session") && value.kind() == crate::json::Kind::String {
+            fields.session = Some(value.index());
+        } else if key.str_eq("session") && value.is_null() {
+        } else if key.str_eq("at_ms") {
+            let n = value.as_number()?;
+            if !n.as_str().bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            fields.at_ms = n.as_u64()?;
+        } else if test && key.str_eq("expect") && value.is_object() {
+            fields.expect = Some(value.span());
+        } else {
+            return None;
+        }
+    }
+    has_body.then_some(fields)
 }
 
 impl Evaluator {
@@ -135,6 +186,7 @@ impl Evaluator {
             session: Session::new(policy),
             line: 0,
             had_bad_line: false,
+            tape: Some(crate::json::Tape::default()),
         })
     }
 
@@ -174,6 +226,9 @@ impl Evaluator {
     }
 
     /// Decides a line; returns the decision and, for `test`, the `expect` text.
+    // Not inlined: V8 moves a wasm function to its optimizing tier only between calls,
+    // so the work of a line must be a call of its own for a long input to run fast.
+    #[inline(never)]
     fn decide_line<'l>(
         &mut self,
         line: &'l str,
@@ -182,6 +237,16 @@ impl Evaluator {
         if line.trim().is_empty() {
             return None;
         }
+        // The fast path: the line is strict JSON and its body a message object, read once.
+        let tape = self.tape.take().unwrap_or_default();
+        let tape = match Document::parse_str_reusing(line, tape) {
+            Ok(doc) => match line_fields(&doc, test) {
+                Some(fields) => return Some(self.decide_fields(doc, fields, line)),
+                None => doc.into_tape(),
+            },
+            Err(_) => crate::json::Tape::default(),
+        };
+        self.tape = Some(tape);
         Some(match parse_eval_line(line, test) {
             Ok(call) => {
                 let decision = self.session.decide(
@@ -202,6 +267,36 @@ impl Evaluator {
             }
         })
     }
+
+    fn decide_fields<'l>(
+        &mut self,
+        doc: Document<'_>,
+        fields: LineFields,
+        line: &'l str,
+    ) -> (Decision, Option<&'l str>) {
+        let expect = fields.expect.and_then(|span| line.get(span));
+        match crate::mcp::classify_at(doc, fields.body) {
+            Ok(message) => {
+                let text =
+                    |slot: Option<u32>| slot.and_then(|s| message.node(s)).and_then(|n| n.as_str());
+                let grant = text(fields.grant);
+                let session = text(fields.session);
+                let decision = self.session.decide_message(
+                    &message,
+                    CallContext {
+                        grant: grant.as_deref().unwrap_or("anonymous"),
+                        session: session.as_deref(),
+                        at_ms: fields.at_ms,
+                    },
+                );
+                drop(grant);
+                drop(session);
+                self.tape = Some(message.into_tape());
+                (decision, expect)
+            }
+            Err(invalid) => (Decision::invalid(&invalid), expect),
+        }
+    }
 }
 
 /// Runs `toolgate eval` over a whole input: one decision object a line, or
@@ -214,7 +309,7 @@ pub fn eval_jsonl(policy: &str, input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     for line in input.lines() {
         if let Some(decision) = evaluator.line(line) {
-            out.push_str(&serde_json::to_string(&decision).unwrap_or_default());
+            decision.write_json(&mut out);
             out.push('\n');
         }
     }
@@ -272,7 +367,7 @@ pub fn run_tests(policy: &str, cases: &str) -> Result<TestRun, Vec<PolicyError>>
             run.failures.push(Failure {
                 line: index + 1,
                 expected: json!(null),
-                actual: json!({"decision": decision_json.get("decision"), "message": decision.message}),
+                actual: json!({"decision": decision_json.get("decision"), "message": decision.message.as_deref()}),
                 decision: decision_json,
             });
             if decision.decision != Outcome::Invalid {
@@ -301,7 +396,7 @@ pub fn run_tests(policy: &str, cases: &str) -> Result<TestRun, Vec<PolicyError>>
 /// Whether every field of `expect` equals the decision's field (numbers by exact value;
 /// `null` expects the field to be absent). Returns the expected and actual fields too.
 fn compare(expect: &str, decision: &Decision) -> (bool, serde_json::Value, serde_json::Value) {
-    let decision_text = serde_json::to_string(decision).unwrap_or_default();
+    let decision_text = decision.to_json();
     let (Ok(expect_doc), Ok(decision_doc)) = (
         Document::parse(expect.as_bytes()),
         Document::parse(decision_text.as_bytes()),
@@ -373,7 +468,7 @@ pub fn tools_warnings(policy: &Policy, tools: &[catalogue::Tool]) -> Vec<PolicyE
             };
             warn(
                 &mut warnings,
-                entry.pointer.clone(),
+                entry.pointer.to_string(),
                 format!(
                     "the {what} `{}` matches no tool of the catalogue (a typo?)",
                     entry.pattern.as_str()
@@ -496,5 +591,180 @@ pub fn run_tests_json(policy: &str, cases: &str) -> String {
         })
         .to_string(),
         Err(errors) => json!({ "ok": false, "errors": errors }).to_string(),
+    }
+}
+
+// ----------------------------------------------------------------- pins in the playground
+
+/// Reads `{"tool": "pinned" | "changed" | "new", ...}`: the pin status of each tool of a
+/// gateway's catalogue (CONTRACT §8), as [`crate::catalogue::view::pin_state`] reads it.
+/// An empty text is no pins.
+fn pins_from_json(
+    pins: &str,
+) -> Result<std::collections::HashMap<String, crate::eval::PinState>, PolicyError> {
+    let mut out = std::collections::HashMap::new();
+    if pins.trim().is_empty() {
+        return Ok(out);
+    }
+    let doc = Document::parse(pins.as_bytes()).map_err(|e| PolicyError {
+        pointer: format!("pins:{}", e.pointer),
+        message: format!("invalid json: {e}"),
+    })?;
+    if !doc.root().is_object() {
+        return Err(PolicyError {
+            pointer: "pins:".to_owned(),
+            message: "expected an object of tool name to pin status".to_owned(),
+        });
+    }
+    for (name, status) in doc.root().members() {
+        let pin = crate::catalogue::view::pin_state(status.as_str().as_deref());
+        if pin != crate::eval::PinState::Unknown {
+            out.insert(name.as_str().unwrap_or_default().into_owned(), pin);
+        }
+    }
+    Ok(out)
+}
+
+/// [`simulate`] for a catalogue with pins: `pins` is `{"tool": "changed", ...}`, and a
+/// call is decided as the gateway that holds those pins decides it.
+pub fn simulate_pinned(policy: &str, line: &str, pins: &str) -> String {
+    let pins = match pins_from_json(pins) {
+        Ok(p) => p,
+        Err(e) => return json!({ "ok": false, "errors": [e] }).to_string(),
+    };
+    if pins.is_empty() {
+        return simulate(policy, line);
+    }
+    let mut evaluator = match Evaluator::new(policy) {
+        Ok(e) => e,
+        Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    let id = parse_eval_line(line, false).ok().and_then(|l| {
+        Document::parse(&l.body)
+            .ok()
+            .and_then(|d| d.root().get("id").map(|i| i.raw().to_owned()))
+    });
+    evaluator.session.set_pins(pins);
+    let Some(decision) = evaluator.line(line) else {
+        return json!({ "ok": false, "errors": [{"pointer": "", "message": "empty call"}] })
+            .to_string();
+    };
+    let response = (decision.decision != Outcome::Allow).then(|| {
+        let status = if decision.decision == Outcome::Invalid {
+            400
+        } else {
+            200
+        };
+        let body = crate::pipeline::refusal_body(&decision, id.as_deref(), false);
+        json!({ "status": status, "body": serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default() })
+    });
+    json!({ "ok": true, "decision": decision, "response": response }).to_string()
+}
+
+/// [`eval_jsonl`] for a catalogue with pins (see [`simulate_pinned`]).
+pub fn eval_jsonl_pinned(policy: &str, input: &str, pins: &str) -> String {
+    let pins = match pins_from_json(pins) {
+        Ok(p) => p,
+        Err(e) => return json!({ "ok": false, "errors": [e] }).to_string(),
+    };
+    let mut evaluator = match Evaluator::new(policy) {
+        Ok(e) => e,
+        Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    evaluator.session.set_pins(pins);
+    let mut out = String::with_capacity(input.len());
+    for line in input.lines() {
+        if let Some(decision) = evaluator.line(line) {
+            decision.write_json(&mut out);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// [`list_tools`] for a catalogue with pins: `pins` is `{"tool": "changed", ...}`. A tool
+/// with no pin status counts as pinned. A changed tool that `pin.on_change: "deny"` would
+/// list with its pinned definition is removed here, since only the gateway holds that
+/// definition; `pinned_elsewhere` names those tools.
+pub fn list_tools_pinned(policy: &str, tools: &str, pins: &str) -> String {
+    use crate::catalogue::{definition_sha256, PinStatus, Snapshot, SnapshotTool};
+    let pins = match pins_from_json(pins) {
+        Ok(p) => p,
+        Err(e) => return json!({ "ok": false, "errors": [e] }).to_string(),
+    };
+    if pins.is_empty() {
+        return list_tools(policy, tools);
+    }
+    let parsed = match Policy::from_json(policy) {
+        Ok(p) => p,
+        Err(PolicyErrors(errors)) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    let catalogue = match tools_from_json(tools) {
+        Ok(t) => t,
+        Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
+    };
+    let mut snapshot = Snapshot {
+        version: 1,
+        seeded: true,
+        tools: Vec::with_capacity(catalogue.len()),
+    };
+    let mut pinned_elsewhere = Vec::new();
+    let deny_changes = parsed.mode().enforced()
+        && parsed
+            .pin()
+            .is_some_and(|p| p.on_change == crate::policy::OnChange::Deny);
+    for tool in &catalogue {
+        let Ok(doc) = Document::parse(tool.raw.as_bytes()) else {
+            continue;
+        };
+        let sha = definition_sha256(doc.root());
+        let pin = pins
+            .get(&tool.name)
+            .copied()
+            .unwrap_or(crate::eval::PinState::Pinned);
+        let (status, pinned_sha256) = match pin {
+            crate::eval::PinState::New => (PinStatus::New, None),
+            // Only the gateway knows the pinned definition: any other hash stands for it.
+            crate::eval::PinState::Changed => (PinStatus::Changed, Some(format!("not-{sha}"))),
+            _ => (PinStatus::Pinned, Some(sha.clone())),
+        };
+        if status == PinStatus::Changed
+            && deny_changes
+            && parsed
+                .listed(&tool.name, crate::eval::ToolFacts { pin }, false)
+                .0
+        {
+            pinned_elsewhere.push(tool.name.clone());
+        }
+        snapshot.tools.push(SnapshotTool {
+            name: tool.name.clone(),
+            status,
+            current_sha256: Some(sha),
+            current: Some(tool.raw.clone()),
+            pinned_sha256,
+            pinned: None,
+        });
+    }
+    let text = match Document::parse(tools.as_bytes()) {
+        Ok(doc) if doc.root().is_array() => {
+            format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"tools":{}}}}}"#, doc.text())
+        }
+        Ok(doc) => doc.text().to_owned(),
+        Err(e) => {
+            return json!({ "ok": false, "errors": [{"pointer": e.pointer, "message": e.to_string()}] })
+                .to_string()
+        }
+    };
+    let view = View::new(snapshot);
+    let mut report = Report::default();
+    match Filter::new(&parsed, &view).message(&text, &mut report) {
+        Ok(filtered) => format!(
+            r#"{{"ok":true,"response":{filtered},"removed":{},"monitor_hidden":{},"pinned_elsewhere":{}}}"#,
+            report.removed,
+            report.monitor_hidden,
+            serde_json::to_string(&pinned_elsewhere).unwrap_or_else(|_| "[]".to_owned())
+        ),
+        Err(e) => json!({ "ok": false, "errors": [{"pointer": "", "message": e.to_string()}] })
+            .to_string(),
     }
 }

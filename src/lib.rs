@@ -37,6 +37,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod ratelimit;
 pub mod sessions;
+pub mod sort;
 pub mod sse;
 
 #[cfg(feature = "worker")]

@@ -15,6 +15,7 @@
 
 use crate::json::{self, fold_key, Document, Node, Tape};
 use crate::policy::is_valid_tool_name;
+use std::borrow::Cow;
 
 /// JSON-RPC parse error: the body is not strict JSON.
 pub const PARSE_ERROR: i64 = -32700;
@@ -73,22 +74,30 @@ pub enum Kind {
 pub struct Message<'a> {
     doc: Document<'a>,
     pub kind: Kind,
-    /// The method, for requests and notifications.
-    pub method: Option<String>,
+    /// The method, for requests and notifications (the common ones are not copied).
+    pub method: Option<Cow<'static, str>>,
     /// The request id's JSON text (a string or an integer); `None` for notifications.
     pub id: Option<String>,
-    /// What the `Mcp-Name` header mirrors: `params.name` of `tools/call` and
-    /// `prompts/get`, `params.uri` of `resources/read`.
-    pub header_name: Option<String>,
+    /// What the `Mcp-Name` header mirrors, for `prompts/get` (`params.name`) and
+    /// `resources/read` (`params.uri`); see [`Message::header_name`].
+    mirrored: Option<String>,
     /// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when present.
     pub meta_protocol_version: Option<String>,
     /// The slot of `params.arguments` of a `tools/call`.
     arguments: Option<u32>,
     /// The slot of `params.cursor` of a `tools/list`.
     cursor: Option<u32>,
+    /// The slot of the message in its document (0 unless it is part of a larger one).
+    at: u32,
 }
 
 impl<'a> Message<'a> {
+    /// What the `Mcp-Name` header mirrors: `params.name` of `tools/call` and
+    /// `prompts/get`, `params.uri` of `resources/read`.
+    pub fn header_name(&self) -> Option<&str> {
+        self.tool().or(self.mirrored.as_deref())
+    }
+
     /// The tool name, for a `tools/call`.
     pub fn tool(&self) -> Option<&str> {
         match &self.kind {
@@ -111,7 +120,12 @@ impl<'a> Message<'a> {
 
     /// The whole message.
     pub fn root(&self) -> Node<'_> {
-        self.doc.root()
+        self.doc.node(self.at).unwrap_or_else(|| self.doc.root())
+    }
+
+    /// A node of the document the message was read from (see [`classify_at`]).
+    pub fn node(&self, index: u32) -> Option<Node<'_>> {
+        self.doc.node(index)
     }
 
     /// The message's text.
@@ -131,10 +145,11 @@ impl<'a> Message<'a> {
             kind: self.kind,
             method: self.method,
             id: self.id,
-            header_name: self.header_name,
+            mirrored: self.mirrored,
             meta_protocol_version: self.meta_protocol_version,
             arguments: self.arguments,
             cursor: self.cursor,
+            at: self.at,
         }
     }
 }
@@ -171,29 +186,32 @@ fn parse_error(e: &json::JsonError) -> Invalid {
     )
 }
 
-fn check_members(map: Node<'_>, known: &[&str], place: &str) -> Result<(), Invalid> {
-    for (key, _) in map.members() {
-        let key = key.as_str().unwrap_or_default();
-        if known.contains(&key.as_ref()) {
-            continue;
-        }
-        let folded = fold_key(&key);
-        if let Some(real) = known.iter().find(|k| fold_key(k) == folded) {
-            return Err(Invalid::new(
-                INVALID_REQUEST,
-                format!(
-                    "invalid request: {place} member `{}` is not `{real}`",
-                    key.escape_debug()
-                ),
-            ));
-        }
+/// Refuses a member whose key is not one of `known` but folds to one of them (`Method`,
+/// `paramſ`, `name\u0000`): parsers that fold keys would read it as that member.
+fn check_fold(key: Node<'_>, known: &[&str], place: &str) -> Result<(), Invalid> {
+    let key = key.as_str().unwrap_or_default();
+    let folded = fold_key(&key);
+    match known.iter().find(|k| fold_key(k) == folded) {
+        Some(real) => Err(Invalid::new(
+            INVALID_REQUEST,
+            format!(
+                "invalid request: {place} member `{}` is not `{real}`",
+                key.escape_debug()
+            ),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Classifies a parsed JSON document as an MCP message.
 pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
-    let root = doc.root();
+    classify_at(doc, 0)
+}
+
+/// Classifies the value at slot `at` of a document as an MCP message (a `toolgate eval`
+/// line holds its message as its `body` member).
+pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
+    let root = doc.node(at).unwrap_or_else(|| doc.root());
     match root.kind() {
         json::Kind::Object => {}
         json::Kind::Array => {
@@ -209,25 +227,26 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
             ))
         }
     }
-    check_members(
-        root,
-        &["jsonrpc", "id", "method", "params", "result", "error"],
-        "message",
-    )?;
-    if !root.get("jsonrpc").is_some_and(|v| v.str_eq("2.0")) {
+    const MEMBERS: [&str; 6] = ["jsonrpc", "id", "method", "params", "result", "error"];
+    let mut found: [Option<Node<'_>>; 6] = [None; 6];
+    let mut folds = Ok(());
+    root.pick(&MEMBERS, &mut found, &mut |key, _| {
+        if folds.is_ok() {
+            folds = check_fold(key, &MEMBERS, "message");
+        }
+    });
+    folds?;
+    let [jsonrpc, id_node, method_node, params_node, result_node, error_node] = found;
+    if !jsonrpc.is_some_and(|v| v.str_eq("2.0")) {
         return Err(Invalid::new(
             INVALID_REQUEST,
             "invalid request: `jsonrpc` must be \"2.0\"",
         ));
     }
-    let id = match root.get("id") {
+    let id = match id_node {
         None => None,
         Some(id) if id.kind() == json::Kind::String => Some(id.raw().to_owned()),
-        Some(id)
-            if id.as_number().is_some_and(|n| {
-                is_integer_literal(n.as_str()) && (n.as_i64().is_some() || n.as_u64().is_some())
-            }) =>
-        {
+        Some(id) if id.as_number().is_some_and(|n| is_integer_id(n.as_str())) => {
             Some(id.raw().to_owned())
         }
         Some(_) => {
@@ -237,10 +256,10 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
             ))
         }
     };
-    let method = match root.get("method") {
+    let method = match method_node {
         None => None,
         Some(m) => match m.as_str() {
-            Some(m) => Some(m.into_owned()),
+            Some(m) => Some(intern_method(m)),
             None => {
                 return Err(Invalid::new(
                     INVALID_REQUEST,
@@ -249,18 +268,19 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
             }
         },
     };
-    let has_result = root.get("result").is_some();
-    let has_error = root.get("error").is_some();
+    let has_result = result_node.is_some();
+    let has_error = error_node.is_some();
     let Some(method) = method else {
-        if id.is_some() && has_result != has_error && root.get("params").is_none() {
+        if id.is_some() && has_result != has_error && params_node.is_none() {
             return Ok(Message {
                 kind: Kind::Response,
                 method: None,
                 id,
-                header_name: None,
+                mirrored: None,
                 meta_protocol_version: None,
                 arguments: None,
                 cursor: None,
+                at,
                 doc,
             });
         }
@@ -275,12 +295,12 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
             "invalid request: a request cannot carry `result` or `error`",
         ));
     }
-    let params = match root.get("params") {
+    let params = match params_node {
         None => None,
         Some(p) if p.is_object() => Some(p),
         Some(_) => {
             return Err(Invalid {
-                method: Some(method),
+                method: Some(method.into_owned()),
                 ..Invalid::new(
                     INVALID_REQUEST,
                     "invalid request: `params` must be an object",
@@ -290,10 +310,10 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
     };
     let mut arguments = None;
     let mut cursor = None;
-    let kind = match method.as_str() {
+    let kind = match method.as_ref() {
         "tools/call" => {
             let (name, args) = tool_call(params).map_err(|mut e| {
-                e.method = Some(method.clone());
+                e.method = Some(method.to_string());
                 e.id.clone_from(&id);
                 if e.code == INVALID_REQUEST {
                     e.id = None;
@@ -311,7 +331,7 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
     };
     if matches!(kind, Kind::ToolCall { .. }) && id.is_none() {
         return Err(Invalid {
-            method: Some(method),
+            method: Some(method.into_owned()),
             tool: match &kind {
                 Kind::ToolCall { name } => Some(name.clone()),
                 _ => None,
@@ -322,12 +342,13 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
             )
         });
     }
-    let header_field = match method.as_str() {
+    let header_field = match method.as_ref() {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
         _ => None,
     };
-    let header_name = header_field
+    let mirrored = header_field
+        .filter(|_| !matches!(kind, Kind::ToolCall { .. }))
         .and_then(|f| params?.get(f)?.as_str())
         .map(|s| s.into_owned());
     let meta_protocol_version = params
@@ -337,16 +358,50 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
         kind,
         method: Some(method),
         id,
-        header_name,
+        mirrored,
         meta_protocol_version,
         arguments,
         cursor,
+        at,
         doc,
     })
 }
 
-fn is_integer_literal(text: &str) -> bool {
-    !text.contains(['.', 'e', 'E'])
+/// The methods clients send most, kept without a copy.
+const COMMON_METHODS: &[&str] = &[
+    "tools/call",
+    "tools/list",
+    "initialize",
+    "notifications/initialized",
+    "ping",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "prompts/list",
+    "prompts/get",
+    "server/discover",
+    "notifications/cancelled",
+    "notifications/progress",
+    "logging/setLevel",
+    "completion/complete",
+];
+
+fn intern_method(method: Cow<'_, str>) -> Cow<'static, str> {
+    match COMMON_METHODS.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.into_owned()),
+    }
+}
+
+/// Whether a JSON number is an integer id: no fraction or exponent, within `i64` or
+/// `u64`.
+fn is_integer_id(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    // 18 digits always fit; longer ones are parsed.
+    digits.len() <= 18 || text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok()
 }
 
 /// The `_meta` key that carries the protocol version in 2026-07-28 requests.
@@ -378,7 +433,7 @@ pub struct McpHeaders<'a> {
 /// `Mcp-Name` on `tools/call`, `resources/read` and `prompts/get`.
 pub fn check_headers(message: &Message<'_>, headers: &McpHeaders<'_>) -> Result<(), Invalid> {
     let mismatch = |what: String| Invalid {
-        method: message.method.clone(),
+        method: message.method.as_deref().map(str::to_owned),
         tool: message.tool().map(str::to_owned),
         id: message.id.clone(),
         ..Invalid::new(HEADER_MISMATCH, format!("header mismatch: {what}"))
@@ -393,7 +448,7 @@ pub fn check_headers(message: &Message<'_>, headers: &McpHeaders<'_>) -> Result<
         }
     }
     match (headers.method.map(str::trim), &message.method) {
-        (Some(header), Some(body)) if header == body => {}
+        (Some(header), Some(body)) if header == body.as_ref() => {}
         (Some(header), body) => {
             return Err(mismatch(format!(
                 "Mcp-Method header `{}` does not match body `{}`",
@@ -406,15 +461,15 @@ pub fn check_headers(message: &Message<'_>, headers: &McpHeaders<'_>) -> Result<
         }
         (None, _) => {}
     }
-    match (headers.name.map(str::trim), &message.header_name) {
+    match (headers.name.map(str::trim), message.header_name()) {
         (Some(header), body) => {
             let decoded = decode_header_value(header)
                 .ok_or_else(|| mismatch("the Mcp-Name header is not valid".to_owned()))?;
-            if body.as_deref() != Some(decoded.as_str()) {
+            if body != Some(decoded.as_str()) {
                 return Err(mismatch(format!(
                     "Mcp-Name header `{}` does not match body `{}`",
                     decoded.escape_debug(),
-                    body.as_deref().unwrap_or_default().escape_debug()
+                    body.unwrap_or_default().escape_debug()
                 )));
             }
         }
@@ -437,7 +492,7 @@ pub fn param_headers<'h>(
     headers: &[(&'h str, &'h str)],
 ) -> Result<Vec<(&'h str, &'h str)>, Invalid> {
     let mismatch = |what: String| Invalid {
-        method: message.method.clone(),
+        method: message.method.as_deref().map(str::to_owned),
         tool: message.tool().map(str::to_owned),
         id: message.id.clone(),
         ..Invalid::new(HEADER_MISMATCH, format!("header mismatch: {what}"))
@@ -591,8 +646,17 @@ fn tool_call(params: Option<Node<'_>>) -> Result<(String, Option<u32>), Invalid>
             "invalid request: `tools/call` needs `params`",
         ));
     };
-    check_members(params, &["name", "arguments", "_meta", "task"], "params")?;
-    let name = match params.get("name") {
+    const PARAMS: [&str; 4] = ["name", "arguments", "_meta", "task"];
+    let mut found: [Option<Node<'_>>; 4] = [None; 4];
+    let mut folds = Ok(());
+    params.pick(&PARAMS, &mut found, &mut |key, _| {
+        if folds.is_ok() {
+            folds = check_fold(key, &PARAMS, "params");
+        }
+    });
+    folds?;
+    let [name_node, arguments_node, _, _] = found;
+    let name = match name_node {
         Some(n) => match n.as_str() {
             Some(name) => name.into_owned(),
             None => {
@@ -609,7 +673,7 @@ fn tool_call(params: Option<Node<'_>>) -> Result<(String, Option<u32>), Invalid>
             ))
         }
     };
-    let arguments = match params.get("arguments") {
+    let arguments = match arguments_node {
         None => None,
         Some(args) if args.is_object() => Some(args.index()),
         Some(_) => {

@@ -597,7 +597,7 @@ impl Call {
         }
         self.limits = limits.into_iter().cloned().collect();
         self.monitored = monitored.into_iter().cloned().collect();
-        self.allow_rule = allow_rule.to_owned();
+        self.allow_rule = allow_rule.to_string();
         match approval {
             Some(approval) => Some(self.ask_approval(cx, message, &name, approval)),
             None => {
@@ -672,7 +672,7 @@ impl Call {
             tool: name.to_owned(),
             arguments_sha256,
             policy_version: cx.policy_version,
-            rule: approval.pointer.clone(),
+            rule: approval.pointer.to_string(),
             ttl_ms: approval.ttl_ms,
             arguments_sealed: cx
                 .config
@@ -1094,7 +1094,7 @@ impl Call {
             let mut decision = Decision::allowed(&message, "");
             decision.rule = None;
             if let Some(why) = cut {
-                decision.message = Some(why);
+                decision.message = Some(why.into());
             }
             let mut record = self.make_record(&message, &decision);
             let status = match &self.forwarded {
@@ -1289,10 +1289,13 @@ fn monitor_decision(message: &Message<'_>, stage: &Stage<'_>) -> Option<Decision
         Stage::Approval { approval, .. } => Some(Decision {
             decision: Outcome::ApprovalRequired,
             rule: Some(approval.pointer.clone()),
-            message: Some(format!(
-                "calling `{}` would need human approval",
-                message.tool().unwrap_or_default()
-            )),
+            message: Some(
+                format!(
+                    "calling `{}` would need human approval",
+                    message.tool().unwrap_or_default()
+                )
+                .into(),
+            ),
             ..Decision::denied(message, &approval.pointer, String::new())
         }),
         Stage::Limits { .. } => None,

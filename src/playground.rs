@@ -50,7 +50,8 @@ pub fn schema() -> String {
 }
 
 /// [`catalogue::catalogue`]: every tool's risk, warnings and effective status under a
-/// policy.
+/// policy (enforced, with `monitor` when monitored rules would give another), applying
+/// the policy's `pin` to tools that carry a `pin_status`.
 #[wasm_bindgen]
 pub fn catalogue(policy: &str, tools: &str) -> String {
     catalogue::catalogue(policy, tools)
@@ -60,4 +61,23 @@ pub fn catalogue(policy: &str, tools: &str) -> String {
 #[wasm_bindgen]
 pub fn risks(tools: &str) -> String {
     catalogue::risks(tools)
+}
+
+/// [`json_api::simulate_pinned`]: [`simulate`] for a gateway's catalogue, whose tools carry
+/// a pin status (`pins`: `{"tool": "changed", ...}`).
+#[wasm_bindgen]
+pub fn simulate_pinned(policy: &str, line: &str, pins: &str) -> String {
+    json_api::simulate_pinned(policy, line, pins)
+}
+
+/// [`json_api::eval_jsonl_pinned`]: [`eval_jsonl`] with the gateway's pin statuses.
+#[wasm_bindgen]
+pub fn eval_jsonl_pinned(policy: &str, input: &str, pins: &str) -> String {
+    json_api::eval_jsonl_pinned(policy, input, pins)
+}
+
+/// [`json_api::list_tools_pinned`]: [`list_tools`] with the gateway's pin statuses.
+#[wasm_bindgen]
+pub fn list_tools_pinned(policy: &str, tools: &str, pins: &str) -> String {
+    json_api::list_tools_pinned(policy, tools, pins)
 }

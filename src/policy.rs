@@ -10,8 +10,10 @@ pub mod spec;
 
 use crate::json::{push_pointer, Document, JsonError, Kind, Node};
 use regex_lite::Regex;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 
 pub use path::{ArgPath, Segment};
 
@@ -136,7 +138,7 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limit {
     /// Where the limit is written (`/tools/odoo_write/limits/0`, `/tools/x/rate_limit`).
-    pub pointer: String,
+    pub pointer: Text,
     /// The counter's name, shared by every limit that names it.
     pub counter: String,
     pub window: Window,
@@ -239,20 +241,35 @@ impl Op {
 #[derive(Debug, Clone)]
 pub struct Condition {
     /// Where the condition is written (`/tools/odoo_write/deny_if/0`).
-    pub pointer: String,
+    pub pointer: Text,
     pub path: ArgPath,
     pub op: Op,
     /// The operand as written, for messages.
     pub value_text: Option<String>,
+    /// The condition as messages show it: `args.model in ["res.users"]`.
+    pub shown: Text,
+}
+
+impl Condition {
+    fn new(pointer: &str, path: ArgPath, op: Op, value_text: Option<String>) -> Condition {
+        let mut shown = format!("{} {}", path.as_str(), op.name());
+        if let Some(v) = &value_text {
+            shown.push(' ');
+            shown.push_str(v);
+        }
+        Condition {
+            pointer: pointer.into(),
+            path,
+            op,
+            value_text,
+            shown: shown.into(),
+        }
+    }
 }
 
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.path.as_str(), self.op.name())?;
-        if let Some(v) = &self.value_text {
-            write!(f, " {v}")?;
-        }
-        Ok(())
+        f.write_str(&self.shown)
     }
 }
 
@@ -260,7 +277,7 @@ impl fmt::Display for Condition {
 #[derive(Debug, Clone)]
 pub struct Approval {
     /// Where it is written (`/tools/x/approval`).
-    pub pointer: String,
+    pub pointer: Text,
     /// Approval is needed when all of these hold (always, when empty).
     pub conditions: Vec<Condition>,
     /// How long pending and approved approvals live.
@@ -271,7 +288,9 @@ pub struct Approval {
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// `/tools/<key>`.
-    pub pointer: String,
+    pub pointer: Text,
+    /// `/tools/<key>/action`.
+    pub action_pointer: Text,
     pub pattern: Pattern,
     /// The entry's mode: its own `mode`, or the policy's.
     pub mode: Mode,
@@ -282,7 +301,7 @@ pub struct Entry {
     pub limits: Vec<usize>,
     pub approval: Option<Approval>,
     /// `on_deny`, or its alias `reason`.
-    pub on_deny: Option<String>,
+    pub on_deny: Option<Text>,
 }
 
 /// The pinning rule (CONTRACT §8).
@@ -295,10 +314,83 @@ pub struct Pin {
 /// and whether `hide` hides it. Built once per exact key at load, on demand otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
+    /// The tool name.
+    pub name: Text,
     /// Indexes into [`Policy::entries`], in document order.
     pub entries: Vec<usize>,
     /// The first `hide` item that matches, by index.
     pub hidden_by: Option<usize>,
+    /// The limits a call counts, by index into [`Policy::limits`]: the enforced ones,
+    /// and the monitored-only ones. A counter named by an enforced place is enforced;
+    /// each counter is counted once.
+    pub enforced_limits: Vec<usize>,
+    pub monitored_limits: Vec<usize>,
+    /// Whether some entry asks for approval.
+    pub approval: bool,
+}
+
+/// Text the policy holds and decisions share: a pointer, an `on_deny` message, a name.
+pub type Text = Rc<str>;
+
+/// How many plans of names that are not exact keys a policy keeps.
+pub const PLAN_CACHE: usize = 4_096;
+
+/// A plan, owned by the policy or shared with its cache.
+#[derive(Debug, Clone)]
+pub enum PlanRef<'p> {
+    Borrowed(&'p Plan),
+    Shared(Rc<Plan>),
+}
+
+impl std::ops::Deref for PlanRef<'_> {
+    type Target = Plan;
+
+    fn deref(&self) -> &Plan {
+        match self {
+            PlanRef::Borrowed(plan) => plan,
+            PlanRef::Shared(plan) => plan,
+        }
+    }
+}
+
+/// A fast hasher (FxHash's multiply-and-rotate) for the policy's own keys: they come
+/// from the policy, not from a caller, so a keyed hash buys nothing there.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+/// The hasher of [`FastHash`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// A validated policy. Build it with [`Policy::from_json`].
@@ -316,11 +408,18 @@ pub struct Policy {
     pub(crate) all_tools_limits: Vec<usize>,
     pub(crate) entries: Vec<Entry>,
     /// Plans of the exact keys and exact `hide` names.
-    plans: HashMap<String, Plan>,
+    plans: HashMap<String, Plan, FastHash>,
+    /// Plans of other names, computed when first asked for (at most [`PLAN_CACHE`]).
+    cache: RefCell<HashMap<Box<str>, Rc<Plan>>>,
     globs: Vec<usize>,
     /// Every limit of the policy, one per place that writes one. All the limits on one
     /// counter agree (the loader checks), and a call counts each counter once.
     pub(crate) limits: Vec<Limit>,
+    /// `/hide/N` for each item of `hide`.
+    pub(crate) hide_pointers: Vec<Text>,
+    /// `/default` and `/pin`, shared by the decisions that name them.
+    pub(crate) default_pointer: Text,
+    pub(crate) pin_pointer: Text,
 }
 
 /// How a policy ranks a tool before any call is made.
@@ -361,8 +460,8 @@ impl Policy {
         }
     }
 
-    fn build_plans(&self) -> HashMap<String, Plan> {
-        let mut plans = HashMap::new();
+    fn build_plans(&self) -> HashMap<String, Plan, FastHash> {
+        let mut plans = HashMap::with_hasher(FastHash);
         let names = self
             .entries
             .iter()
@@ -394,7 +493,7 @@ impl Policy {
             .position(|e| !e.pattern.is_glob() && e.pattern.as_str() == tool)
         {
             entries.push(i);
-            entries.sort_unstable();
+            crate::sort::sort(&mut entries);
         }
         let exact = self.hide_exact.get(tool).copied();
         let glob = self
@@ -406,18 +505,75 @@ impl Policy {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Plan { entries, hidden_by }
+        let (enforced_limits, monitored_limits) = self.limits_of(&entries);
+        let approval = entries
+            .iter()
+            .filter_map(|i| self.entries.get(*i))
+            .any(|e| e.approval.is_some());
+        Plan {
+            name: tool.into(),
+            entries,
+            hidden_by,
+            enforced_limits,
+            monitored_limits,
+            approval,
+        }
     }
 
-    /// The plan of `tool`: precomputed for exact keys, computed for other names.
-    pub fn plan(&self, tool: &str) -> std::borrow::Cow<'_, Plan> {
-        match self.plans.get(tool) {
-            Some(plan) => std::borrow::Cow::Borrowed(plan),
-            None if self.globs.is_empty() && self.hide_globs.is_empty() => {
-                std::borrow::Cow::Owned(Plan::default())
+    /// The limits a call to a tool matched by `entries` counts: the enforced ones, and
+    /// the monitored-only ones (see [`Plan::enforced_limits`]).
+    fn limits_of(&self, entries: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        let mut enforced: Vec<usize> = Vec::new();
+        let mut monitored: Vec<usize> = Vec::new();
+        let places = self.all_tools_limits.iter().copied().chain(
+            entries
+                .iter()
+                .filter_map(|i| self.entries.get(*i))
+                .flat_map(|e| e.limits.iter().copied()),
+        );
+        for index in places {
+            let Some(limit) = self.limits.get(index) else {
+                continue;
+            };
+            let known = |list: &[usize]| {
+                list.iter().any(|i| {
+                    self.limits
+                        .get(*i)
+                        .is_some_and(|l| l.counter == limit.counter)
+                })
+            };
+            if limit.mode == Mode::Enforce {
+                if !known(&enforced) {
+                    enforced.push(index);
+                }
+            } else if !known(&monitored) {
+                monitored.push(index);
             }
-            None => std::borrow::Cow::Owned(self.compute_plan(tool)),
         }
+        monitored.retain(|m| {
+            let counter = self.limits.get(*m).map(|l| l.counter.as_str());
+            !enforced
+                .iter()
+                .any(|e| self.limits.get(*e).map(|l| l.counter.as_str()) == counter)
+        });
+        (enforced, monitored)
+    }
+
+    /// The plan of `tool`: precomputed for exact keys; for other names computed once and
+    /// kept (up to [`PLAN_CACHE`] names).
+    pub fn plan(&self, tool: &str) -> PlanRef<'_> {
+        if let Some(plan) = self.plans.get(tool) {
+            return PlanRef::Borrowed(plan);
+        }
+        if let Some(plan) = self.cache.borrow().get(tool) {
+            return PlanRef::Shared(plan.clone());
+        }
+        let plan = Rc::new(self.compute_plan(tool));
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() < PLAN_CACHE {
+            cache.insert(tool.into(), plan.clone());
+        }
+        PlanRef::Shared(plan)
     }
 
     /// The policy document as written.
@@ -465,7 +621,7 @@ impl Policy {
     /// The number of distinct counters.
     pub fn counters(&self) -> usize {
         let mut names: Vec<&str> = self.limits.iter().map(|l| l.counter.as_str()).collect();
-        names.sort_unstable();
+        crate::sort::sort(&mut names);
         names.dedup();
         names.len()
     }
@@ -502,7 +658,7 @@ impl Policy {
             return (Visibility::Hidden, format!("/hide/{i}"));
         }
         match plan.entries.first().and_then(|i| self.entries.get(*i)) {
-            Some(entry) => (Visibility::Listed, entry.pointer.clone()),
+            Some(entry) => (Visibility::Listed, entry.pointer.to_string()),
             None if self.default == DefaultAction::Deny => {
                 (Visibility::Hidden, "/default".to_owned())
             }
@@ -574,8 +730,22 @@ pub fn is_valid_tool_name(name: &str) -> bool {
         && name.len() <= MAX_TOOL_NAME
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            .all(|b| NAME_BYTES.get(usize::from(b)) == Some(&true))
 }
+
+/// The bytes of a tool name.
+// Indexes below 256 into a table of 256: in bounds by construction.
+#[allow(clippy::indexing_slicing)]
+static NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-';
+        b += 1;
+    }
+    table
+};
 
 /// A character as a policy author can see it, even when it is invisible: `` ` ` `` is
 /// shown as `U+0020 (space)`, a zero-width space as `U+200B`.
@@ -775,6 +945,7 @@ impl Loader {
         let pin = map.get("pin").and_then(|p| self.pin(p));
 
         let mut hide = Vec::new();
+        let mut hide_count = 0;
         let mut hide_exact = HashMap::new();
         let mut hide_globs = Vec::new();
         if let Some(items) = map.get("hide").and_then(|v| self.array(v, "/hide")) {
@@ -789,6 +960,7 @@ impl Loader {
                     hide_exact.entry(pattern.text.clone()).or_insert(i);
                 }
                 hide.push(pattern);
+                hide_count = i + 1;
             }
         }
 
@@ -834,9 +1006,15 @@ impl Loader {
             hide_globs,
             all_tools_limits,
             entries,
-            plans: HashMap::new(),
+            plans: HashMap::with_hasher(FastHash),
+            cache: RefCell::new(HashMap::new()),
             globs,
             limits: std::mem::take(&mut self.limits),
+            hide_pointers: (0..hide_count)
+                .map(|i| format!("/hide/{i}").into())
+                .collect(),
+            default_pointer: "/default".into(),
+            pin_pointer: "/pin".into(),
         })
     }
 
@@ -978,7 +1156,8 @@ impl Loader {
             (a, b) => a.or(b),
         };
         Some(Entry {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
+            action_pointer: push_pointer(pointer, "action").into(),
             pattern: pattern?,
             mode,
             deny,
@@ -986,7 +1165,7 @@ impl Loader {
             require,
             limits,
             approval,
-            on_deny,
+            on_deny: on_deny.map(Text::from),
         })
     }
 
@@ -1019,7 +1198,7 @@ impl Loader {
             Some(v) => self.duration(v, &push_pointer(pointer, "ttl")),
         };
         Some(Approval {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
             conditions,
             ttl_ms: ttl_ms?,
         })
@@ -1108,12 +1287,12 @@ impl Loader {
         let value_pointer = push_pointer(pointer, "value");
         let operand = map.get("value");
         let op = op_name.and_then(|name| self.op(name, operand, &value_pointer));
-        Some(Condition {
-            pointer: pointer.to_owned(),
-            path: path?,
-            op: op?,
-            value_text: operand.map(|v| v.raw().to_owned()),
-        })
+        Some(Condition::new(
+            pointer,
+            path?,
+            op?,
+            operand.map(|v| v.raw().to_owned()),
+        ))
     }
 
     fn op(&mut self, name: &str, operand: Option<Node<'_>>, value_pointer: &str) -> Option<Op> {
@@ -1277,7 +1456,7 @@ impl Loader {
             ),
         };
         self.add_limit(Limit {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
             counter: counter?,
             window: window?,
             max: max?,
@@ -1333,7 +1512,7 @@ impl Loader {
             return None;
         }
         self.add_limit(Limit {
-            pointer: pointer.to_owned(),
+            pointer: pointer.into(),
             counter: format!("{key}_rate"),
             window: window?,
             max: max?,

@@ -55,7 +55,7 @@ impl WindowLog {
     /// A log from stored `(time_ms, count)` runs (as [`WindowLog::runs`] gives them).
     pub fn from_runs(runs: impl IntoIterator<Item = (u64, u32)>) -> Self {
         let mut runs: Vec<(u64, u32)> = runs.into_iter().filter(|(_, n)| *n > 0).collect();
-        runs.sort_unstable();
+        crate::sort::sort(&mut runs);
         WindowLog {
             runs: runs.into_iter().collect(),
         }

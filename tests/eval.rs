@@ -654,7 +654,7 @@ fn require_allows_only_when_every_condition_holds() {
             ),
         };
         assert_eq!(d.decision, outcome, "case {name}: {arguments}");
-        assert_eq!(d.message, message, "case {name}");
+        assert_eq!(d.message.as_deref(), message.as_deref(), "case {name}");
         let rule = if outcome == Outcome::Allow {
             "/tools/t"
         } else {
@@ -687,7 +687,7 @@ fn deny_if_denies_when_any_condition_holds_or_cannot_be_evaluated() {
             ),
         };
         assert_eq!(d.decision, outcome, "case {name}: {arguments}");
-        assert_eq!(d.message, message, "case {name}");
+        assert_eq!(d.message.as_deref(), message.as_deref(), "case {name}");
         let rule = if outcome == Outcome::Allow {
             "/tools/t"
         } else {
@@ -1158,7 +1158,7 @@ fn approvals_are_bound_to_the_call_and_never_granted() {
     assert_eq!(first.decision, Outcome::ApprovalRequired);
     assert_eq!(first.rule.as_deref(), Some("/tools/pay/approval"));
     assert_eq!(first.expires_at, Some(1_000 + 15 * 60_000));
-    let id = first.approval_id.clone().unwrap();
+    let id = first.approval_id.as_deref().unwrap().to_owned();
     assert_eq!(id.len(), 32, "approval id {id}");
     assert!(
         id.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -1683,7 +1683,11 @@ fn numbers_compare_by_their_exact_decimal_value_in_every_op() {
             (Outcome::Allow, None)
         };
         assert_eq!(d.decision, outcome, "deny_if case {name}: {d:?}");
-        assert_eq!(d.message, message, "deny_if case {name}");
+        assert_eq!(
+            d.message.as_deref(),
+            message.as_deref(),
+            "deny_if case {name}"
+        );
 
         let d = Session::new(one_condition("require", &condition)).decide(&body, at(0));
         let (outcome, message) = if *holds {
@@ -1695,7 +1699,11 @@ fn numbers_compare_by_their_exact_decimal_value_in_every_op() {
             )
         };
         assert_eq!(d.decision, outcome, "require case {name}: {d:?}");
-        assert_eq!(d.message, message, "require case {name}");
+        assert_eq!(
+            d.message.as_deref(),
+            message.as_deref(),
+            "require case {name}"
+        );
     }
 }
 
@@ -1999,10 +2007,10 @@ fn a_step_that_meets_the_wrong_kind_cannot_be_evaluated_for_every_op() {
                     "{case}"
                 );
                 assert_eq!(
-                    d.message,
-                    Some(format!(
-                        "cannot evaluate `args.values.groups_id {shown}`: {why}"
-                    )),
+                    d.message.as_deref(),
+                    Some(
+                        format!("cannot evaluate `args.values.groups_id {shown}`: {why}").as_str()
+                    ),
                     "{case}"
                 );
             }
@@ -2300,13 +2308,15 @@ fn stage_summary(stage: &Stage<'_>) -> (Outcome, String, Option<String>) {
     match stage {
         Stage::Decided(d) => (
             d.decision,
-            d.rule.clone().unwrap_or_default(),
-            d.message.clone(),
+            d.rule.as_deref().unwrap_or_default().to_owned(),
+            d.message.as_deref().map(str::to_owned),
         ),
-        Stage::Approval { approval, .. } => {
-            (Outcome::ApprovalRequired, approval.pointer.clone(), None)
-        }
-        Stage::Limits { allow_rule, .. } => (Outcome::Allow, (*allow_rule).to_owned(), None),
+        Stage::Approval { approval, .. } => (
+            Outcome::ApprovalRequired,
+            approval.pointer.to_string(),
+            None,
+        ),
+        Stage::Limits { allow_rule, .. } => (Outcome::Allow, allow_rule.to_string(), None),
     }
 }
 

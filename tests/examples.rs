@@ -202,7 +202,7 @@ fn every_rule_of_an_example_is_exercised_by_its_tests() {
         let mut rules: Vec<String> = (0..policy.hide().len())
             .map(|i| format!("/hide/{i}"))
             .collect();
-        rules.extend(policy.all_tools_limits().map(|l| l.pointer.clone()));
+        rules.extend(policy.all_tools_limits().map(|l| l.pointer.to_string()));
         for entry in policy.entries() {
             if entry.deny {
                 rules.push(format!("{}/action", entry.pointer));
@@ -212,14 +212,14 @@ fn every_rule_of_an_example_is_exercised_by_its_tests() {
                     .deny_if
                     .iter()
                     .chain(&entry.require)
-                    .map(|c| c.pointer.clone()),
+                    .map(|c| c.pointer.to_string()),
             );
-            rules.extend(entry.approval.iter().map(|a| a.pointer.clone()));
+            rules.extend(entry.approval.iter().map(|a| a.pointer.to_string()));
             rules.extend(
                 entry
                     .limits
                     .iter()
-                    .map(|i| policy.limits()[*i].pointer.clone()),
+                    .map(|i| policy.limits()[*i].pointer.to_string()),
             );
         }
         // The decisions of the cases, as `toolgate eval` gives them.

@@ -414,3 +414,26 @@ fn audit_retention_keeps_whole_days() {
     );
     assert_eq!(audit::retention_cutoff(u64::MAX, u64::MAX), 0);
 }
+
+#[test]
+fn the_origin_probe_connects_to_the_urls_host_and_port() {
+    use toolgate::config::host_port;
+    let cases: &[(&str, Option<(&str, u16)>)] = &[
+        ("http://127.0.0.1:8931/mcp", Some(("127.0.0.1", 8931))),
+        (
+            "https://odoo.example.com/mcp",
+            Some(("odoo.example.com", 443)),
+        ),
+        ("http://odoo.example.com", Some(("odoo.example.com", 80))),
+        ("http://user:pw@host:81/x?y#z", Some(("host", 81))),
+        ("http://[::1]:9000/mcp", Some(("::1", 9000))),
+        ("https://[2001:db8::1]/", Some(("2001:db8::1", 443))),
+        ("http://host:99999/", None),
+        ("http://host:port/", None),
+        ("http:///mcp", None),
+        ("ftp://host/", None),
+    ];
+    for (url, want) in cases {
+        assert_eq!(host_port(url), *want, "{url}");
+    }
+}

@@ -805,7 +805,7 @@ fn policylayer_seed_policy_validates_and_means_what_it_says() {
     assert_eq!(limit.window, Window::Minute);
     assert_eq!(limit.max, 10);
     assert_eq!(limit.scope, Scope::Grant);
-    assert_eq!(limit.pointer, "/tools/ai_pipeline_step_execute/limits/0");
+    assert_eq!(&*limit.pointer, "/tools/ai_pipeline_step_execute/limits/0");
     assert_eq!(
         policy.visibility("ai_pipeline_step_execute"),
         (
@@ -898,11 +898,7 @@ fn matches_exact_names_and_star_patterns() {
         ("ssh_execute2", &[], None),
     ];
     for (tool, entries, hidden) in cases {
-        let matched: Vec<&str> = policy
-            .matching(tool)
-            .iter()
-            .map(|e| e.pointer.as_str())
-            .collect();
+        let matched: Vec<&str> = policy.matching(tool).iter().map(|e| &*e.pointer).collect();
         assert_eq!(matched, *entries, "matching {tool}");
         assert_eq!(
             policy.hidden_by(tool).as_deref(),
@@ -1190,7 +1186,7 @@ fn rate_limit_is_one_grant_limit_on_the_counter_key_rate() {
         let limit = &policy.limits()[0];
         assert_eq!(
             (
-                limit.pointer.as_str(),
+                &*limit.pointer,
                 limit.counter.as_str(),
                 limit.window,
                 limit.max,

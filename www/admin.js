@@ -816,6 +816,8 @@ async function acceptPin(row, sha, card, button, reload) {
   try {
     await api(`admin/pins/${encodeURIComponent(row.tool)}/accept`, { method: "POST", body: JSON.stringify({ sha256: sha }) });
     toast(`Accepted: ${row.tool} is pinned with the definition you reviewed.`);
+    // The catalogue's pin column follows.
+    refreshCatalogue().catch((err) => err.status !== 401 && toast(`The catalogue could not be read: ${err.message}`, "error"));
     const next = card.nextElementSibling?.querySelector("button.accept") || card.previousElementSibling?.querySelector("button.accept");
     card.remove();
     pins.cards.delete(row.tool);
@@ -841,6 +843,20 @@ async function refreshPins() {
   pins.list = list;
   const by = (s) => list.filter((p) => p.status === s);
   const review = [...by("changed"), ...by("new")];
+  // A change that has no card yet: its warnings (and the catalogue's pin column) come
+  // from the catalogue, so read it again first, unless it was just read.
+  const unseen = review.some((row) => {
+    const entry = pins.cards.get(row.tool);
+    return !(entry && entry.el.dataset.current === String(row.current_sha256));
+  });
+  if (unseen && !catalogue.fresh) {
+    try {
+      await refreshCatalogue();
+    } catch (err) {
+      if (err.status === 401) throw err;
+    }
+  }
+  catalogue.fresh = false;
   const removed = by("removed");
   $("pins-summary").textContent = `${by("changed").length} changed · ${by("new").length} new · ${removed.length} removed · ${by("pinned").length} pinned`;
   const badge = $("pins-count");
@@ -890,12 +906,17 @@ async function refreshPins() {
 
 // ------------------------------------------------------------------ catalogue
 
-const catalogue = { tools: [] };
+const catalogue = {
+  tools: [],
+  /** Whether it was read since the pins were last read. */
+  fresh: false,
+};
 
 async function refreshCatalogue() {
   const data = await api("admin/catalogue");
   const tools = Array.isArray(data?.tools) ? data.tools : [];
   catalogue.tools = tools;
+  catalogue.fresh = true;
   pins.warnings = new Map(tools.map((t) => [t.name, Array.isArray(t.warnings) ? t.warnings.filter((w) => typeof w === "string") : []]));
   renderCatalogue();
 }

@@ -127,6 +127,7 @@ fn eval(path: &str) -> ExitCode {
     let mut stdin = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut line = Vec::new();
+    let mut json = String::with_capacity(256);
     loop {
         line.clear();
         match stdin.read_until(b'\n', &mut line) {
@@ -140,8 +141,10 @@ fn eval(path: &str) -> ExitCode {
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         if let Some(decision) = evaluator.line_bytes(text) {
-            if serde_json::to_writer(&mut out, &decision).is_err() || out.write_all(b"\n").is_err()
-            {
+            json.clear();
+            decision.write_json(&mut json);
+            json.push('\n');
+            if out.write_all(json.as_bytes()).is_err() {
                 return ExitCode::FAILURE;
             }
         }

@@ -8,8 +8,11 @@
 //! the first that applies is the status:
 //!
 //! 1. **hidden**: `hide` matches the tool, or no key of `tools` matches it and `default`
-//!    is `deny`. Every call is answered as if the tool did not exist.
-//! 2. **denied**: a matching entry has `"action": "deny"`. Every call is denied.
+//!    is `deny`, or pinning is on and the tool is new, or changed under
+//!    `on_change: "hide"` (CONTRACT §8, `rule` is `/pin`). Every call is answered as if
+//!    the tool did not exist.
+//! 2. **denied**: a matching entry has `"action": "deny"`, or pinning is on and the tool
+//!    changed under `on_change: "deny"` (`/pin`). Every call is denied.
 //! 3. **needs_approval**: a matching entry has `approval`. Calls wait for a human: all of
 //!    them, or, when `conditional` is set, those that meet the approval's `if`.
 //! 4. **limited**: a matching entry of `tools` names a rate limit, or `all_tools` has
@@ -20,10 +23,24 @@
 //! `conditional` is set when the outcome of a call also depends on its arguments: a
 //! matching entry has `deny_if` or `require` conditions, or the approval has `if`
 //! conditions. It is never set for `hidden` and `denied`, where arguments change nothing.
+//!
+//! # Monitor mode and pins
+//!
+//! [`status_with`] follows either the rules that are enforced ([`Rules::Enforced`]: what
+//! happens) or every rule, monitored ones included ([`Rules::All`]: what the monitor
+//! decision would say, CONTRACT §7), for a tool whose pin status is known
+//! ([`ToolFacts`]). A monitored entry's key still lists its tools, and a monitored
+//! `default` counts as `allow`, as in the evaluator. [`status`] is every rule, with no
+//! pin known.
+//!
+//! [`catalogue`] reads each tool's `pin_status` when the tool object carries one (as the
+//! gateway's `GET /admin/catalogue` answers: `pinned`, `changed` or `new`), and gives each
+//! row the enforced status, plus `monitor` when every rule enforced would give another.
 
 use super::risk::risk;
 use super::tools_from_json;
-use crate::policy::{Limit, Policy, PolicyError, PolicyErrors, Visibility};
+use crate::eval::{PinState, ToolFacts};
+use crate::policy::{Entry, Limit, Mode, OnChange, Policy, PolicyError, PolicyErrors};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -89,7 +106,7 @@ fn limit_info(limit: &Limit, all_tools: bool) -> LimitInfo {
         window: limit.window.name(),
         max: limit.max,
         scope: limit.scope.name(),
-        rule: limit.pointer.clone(),
+        rule: limit.pointer.to_string(),
         all_tools,
     }
 }
@@ -114,24 +131,56 @@ fn human_ttl(ms: u64) -> String {
     }
 }
 
-/// A tool's effective status under `policy`, by the rule of the module docs.
+/// Which rules a status follows (CONTRACT §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// Only the enforced rules: what happens.
+    Enforced,
+    /// Every rule, monitored ones included: what the monitor decision would say.
+    All,
+}
+
+/// A tool's effective status under `policy` with every rule enforced and no pin known, by
+/// the rule of the module docs.
 pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
-    let entries = policy.matching(tool);
+    status_with(policy, tool, ToolFacts::default(), Rules::All)
+}
+
+/// The sentence for a tool that pinning hides or denies.
+fn pin_why(pin: PinState, on_change: OnChange) -> String {
+    match (pin, on_change) {
+        (PinState::New, _) => "new at the gateway since the catalogue was pinned, and not reviewed: hidden until an operator accepts it (`pin`)".to_owned(),
+        (_, OnChange::Hide) => "its definition changed at the gateway since it was reviewed: hidden until an operator accepts the change (`pin.on_change` is `hide`)".to_owned(),
+        (_, OnChange::Deny) => "its definition changed at the gateway since it was reviewed: every call is denied, and tools/list shows the reviewed definition, until an operator accepts the change (`pin.on_change` is `deny`)".to_owned(),
+    }
+}
+
+/// A tool's effective status under `policy`, following `rules`, for a tool whose pin
+/// status is `facts.pin` (see the module docs).
+pub fn status_with(policy: &Policy, tool: &str, facts: ToolFacts, rules: Rules) -> ToolStatus {
+    let all = rules == Rules::All;
+    let top = all || policy.mode().enforced();
+    let matching = policy.matching(tool);
+    // The entries whose rules apply; every matching key lists the tool all the same.
+    let entries: Vec<&Entry> = matching
+        .iter()
+        .copied()
+        .filter(|e| all || e.mode.enforced())
+        .collect();
+    let counts = |limit: &Limit| all || limit.mode == Mode::Enforce;
     let mut limits: Vec<LimitInfo> = Vec::new();
     let mut push_limit = |limit: &Limit, all_tools: bool| {
         if !limits.iter().any(|l| l.counter == limit.counter) {
             limits.push(limit_info(limit, all_tools));
         }
     };
-    for index in &policy.all_tools_limits {
-        if let Some(limit) = policy.limits().get(*index) {
-            push_limit(limit, true);
-        }
+    for limit in policy.all_tools_limits().filter(|l| counts(l)) {
+        push_limit(limit, true);
     }
     let mut own_limit: Option<LimitInfo> = None;
     for entry in &entries {
         for index in &entry.limits {
-            if let Some(limit) = policy.limits().get(*index) {
+            if let Some(limit) = policy.limits().get(*index).filter(|l| counts(l)) {
                 if own_limit.is_none() {
                     own_limit = Some(limit_info(limit, false));
                 }
@@ -142,14 +191,14 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
     let conditions: Vec<String> = entries
         .iter()
         .flat_map(|e| e.deny_if.iter().chain(e.require.iter()))
-        .map(|c| c.pointer.clone())
+        .map(|c| c.pointer.to_string())
         .collect();
     let approval = entries
         .iter()
         .filter_map(|e| e.approval.as_ref())
         .min_by_key(|a| (!a.conditions.is_empty(), a.ttl_ms))
         .map(|a| ApprovalInfo {
-            rule: a.pointer.clone(),
+            rule: a.pointer.to_string(),
             ttl_ms: a.ttl_ms,
             // Unconditional approvals sort first, so this is conditional only when
             // every approval is.
@@ -160,18 +209,24 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
         conditional: false,
         rule: String::new(),
         why: String::new(),
-        entries: entries.iter().map(|e| e.pointer.clone()).collect(),
+        entries: matching.iter().map(|e| e.pointer.to_string()).collect(),
         conditions,
         limits,
         approval,
         own: None,
     };
 
-    let (visibility, rule) = policy.visibility(tool);
-    if visibility == Visibility::Hidden {
+    let (listed, rule) = policy.listed(tool, facts, all);
+    if !listed {
+        let rule = rule.unwrap_or_default();
         out.status = Status::Hidden;
         out.why = if rule == "/default" {
             "no rule matches it and `default` is `deny`, so it is hidden".to_owned()
+        } else if rule == "/pin" {
+            pin_why(
+                facts.pin,
+                policy.pin().map_or(OnChange::Hide, |p| p.on_change),
+            )
         } else {
             let item = rule
                 .rsplit('/')
@@ -193,6 +248,17 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
             key_of(&entry.pointer)
         );
         return out;
+    }
+    if let Some(pin) = policy
+        .pin()
+        .filter(|p| top && p.on_change == OnChange::Deny)
+    {
+        if facts.pin == PinState::Changed {
+            out.status = Status::Denied;
+            out.rule = "/pin".to_owned();
+            out.why = pin_why(facts.pin, pin.on_change);
+            return out;
+        }
     }
     let condition_note = if out.conditions.is_empty() {
         ""
@@ -216,12 +282,24 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
         );
         return out;
     }
-    let (allowed_rule, allowed_why) = match entries.first() {
-        Some(entry) => (
-            entry.pointer.clone(),
+    let (allowed_rule, allowed_why) = match (matching.first(), entries.is_empty()) {
+        (Some(entry), false) => (
+            entry.pointer.to_string(),
             format!("allowed by `{}`{condition_note}", key_of(&entry.pointer)),
         ),
-        None => (
+        (Some(entry), true) => (
+            entry.pointer.to_string(),
+            format!(
+                "listed by `{}`, whose rules are monitored (reported, not enforced)",
+                key_of(&entry.pointer)
+            ),
+        ),
+        (None, _) if policy.default_action() == crate::policy::DefaultAction::Deny => (
+            "/default".to_owned(),
+            "no rule matches it; `default` is `deny` but monitored, so it counts as `allow`"
+                .to_owned(),
+        ),
+        (None, _) => (
             "/default".to_owned(),
             "no rule matches it and `default` is `allow`".to_owned(),
         ),
@@ -259,6 +337,32 @@ pub fn status(policy: &Policy, tool: &str) -> ToolStatus {
     out
 }
 
+/// Whether a rule that applies to `tool` is monitored: a matching entry in monitor mode,
+/// or a monitored top level with a top-level rule that applies (`hide` matches the tool,
+/// `default` decides it, `pin` is set and the tool is unreviewed, or `all_tools` limits).
+pub fn monitored(policy: &Policy, tool: &str, facts: ToolFacts) -> bool {
+    let matching = policy.matching(tool);
+    if matching.iter().any(|e| !e.mode.enforced()) {
+        return true;
+    }
+    !policy.mode().enforced()
+        && (policy.hidden_by(tool).is_some()
+            || matching.is_empty()
+            || (policy.pin().is_some() && matches!(facts.pin, PinState::New | PinState::Changed))
+            || policy.all_tools_limits().next().is_some())
+}
+
+/// What a tool's `pin_status` says (CONTRACT §8): `pinned`, `changed` or `new`; a removed
+/// tool counts as pinned, as the gateway counts it. Anything else is not known.
+pub fn pin_state(status: Option<&str>) -> PinState {
+    match status {
+        Some("pinned") | Some("removed") => PinState::Pinned,
+        Some("changed") => PinState::Changed,
+        Some("new") => PinState::New,
+        _ => PinState::Unknown,
+    }
+}
+
 /// Risk categories of a catalogue, without a policy: `{"ok":true,"tools":[{"name":...,
 /// "risk":...}]}`, or `{"ok":false,"errors":[...]}` when the tools cannot be read.
 pub fn risks(tools: &str) -> String {
@@ -274,10 +378,19 @@ pub fn risks(tools: &str) -> String {
     }
 }
 
-/// A catalogue under a policy: `{"ok":true,"tools":[{"name","risk","warnings","status",
-/// "conditional","rule","why","entries","conditions","limits","approval"?}],
-/// "counts":{"allowed":N,...}}`, or `{"ok":false,"errors":[...]}` when the policy or the
-/// tools cannot be read. Errors of the tools have pointers prefixed with `tools:`.
+/// A catalogue under a policy: `{"ok":true,"tools":[{"name","risk","warnings","pin_status"?,
+/// "monitored"?,"status","conditional","rule","why","entries","conditions","limits",
+/// "approval"?,"own"?,"monitor"?,"monitor_limits"?}],"counts":{"allowed":N,...}}`, or
+/// `{"ok":false,"errors":[...]}` when the policy or the tools cannot be read. Errors of the
+/// tools have pointers prefixed with `tools:`.
+///
+/// A tool object may carry `pin_status` (`pinned`, `changed`, `new`), as the gateway's
+/// `GET /admin/catalogue` answers; the row's status then applies the policy's `pin`
+/// (CONTRACT §8), and the row gives it back (absent when the tool has none). The status is
+/// the enforced one; `monitor` is `{"status","conditional","rule","why"}` when every rule
+/// enforced, monitored ones included, gives another (CONTRACT §7). `monitored` is `true`
+/// when a monitored rule applies to the tool ([`monitored`]); `monitor_limits` are the
+/// limits only the monitor decision counts. `counts` tally the enforced statuses.
 pub fn catalogue(policy: &str, tools: &str) -> String {
     let policy = match Policy::from_json(policy) {
         Ok(p) => p,
@@ -304,25 +417,69 @@ pub fn catalogue(policy: &str, tools: &str) -> String {
     let rows: Vec<Value> = tools
         .iter()
         .map(|tool| {
-            let status = status(&policy, &tool.name);
-            let warnings = crate::json::Document::parse(tool.raw.as_bytes())
+            let doc = crate::json::Document::parse(tool.raw.as_bytes()).ok();
+            let warnings = doc
+                .as_ref()
                 .map(|doc| super::warnings(doc.root(), median))
                 .unwrap_or_default();
+            let pin_status = doc.as_ref().and_then(|doc| {
+                doc.root()
+                    .get("pin_status")
+                    .and_then(|s| s.as_str())
+                    .map(|s| s.into_owned())
+            });
+            let facts = ToolFacts {
+                pin: pin_state(pin_status.as_deref()),
+            };
+            let enforced = status_with(&policy, &tool.name, facts, Rules::Enforced);
+            let whole = status_with(&policy, &tool.name, facts, Rules::All);
+            let name = match enforced.status {
+                Status::Hidden => "hidden",
+                Status::Denied => "denied",
+                Status::NeedsApproval => "needs_approval",
+                Status::Limited => "limited",
+                Status::Allowed => "allowed",
+            };
+            if let Some(Value::Number(n)) = counts.get(name) {
+                let next = n.as_u64().unwrap_or(0) + 1;
+                counts.insert(name.to_owned(), json!(next));
+            }
+            let differs = (whole.status, &whole.rule, whole.conditional)
+                != (enforced.status, &enforced.rule, enforced.conditional);
             let mut row = json!({
                 "name": tool.name,
                 "risk": risk(&tool.name, &tool.description),
                 "warnings": warnings,
             });
             if let (Value::Object(row), Ok(Value::Object(status))) =
-                (&mut row, serde_json::to_value(&status))
+                (&mut row, serde_json::to_value(&enforced))
             {
-                if let Some(Value::String(s)) = status.get("status") {
-                    if let Some(Value::Number(n)) = counts.get(s.as_str()) {
-                        let next = n.as_u64().unwrap_or(0) + 1;
-                        counts.insert(s.clone(), json!(next));
-                    }
+                if facts.pin != PinState::Unknown {
+                    row.insert("pin_status".to_owned(), json!(pin_status));
+                }
+                if monitored(&policy, &tool.name, facts) {
+                    row.insert("monitored".to_owned(), json!(true));
+                }
+                let monitor_limits: Vec<&LimitInfo> = whole
+                    .limits
+                    .iter()
+                    .filter(|w| !enforced.limits.iter().any(|e| e.counter == w.counter))
+                    .collect();
+                if !monitor_limits.is_empty() {
+                    row.insert("monitor_limits".to_owned(), json!(monitor_limits));
                 }
                 row.extend(status);
+                if differs {
+                    row.insert(
+                        "monitor".to_owned(),
+                        json!({
+                            "status": whole.status,
+                            "conditional": whole.conditional,
+                            "rule": whole.rule,
+                            "why": whole.why,
+                        }),
+                    );
+                }
             }
             row
         })

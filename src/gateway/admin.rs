@@ -7,9 +7,12 @@
 //! with its JSON Pointer errors and nothing changes.
 //!
 //! **Sizes.** `GET /admin/approvals` is at most 100 approvals with at most 4 KiB of
-//! arguments each (≈ 500 KiB); `GET /admin/approvals/{id}` one approval with its whole
-//! arguments (≤ 64 KiB, plus 1 KiB); `GET /admin/audit` at most 1,000 records and 2 MiB
-//! (plus one record, ≤ 21 KiB); `GET /admin/pins` one line per tool seen (≈ 200 bytes
+//! arguments each (≈ 500 KiB; measured: 36 KB for 100 approvals whose arguments are
+//! truncated, 31 KB for 100 with small ones); `GET /admin/approvals/{id}` one approval with
+//! its whole arguments twice, as `arguments` and as the string `arguments_json` (≤ 64 KiB
+//! each before escaping; measured 131 KB for 64 KiB of arguments); `GET /admin/audit` at
+//! most 1,000 records and 2 MiB (plus one record, ≤ 21 KiB; measured: the worst record an
+//! agent can make is 17 KB, a page of them 2,096,299 bytes); `GET /admin/pins` one line per tool seen (≈ 200 bytes
 //! each); `GET /admin/catalogue` the origin's own catalogue plus warnings.
 
 use super::audit_store::AuditOp;

@@ -169,7 +169,7 @@ impl DurableObject for AuditStore {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let op = match req.json::<AuditOp>().await {
+        let op = match super::objects::read_op::<AuditOp>(&mut req).await {
             Ok(op) => op,
             Err(e) => return fail(400, &format!("bad audit request: {e}")),
         };

@@ -254,7 +254,7 @@ impl DurableObject for CatalogueStore {
         if self.faulty {
             return fail(500, "catalogue storage failed (injected fault)");
         }
-        match req.json::<CatalogueOp>().await {
+        match super::objects::read_op::<CatalogueOp>(&mut req).await {
             Ok(op) => self.handle(op).or_else(|e| {
                 *self.pins.borrow_mut() = None;
                 fail(500, &format!("catalogue storage failed: {e}"))

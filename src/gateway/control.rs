@@ -410,7 +410,7 @@ impl DurableObject for ControlStore {
         if self.faulty {
             return fail(500, "control storage failed (injected fault)");
         }
-        match req.json::<ControlOp>().await {
+        match super::objects::read_op::<ControlOp>(&mut req).await {
             Ok(op) => self
                 .handle(op)
                 .or_else(|e| fail(500, &format!("control storage failed: {e}"))),

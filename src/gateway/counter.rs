@@ -128,7 +128,7 @@ impl DurableObject for RateCounter {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let op: CounterOp = match req.json().await {
+        let op: CounterOp = match super::objects::read_op(&mut req).await {
             Ok(op) => op,
             Err(e) => return fail(400, &format!("bad counter request: {e}")),
         };

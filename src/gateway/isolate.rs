@@ -7,7 +7,8 @@
 //! - the catalogue view ([`crate::catalogue::View`]), confirmed with the catalogue object
 //!   at most every [`RECHECK_MS`] in the same way;
 //! - the request ids in flight, per session;
-//! - each grant's coarse request budget, as exact rolling windows.
+//! - each grant's coarse request budget, as exact rolling windows;
+//! - whether the origin answered the last request sent to it.
 //!
 //! Both checks run in parallel; if the control object cannot be reached, the gateway
 //! fails closed.
@@ -49,6 +50,8 @@ struct State {
     catalogue: Option<Catalogue>,
     in_flight: HashSet<String>,
     budgets: HashMap<String, WindowLog>,
+    /// Whether the origin's last answer was one (a fetch that failed clears it).
+    origin_answering: bool,
 }
 
 thread_local! {
@@ -270,6 +273,17 @@ impl Drop for Claim {
             s.borrow_mut().in_flight.remove(&self.0);
         });
     }
+}
+
+/// Whether the last request this isolate sent to the origin was answered (false before
+/// the first one): while it is not, requests are preceded by a connect probe.
+pub fn origin_answering() -> bool {
+    STATE.with(|s| s.borrow().origin_answering)
+}
+
+/// Records whether a request to the origin was answered.
+pub fn note_origin(answered: bool) {
+    STATE.with(|s| s.borrow_mut().origin_answering = answered);
 }
 
 /// Whether `grant` may make one more request this minute in this isolate (an exact

@@ -126,3 +126,10 @@ pub fn text(row: &[worker::SqlStorageValue], i: usize) -> String {
 pub fn sql_int(n: u64) -> worker::SqlStorageValue {
     i64::try_from(n).unwrap_or(i64::MAX).into()
 }
+
+/// An operation sent to a Durable Object, read from its JSON text. (`Request::json`
+/// would go through a JS object and a second deserializer, kept out of the Worker.)
+pub async fn read_op<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T, String> {
+    let text = req.text().await.map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}

@@ -13,6 +13,7 @@ use futures_util::future::{select, Either};
 use futures_util::{stream, StreamExt};
 use std::rc::Rc;
 use std::time::Duration;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::{
     console_error, AbortController, ByteStream, Context, Delay, Env, Fetch, Headers, Method,
     Request, RequestInit, Response,
@@ -25,10 +26,68 @@ const FIRST_EVENT_WAIT_MS: u64 = 1_000;
 
 /// Sends a request to the origin, giving up after the configured timeout. Returns what
 /// happened and, when the origin answered, its response (its body not yet read).
+///
+/// A failed `fetch` never proves that the request stayed unsent: workerd throws the same
+/// `Error: Network connection lost.` (with `remote` and `retryable` set, nothing else) for
+/// a refused connection, a connection reset before or after the origin ran the call, and
+/// a pooled connection to an origin that has died; a name that does not resolve gives
+/// `internal error; reference = …`. So until an isolate has had an answer from the origin,
+/// and again after any failure, each request is preceded by a TCP connect to the origin's
+/// address: when that is refused, the request is not sent at all, and the call is
+/// provably not run (refunded). Any other outcome of the probe sends the request as usual.
 pub async fn send(config: &Config, forward: Forward) -> (Forwarded, Option<Response>) {
-    match request(config, &forward) {
-        Ok(request) => fetch_with_timeout(request, config.origin_timeout_ms).await,
-        Err(why) => (Forwarded::Unreachable(why), None),
+    let request = match request(config, &forward) {
+        Ok(request) => request,
+        Err(why) => return (Forwarded::Unreachable(why), None),
+    };
+    if !super::isolate::origin_answering() {
+        if let Some(why) = refused(&config.origin_url).await {
+            return (Forwarded::Unreachable(why), None);
+        }
+    }
+    let (forwarded, response) = fetch_with_timeout(request, config.origin_timeout_ms).await;
+    super::isolate::note_origin(matches!(forwarded, Forwarded::Answered { .. }));
+    (forwarded, response)
+}
+
+/// What workerd's `connect()` says when nothing listens at the address.
+const CONNECT_REFUSED: &str = "cannot connect to the specified address";
+
+/// Whether a TCP connection to the origin's host and port is refused (then why).
+/// `cloudflare:sockets` through its raw binding: the `worker` crate's socket wrapper
+/// brings a URL parser and a JS deserializer for what this needs of it, one promise.
+async fn refused(origin_url: &str) -> Option<String> {
+    let (host, port) = crate::config::host_port(origin_url)?;
+    let object = |pairs: &[(&str, JsValue)]| {
+        let object = js_sys::Object::new();
+        for (key, value) in pairs {
+            js_sys::Reflect::set(&object, &JsValue::from_str(key), value).ok()?;
+        }
+        Some(JsValue::from(object))
+    };
+    let address = object(&[
+        ("hostname", JsValue::from_str(host)),
+        ("port", JsValue::from(port)),
+    ])?;
+    let options = object(&[("secureTransport", JsValue::from_str("off"))])?;
+    let socket = worker::worker_sys::connect(address, options).ok()?;
+    let opened = wasm_bindgen_futures::JsFuture::from(socket.opened().ok()?).await;
+    match opened {
+        Ok(_) => {
+            if let Ok(closing) = socket.close() {
+                let _ = wasm_bindgen_futures::JsFuture::from(closing).await;
+            }
+            None
+        }
+        Err(e) => {
+            let text = match e.dyn_ref::<js_sys::Error>() {
+                Some(error) => String::from(error.message()),
+                None => e.as_string().unwrap_or_default(),
+            };
+            text.contains(CONNECT_REFUSED).then(|| {
+                format!("a connection to it was refused ({text}), so the request was not sent")
+            })
+        }
     }
 }
 
@@ -76,22 +135,23 @@ async fn fetch_with_timeout(request: Request, timeout_ms: u64) -> (Forwarded, Op
     result
 }
 
-/// Whether a failed fetch provably never reached the origin (the connection was refused,
-/// the name did not resolve), or may have (the connection broke after the request was
-/// sent): only the first is refunded.
+/// What a failed `fetch` means. Only a text that says the connection was refused or the
+/// name did not resolve proves that nothing was sent; workerd gives neither (see [`send`]:
+/// every failure there reads `Network connection lost.` or `internal error`), so there
+/// every failed fetch may have run the call and is not refunded. A refused connection is
+/// found by the probe in [`send`] instead.
 fn classify_failure(why: &str) -> Forwarded {
     let lower = why.to_ascii_lowercase();
     let never_sent = [
-        "refused",
+        "connection refused",
         "econnrefused",
-        "dns",
         "name not resolved",
+        "could not resolve",
         "no such host",
-        "connect",
     ]
     .iter()
     .any(|w| lower.contains(w));
-    if never_sent && !lower.contains("lost") && !lower.contains("reset") {
+    if never_sent {
         Forwarded::Unreachable(why.to_owned())
     } else {
         Forwarded::Broken(why.to_owned())

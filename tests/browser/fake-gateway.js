@@ -272,6 +272,10 @@ export async function startFakeGateway({
       p.current = def;
       if (p.status === "pinned") p.status = "changed";
     },
+    /** The warnings `/admin/catalogue` gives for `tool` from now on. */
+    setWarnings(tool, list) {
+      warnings[tool] = list;
+    },
     /** A new pending approval arrives. */
     addApproval(a) {
       state.approvals.unshift({ ...a });

@@ -439,6 +439,9 @@ test("keyboard_alone_reaches_every_part", async () => {
   assert.equal(await page.evaluate(() => document.activeElement.id), "tab-builder");
   assert.equal(await page.isVisible("#panel-builder"), true);
   await page.keyboard.press("End");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "tab-tests");
+  assert.equal(await page.isVisible("#panel-tests"), true);
+  await page.keyboard.press("ArrowLeft");
   assert.equal(await page.evaluate(() => document.activeElement.id), "tab-list");
   await page.keyboard.press("Home");
   await page.keyboard.press("?");

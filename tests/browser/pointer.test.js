@@ -9,7 +9,7 @@ import path from "node:path";
 import { locate, parseTree, lineCol, offsetOf, pointerTokens, toPointer } from "../../www/src/pointer.js";
 import { setAt, format } from "../../www/src/jsonedit.js";
 import { encodePolicy, decodePolicy, policyFromHash } from "../../www/src/share.js";
-import { modeOf, modeEdits, parseValue, showValue } from "../../www/src/builder.js";
+import { modeOf, modeEdits, parseValue, showValue, entryMonitored } from "../../www/src/builder.js";
 import { argumentPaths } from "../../www/src/schema.js";
 import { ROOT } from "./harness.js";
 
@@ -143,6 +143,24 @@ test("builder_modes_read_and_write_the_policy", () => {
   let text = CONTRACT;
   for (const [p, v] of modeEdits(policy, "odoo_write", "deny")) text = setAt(text, p, v).text;
   assert.deepEqual(JSON.parse(text).tools.odoo_write, { action: "deny", on_deny: "writes to security models need a human" });
+});
+
+test("an_entry_s_own_mode_is_kept_across_builder_modes_and_read_with_the_policy_s", () => {
+  const text = '{"version": "1", "default": "deny", "mode": "monitor", "tools": {"a": {"mode": "enforce"}, "b": {}, "c": {"action": "deny", "mode": "monitor"}}}';
+  const policy = JSON.parse(text);
+  assert.equal(modeOf(policy, "a"), "allow", "`mode` alone is still Allow");
+  assert.equal(modeOf(policy, "c"), "deny");
+  assert.deepEqual(["a", "b", "c", "x"].map((k) => entryMonitored(policy, k)), [false, true, true, true]);
+  assert.deepEqual(["a", "b", "c"].map((k) => entryMonitored({ ...policy, mode: undefined }, k)), [false, false, true]);
+  for (const [key, mode, want] of [
+    ["a", "deny", { action: "deny", mode: "enforce" }],
+    ["c", "allow", { mode: "monitor" }],
+    ["c", "custom", { mode: "monitor" }],
+  ]) {
+    let next = text;
+    for (const [p, v] of modeEdits(JSON.parse(next), key, mode)) next = setAt(next, p, v).text;
+    assert.deepEqual(JSON.parse(next).tools[key], want, `${key} → ${mode}`);
+  }
 });
 
 test("condition_values_are_read_by_the_argument_type", () => {

@@ -97,7 +97,7 @@ test('a request id in flight on a session is refused with 409 and not forwarded;
     await stack.originReset();
     const slow = exchange(callBody(first, 'odoo_read', { _demo_progress: 2000 }), s.headers);
     // The slow call is at the origin (its tool is running) before the second one is sent.
-    await waitFor(async () => (await stack.originExecutions()).some((e) => e.tool === 'odoo_read'), {
+    await waitFor(async () => (await stack.executions()).some((e) => e.tool === 'odoo_read'), {
       timeoutMs: 10_000,
       what: 'the slow call at the origin',
     });
@@ -244,5 +244,5 @@ test('extra events listing tools on an SSE answer (sse-after-list) are filtered;
   for (const m of extra) assert.deepEqual(m.result.tools.map((t) => t.name).sort(), [...VISIBLE].sort());
   const result = answer.messages.find((m) => m?.id === 'after-list');
   assert.deepEqual(result.result.structuredContent, { tool: 'odoo_read', arguments: { after: true } });
-  assert.equal((await stack.originExecutions()).length, 1, 'the tool ran once');
+  assert.equal((await stack.executions()).length, 1, 'the tool ran once');
 });

@@ -81,12 +81,14 @@ test('origin unreachable: an allowed call gets 502 with the request\'s id', asyn
   assert.equal((await init.json()).id, 'init-down');
 });
 
-test('origin unreachable: the budget is refunded, so a max-1 limit never turns into rate_limited', async () => {
+test('origin down from the start: a call is refused before its limit (toolgate cannot tell which tools exist), so a max-1 limit never turns into rate_limited', async () => {
+  // Refunds for an origin that goes down under a known catalogue: refunds.test.mjs.
   for (const id of [1, 2, 3]) {
     const r = await down.post(callBody(id, 'odoo_version', {}), { token: TOKEN });
     const body = await r.json();
     assert.equal(r.status, 502, `call ${id}: ${JSON.stringify(body)}`);
     assert.equal(body.id, id);
+    assert.match(body.error.message, /^toolgate could not read the origin's list of tools/);
   }
 });
 

@@ -8,8 +8,9 @@
 // bounded deadline and fail with the server's output when it does not hold.
 
 import { spawn } from 'node:child_process';
+import { afterEach } from 'node:test';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import os from 'node:os';
@@ -41,6 +42,25 @@ export const sha256hex = (text) => createHash('sha256').update(text).digest('hex
 
 const live = new Set(); // process-group ids we started and have not seen die
 const scratch = new Set(); // temporary directories to remove on exit
+const servers = []; // { name, output() } of every server started, for failure reports
+
+/** The last `chars` characters each server printed, as one text (for a failure report). */
+export function recentOutput(chars = 4000) {
+  return servers
+    .map(({ name, output }) => `--- ${name}: last ${chars} characters of its output ---\n${output().slice(-chars)}`)
+    .join('\n');
+}
+
+// Any failed test prints what the origin and the Worker said last: a failure in CI must
+// be readable from its log alone.
+afterEach((t) => {
+  if (t.passed === false && servers.length > 0) {
+    console.error(`test ${JSON.stringify(t.name)} failed; the servers' recent output follows\n${recentOutput()}`);
+  }
+});
+process.on('exit', (code) => {
+  if (code !== 0 && servers.length > 0) console.error(`exit code ${code}; the servers' recent output follows\n${recentOutput()}`);
+});
 
 function killGroup(pgid, signal) {
   try {
@@ -213,27 +233,63 @@ export function run(command, args, { cwd = ROOT, env = {}, input, timeoutMs = 12
 }
 
 let built;
-/** Builds the Worker into build/ once per process (a no-op when build/ is fresh). */
+/**
+ * Builds what the Worker deploys (build/, and the playground in www/pkg and www/dist)
+ * once per process, before any `wrangler dev` starts; a no-op when it is fresh.
+ */
 export function buildWorker() {
   built ??= (async () => {
-    const build = startProcess('bash', ['scripts/build-worker.sh'], { cwd: WORKER_ROOT });
+    const build = startProcess('bash', ['scripts/build.sh'], { cwd: WORKER_ROOT });
     const code = await build.exited;
     live.delete(build.pid);
-    if (code !== 0) throw new Error(`scripts/build-worker.sh failed (${code}):\n${build.output().slice(-4000)}`);
+    if (code !== 0) throw new Error(`scripts/build.sh failed (${code}):\n${build.output().slice(-4000)}`);
   })();
   return built;
+}
+
+let devConfig;
+/**
+ * The repository's wrangler.toml without its `[build]` step, written once per process
+ * into a scratch directory, with absolute paths to build/ and www/. `wrangler dev` on the
+ * real file runs scripts/build.sh at start and again whenever its watcher reports src/
+ * changed (it does so spuriously at start); a build that rewrites www/dist or build/ while
+ * a test runs makes every running `wrangler dev` reload its Worker mid-request. The
+ * harness builds first (buildWorker) and serves the result unchanged.
+ */
+export function devWranglerConfig() {
+  if (devConfig) return devConfig;
+  const source = readFileSync(path.join(WORKER_ROOT, 'wrangler.toml'), 'utf8');
+  const withoutBuild = source.replace(/^\[build\]\n(?:(?!\[)[^\n]*\n)*/m, '');
+  if (/^\[build\]/m.test(withoutBuild)) throw new Error('could not remove [build] from wrangler.toml');
+  const text = withoutBuild
+    .replace(/^main = "build\/index\.js"$/m, `main = ${JSON.stringify(path.join(WORKER_ROOT, 'build', 'index.js'))}`)
+    .replace(/^directory = "\.\/www"$/m, `directory = ${JSON.stringify(path.join(WORKER_ROOT, 'www'))}`);
+  if (!text.includes(path.join(WORKER_ROOT, 'build', 'index.js')) || !text.includes(path.join(WORKER_ROOT, 'www'))) {
+    throw new Error('wrangler.toml no longer has main = "build/index.js" and directory = "./www"');
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-config-'));
+  scratch.add(dir);
+  devConfig = path.join(dir, 'wrangler.toml');
+  writeFileSync(devConfig, `# Written by tests/e2e/harness.mjs from ${path.join(WORKER_ROOT, 'wrangler.toml')}, without [build].\n${text}`);
+  return devConfig;
 }
 
 // ------------------------------------------------------------------ the demo origin
 
 /**
  * Starts the demo origin; resolves when /_demo/health answers. `args` are added to its
- * command line (`--event-store`, `--json-response`, `--odoo-unknown-tools`, `--page-size N`,
- * `--timeout-keep-alive S`: demo/origin/README.md).
+ * command line (`--event-store`, `--json-response`, `--odoo-unknown-tools`, `--page-size N`:
+ * demo/origin/README.md).
  */
-export async function startOrigin({ args = [] } = {}) {
-  const port = await freePort();
-  const proc = startProcess('python3', ['demo/origin/server.py', '--port', String(port), '--log-level', 'warning', ...args]);
+export async function startOrigin({ args = [], port: wanted } = {}) {
+  const port = wanted ?? (await freePort());
+  // uvicorn closes a keep-alive connection idle for 5 s by default; workerd's pooled
+  // connection to it can be reused just as it closes, and the call then fails for a
+  // reason no test is about. Keep idle connections for longer than any test file runs.
+  const proc = startProcess('python3', [
+    'demo/origin/server.py', '--port', String(port), '--log-level', 'warning', '--timeout-keep-alive', '900', ...args,
+  ]);
+  servers.push({ name: `demo origin on ${port}`, output: proc.output });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
@@ -248,6 +304,12 @@ export async function startOrigin({ args = [] } = {}) {
     base,
     url: `${base}/mcp`,
     proc,
+    /** The tools/calls the origin's tool handler really ran since the last reset. */
+    async executions() {
+      const r = await httpRequest(`${base}/_demo/executions`);
+      if (r.status !== 200) throw new Error(`/_demo/executions answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body);
+    },
     /** Every request the origin received on /mcp since the last reset. */
     async log() {
       const r = await httpRequest(`${base}/_demo/log`);
@@ -257,12 +319,6 @@ export async function startOrigin({ args = [] } = {}) {
     async reset() {
       const r = await httpRequest(`${base}/_demo/reset`, { method: 'POST' });
       if (r.status !== 200) throw new Error(`/_demo/reset answered ${r.status}: ${r.body}`);
-    },
-    /** The tools/calls the origin's tool handler actually ran since the last reset. */
-    async executions() {
-      const r = await httpRequest(`${base}/_demo/executions`);
-      if (r.status !== 200) throw new Error(`/_demo/executions answered ${r.status}: ${r.body}`);
-      return JSON.parse(r.body);
     },
     /** Sets answer modes, `{method or "*": mode or null}` (POST /_demo/mode). */
     async mode(modes) {
@@ -306,6 +362,7 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
   if (originHeaders !== undefined) allVars.ORIGIN_HEADERS = text(originHeaders);
   const args = [
     'dev',
+    '--config', devWranglerConfig(),
     '--port', String(port),
     '--ip', '127.0.0.1',
     '--inspector-port', String(inspectorPort),
@@ -314,7 +371,8 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
     ...wranglerArgs,
   ];
   for (const [name, value] of Object.entries(allVars)) args.push('--var', `${name}:${value}`);
-  const proc = startProcess(WRANGLER, args, { cwd: WORKER_ROOT, env: { WRANGLER_SEND_METRICS: 'false' } });
+  const proc = startProcess(WRANGLER, args, { env: { WRANGLER_SEND_METRICS: 'false' } });
+  servers.push({ name: `wrangler dev on ${port}`, output: proc.output });
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await proc.stop();
@@ -351,8 +409,8 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
  * The demo origin plus a gateway in front of it. `tokens` maps grant id → bearer token;
  * GRANTS is built from their SHA-256. `originUrl` overrides where the gateway points
  * (e.g. a closed port); the origin is still started unless `withOrigin` is false.
- * `originArgs` go on the origin's command line (see startOrigin), `vars` are more
- * Worker vars (`REQUESTS_PER_MINUTE`, `ADMINS`, ...).
+ * `originArgs` go on the origin's command line (see startOrigin), `vars` are more Worker
+ * vars (`REQUESTS_PER_MINUTE`, `ADMINS`, ...).
  */
 export async function startStack({ policy, tokens, originHeaders, originUrl, originArgs, vars, ready, wranglerArgs, withOrigin = true, prime = true }) {
   const grants = Object.fromEntries(Object.entries(tokens).map(([id, token]) => [id, sha256hex(token)]));
@@ -373,7 +431,7 @@ export async function startStack({ policy, tokens, originHeaders, originUrl, ori
     tokens,
     originLog: () => origin.log(),
     originReset: () => origin.reset(),
-    originExecutions: () => origin.executions(),
+    executions: () => origin.executions(),
 
     /** POSTs raw bytes to the gateway (default path /mcp) with a bearer token. */
     post(body, { token, headers = {}, path: p = '/mcp', method = 'POST', signal } = {}) {

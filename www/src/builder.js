@@ -1,6 +1,8 @@
 // The visual builder. It reads the policy from the editor's text and writes every change
 // back into that text (through jsonedit.setAt), so the JSON stays the single source of
 // truth: editing the JSON re-renders the builder, and using the builder edits the JSON.
+// Monitored rules (CONTRACT §7: the policy's `mode`, or an entry's) are marked as such,
+// and the whole policy's `mode` and `pin` (§8) are set here too.
 
 import { h, render, richText, statusBadge, visible, STATUS_LABEL } from "./dom.js";
 import { argumentPaths, pathProblem } from "./schema.js";
@@ -33,7 +35,14 @@ const MODES = [
 
 const isObject = (v) => v && typeof v === "object" && !Array.isArray(v);
 
-/** Which of the builder's modes describes `key` in `policy`. */
+/** Whether the rules of `tools[key]` are monitored: its own `mode`, else the policy's. */
+export function entryMonitored(policy, key) {
+  const rule = isObject(policy.tools) && isObject(policy.tools[key]) ? policy.tools[key] : null;
+  if (rule && (rule.mode === "monitor" || rule.mode === "enforce")) return rule.mode === "monitor";
+  return policy.mode === "monitor";
+}
+
+/** Which of the builder's modes describes `key` in `policy` (an entry's own `mode` aside). */
 export function modeOf(policy, key) {
   const hide = Array.isArray(policy.hide) ? policy.hide : [];
   if (hide.includes(key)) return "hide";
@@ -41,7 +50,7 @@ export function modeOf(policy, key) {
   if (!Object.prototype.hasOwnProperty.call(tools, key)) return "default";
   const rule = tools[key];
   if (!isObject(rule)) return "custom";
-  const keys = Object.keys(rule);
+  const keys = Object.keys(rule).filter((k) => k !== "mode");
   if (keys.every((k) => k === "action") && rule.action !== "deny") return "allow";
   if (rule.action === "deny" && keys.every((k) => k === "action" || k === "on_deny")) return "deny";
   return "custom";
@@ -63,9 +72,11 @@ export function modeEdits(policy, key, mode) {
   if (mode === "default") {
     if (key in tools) edits.push([["tools", key], undefined]);
   } else if (mode === "allow") {
-    edits.push([["tools", key], {}]);
+    edits.push([["tools", key], rule.mode ? { mode: rule.mode } : {}]);
   } else if (mode === "deny") {
-    edits.push([["tools", key], rule.on_deny ? { action: "deny", on_deny: rule.on_deny } : { action: "deny" }]);
+    const next = rule.on_deny ? { action: "deny", on_deny: rule.on_deny } : { action: "deny" };
+    if (rule.mode) next.mode = rule.mode;
+    edits.push([["tools", key], next]);
   } else if (mode === "custom") {
     const next = { ...rule };
     delete next.action;
@@ -355,6 +366,71 @@ export function createBuilder(root, app) {
           ),
         ),
       ),
+      h(
+        "fieldset",
+        { class: "inline", id: "b-mode" },
+        h("legend", { title: "CONTRACT §7: monitored rules are reported, never enforced" }, "Rules (mode)"),
+        [
+          ["enforce", "are enforced"],
+          ["monitor", "are only monitored: reported, not enforced"],
+        ].map(([value, label]) =>
+          h(
+            "label",
+            { class: "radio" },
+            h("input", {
+              type: "radio",
+              name: "b-policy-mode",
+              value,
+              "data-focus": `policy-mode-${value}`,
+              checked: (policy.mode === "monitor" ? "monitor" : "enforce") === value,
+              onchange: () => edit([[["mode"], value === "monitor" ? "monitor" : undefined]]),
+            }),
+            label,
+          ),
+        ),
+      ),
+      policy.mode === "monitor"
+        ? h(
+            "p",
+            { class: "monitor-note small", id: "b-mode-note" },
+            h("span", { class: "badge monitored" }, "monitor"),
+            " Every rule without its own ",
+            h("code", {}, '"mode": "enforce"'),
+            " is reported, not enforced: nothing is hidden, denied or limited by it, and each decision says what it would have been.",
+          )
+        : null,
+      h(
+        "fieldset",
+        { class: "inline", id: "b-pin" },
+        h("legend", { title: "CONTRACT §8: tool-definition pinning" }, "Tools changed since review (pin)"),
+        [
+          ["off", "are not held back", "pins are kept by the gateway, but not enforced"],
+          ["hide", "are hidden", "removed from tools/list; calls get the hidden answer"],
+          ["deny", "are denied", "listed with the reviewed definition; every call is denied"],
+        ].map(([value, label, help]) =>
+          h(
+            "label",
+            { class: "radio", title: help },
+            h("input", {
+              type: "radio",
+              name: "b-pin",
+              value,
+              "data-focus": `pin-${value}`,
+              checked: (isObject(policy.pin) ? (policy.pin.on_change === "deny" ? "deny" : "hide") : "off") === value,
+              onchange: () => edit([[["pin"], value === "off" ? undefined : { on_change: value }]]),
+            }),
+            label,
+          ),
+        ),
+      ),
+      h(
+        "p",
+        { class: "muted small" },
+        "Hidden: removed from tools/list. Denied: listed with the definition that was reviewed, every call refused. New tools are hidden either way. ",
+        app.pins && app.pins.size
+          ? `This gateway catalogue has ${[...app.pins.values()].filter((p) => p === "changed").length} changed and ${[...app.pins.values()].filter((p) => p === "new").length} new tools.`
+          : "Load a catalogue from a gateway (Tools → Change…) to see which tools are unreviewed.",
+      ),
       h("div", { class: "field-label", id: "b-all-limits" }, "Limits on every call (all_tools)"),
       limitRows(policy, allLimits, ["all_tools", "limits"], "all", "all_calls"),
     );
@@ -370,6 +446,8 @@ export function createBuilder(root, app) {
       { class: "rule-chips", "aria-label": "rules in the policy" },
       keys.map((key) => {
         const mode = modeOf(policy, key);
+        const hidden = mode === "hide";
+        const watched = hidden ? policy.mode === "monitor" : entryMonitored(policy, key);
         return h(
           "li",
           {},
@@ -377,13 +455,16 @@ export function createBuilder(root, app) {
             "button",
             {
               type: "button",
-              class: `chip mode-${mode}${key === selected ? " selected" : ""}`,
+              class: `chip mode-${mode}${key === selected ? " selected" : ""}${watched ? " monitored" : ""}`,
               "data-focus": `chip-${key}`,
+              "data-monitored": watched ? "true" : null,
               "aria-pressed": key === selected ? "true" : "false",
+              title: watched ? "monitored: reported, not enforced" : null,
               onclick: () => select(key),
             },
             h("code", {}, visible(key)),
             h("span", { class: "chip-mode" }, mode === "default" ? "" : mode),
+            watched ? h("span", { class: "chip-monitor" }, "monitor") : null,
           ),
         );
       }),
@@ -419,6 +500,17 @@ export function createBuilder(root, app) {
           " ",
           h("span", { class: "why" }, richText(row.why)),
           row.own ? h("span", { class: "why own-rules" }, "Own rules: ", richText(row.own)) : null,
+          row.monitor
+            ? h(
+                "span",
+                { class: "why monitor-status", id: "b-monitor-status" },
+                h("span", { class: "badge monitored" }, "monitor"),
+                " would be ",
+                statusBadge(row.monitor.status),
+                " if enforced: ",
+                richText(row.monitor.why),
+              )
+            : null,
         ),
       ];
     }
@@ -440,10 +532,11 @@ export function createBuilder(root, app) {
   }
 
   /** What one `tools` entry does, in words. */
-  function entrySummary(rule) {
+  function entrySummary(rule, policy) {
     if (!isObject(rule)) return "is not an object: edit it in the JSON";
     const count = (list) => (Array.isArray(list) ? list.length : 0);
-    const monitored = rule.mode === "monitor" ? " (monitored: reported, not enforced)" : "";
+    const watched = rule.mode === "monitor" || (rule.mode !== "enforce" && policy && policy.mode === "monitor");
+    const monitored = watched ? ` (monitored${rule.mode === "monitor" ? "" : " by the policy's `mode`"}: reported, not enforced)` : "";
     if (rule.action === "deny") return `denies every call${rule.on_deny ? `: “${rule.on_deny}”` : ""}${monitored}`;
     const parts = [];
     if (count(rule.deny_if)) parts.push(`denies a call if ${count(rule.deny_if) === 1 ? "its condition holds" : `any of its ${count(rule.deny_if)} conditions holds`}`);
@@ -464,17 +557,33 @@ export function createBuilder(root, app) {
     const hide = Array.isArray(policy.hide) ? policy.hide : [];
     hide.forEach((item, i) => {
       if (typeof item === "string" && keyMatches(item, name)) {
-        items.push({ key: item, pointer: `/hide/${i}`, where: "hide", exact: item === name, what: "hides it: removed from tools/list, calls answered as an unknown tool" });
+        items.push({
+          key: item,
+          pointer: `/hide/${i}`,
+          where: "hide",
+          exact: item === name,
+          what: `hides it: removed from tools/list, calls answered as an unknown tool${policy.mode === "monitor" ? " (monitored by the policy's `mode`: reported, not enforced)" : ""}`,
+        });
       }
     });
     const tools = isObject(policy.tools) ? policy.tools : {};
     for (const [key, rule] of Object.entries(tools)) {
-      if (keyMatches(key, name)) items.push({ key, pointer: toPointer(["tools", key]), where: "tools", exact: key === name, what: entrySummary(rule) });
+      if (keyMatches(key, name)) items.push({ key, pointer: toPointer(["tools", key]), where: "tools", exact: key === name, what: entrySummary(rule, policy) });
     }
     const shared = isObject(policy.all_tools) && Array.isArray(policy.all_tools.limits) ? policy.all_tools.limits : [];
     shared.forEach((l, i) => {
       if (isObject(l)) items.push({ key: null, pointer: `/all_tools/limits/${i}`, where: "all_tools", what: `counts every call: ${limitPhrase({ scope: "grant", ...l })} for all tools (counter \`${l.counter}\`)` });
     });
+    const pin = app.pins && app.pins.get(name);
+    if (isObject(policy.pin) && (pin === "changed" || pin === "new")) {
+      const hides = pin === "new" || policy.pin.on_change !== "deny";
+      items.push({
+        key: null,
+        pointer: "/pin",
+        where: "pin",
+        what: `${pin === "new" ? "new at the gateway, not reviewed" : "changed at the gateway since it was reviewed"}: ${hides ? "hidden" : "every call denied"} until an operator accepts it${policy.mode === "monitor" ? " (monitored by the policy's `mode`: reported, not enforced)" : ""}`,
+      });
+    }
     const own = items.some((i) => i.where === "tools");
     const list = h(
       "ul",
@@ -657,6 +766,26 @@ export function createBuilder(root, app) {
         onDeny,
       );
     }
+    const hasEntry = isObject(policy.tools) && Object.prototype.hasOwnProperty.call(policy.tools, key) && mode !== "hide";
+    const entryMode = hasEntry
+      ? h(
+          "div",
+          { class: "field inline-field entry-mode" },
+          h("label", { for: "b-entry-mode", title: "CONTRACT §7: an entry's mode overrides the policy's" }, "This entry's rules (mode)"),
+          h(
+            "select",
+            {
+              id: "b-entry-mode",
+              "data-focus": "entry-mode",
+              onchange: (e) => edit([[[...base, "mode"], e.target.value || undefined]]),
+            },
+            h("option", { value: "", selected: !rule.mode }, `as the policy: ${policy.mode === "monitor" ? "monitored" : "enforced"}`),
+            h("option", { value: "enforce", selected: rule.mode === "enforce" }, "enforced"),
+            h("option", { value: "monitor", selected: rule.mode === "monitor" }, "monitored: reported, not enforced"),
+          ),
+          entryMonitored(policy, key) ? h("span", { class: "badge monitored" }, "monitor") : null,
+        )
+      : null;
     return h(
       "section",
       { class: "card", "aria-labelledby": "b-rule-title" },
@@ -673,6 +802,7 @@ export function createBuilder(root, app) {
       warning ? null : matchSummary(key),
       key.includes("*") || warning ? null : appliesList(policy, key),
       modeRadios,
+      entryMode,
       body,
     );
   }

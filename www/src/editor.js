@@ -527,4 +527,108 @@ export function createEditor(parent, { text, onChange, schema, label, describe }
   return { view, getText, setText, replaceText, showErrors, focusRange, nextError: () => nextError(view) };
 }
 
+// --- A JSON-lines editor (the Tests tab's cases) ---------------------------------------
+
+/** Sets the marks of whole lines: `Map(line number → "pass" | "fail")`. */
+const setLineMarks = StateEffect.define();
+
+class LineMarker extends GutterMarker {
+  constructor(kind) {
+    super();
+    this.elementClass = `case-${kind}`;
+  }
+}
+const lineMarkers = { pass: new LineMarker("pass"), fail: new LineMarker("fail") };
+const failLine = Decoration.line({ class: "case-fail-line" });
+
+const lineMarksField = StateField.define({
+  create: () => new Map(),
+  update(marks, tr) {
+    for (const effect of tr.effects) if (effect.is(setLineMarks)) return effect.value;
+    // A change of the text makes the marks stale until the next run sets them again.
+    return tr.docChanged ? new Map() : marks;
+  },
+  provide: (field) => [
+    gutterLineClass.compute([field], (state) => {
+      const builder = new RangeSetBuilder();
+      const marks = state.field(field);
+      for (const n of [...marks.keys()].sort((a, b) => a - b)) {
+        if (n < 1 || n > state.doc.lines) continue;
+        const from = state.doc.line(n).from;
+        builder.add(from, from, lineMarkers[marks.get(n)]);
+      }
+      return builder.finish();
+    }),
+    EditorView.decorations.compute([field], (state) => {
+      const builder = new RangeSetBuilder();
+      const marks = state.field(field);
+      for (const n of [...marks.keys()].sort((a, b) => a - b)) {
+        if (n >= 1 && n <= state.doc.lines && marks.get(n) === "fail") builder.add(state.doc.line(n).from, state.doc.line(n).from, failLine);
+      }
+      return builder.finish();
+    }),
+  ],
+});
+
+/**
+ * An editor for JSON lines, one case a line (the Tests tab): line numbers, JSON
+ * highlighting, undo, and a pass or fail mark on each line. Returns `{ view, getText,
+ * setText, replaceText, markLines, focusLine }`.
+ */
+export function createLinesEditor(parent, { text, onChange, label }) {
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc: text,
+      extensions: [
+        lineNumbers(),
+        highlightActiveLineGutter(),
+        highlightSpecialChars(),
+        drawSelection(),
+        highlightActiveLine(),
+        bracketMatching(),
+        json(),
+        syntaxHighlighting(highlight),
+        EditorView.lineWrapping,
+        EditorState.tabSize.of(2),
+        historyField,
+        lineMarksField,
+        keymap.of([
+          { key: "Mod-a", run: selectAll, preventDefault: true },
+          { key: "Backspace", run: deleteSelection },
+          { key: "Delete", run: deleteSelection },
+          { key: "Mod-z", run: undo, preventDefault: true },
+          { key: "Mod-y", run: redo, preventDefault: true },
+          { key: "Mod-Shift-z", run: redo, preventDefault: true },
+        ]),
+        EditorView.contentAttributes.of({ "aria-label": label, "aria-multiline": "true" }),
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged) onChange(update.state.doc.toString(), update);
+        }),
+      ],
+    }),
+  });
+  const getText = () => view.state.doc.toString();
+  const setText = (next, userEvent = "input.load") =>
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: next }, selection: EditorSelection.cursor(0), userEvent, scrollIntoView: true });
+  const replaceText = (next, userEvent = "input.edit") => {
+    const current = getText();
+    if (current === next) return;
+    let start = 0;
+    const max = Math.min(current.length, next.length);
+    while (start < max && current.charCodeAt(start) === next.charCodeAt(start)) start++;
+    let end = 0;
+    while (end < max - start && current.charCodeAt(current.length - 1 - end) === next.charCodeAt(next.length - 1 - end)) end++;
+    view.dispatch({ changes: { from: start, to: current.length - end, insert: next.slice(start, next.length - end) }, userEvent });
+  };
+  const markLines = (marks) => view.dispatch({ effects: setLineMarks.of(marks) });
+  const focusLine = (n) => {
+    if (n < 1 || n > view.state.doc.lines) return;
+    const line = view.state.doc.line(n);
+    view.dispatch({ selection: EditorSelection.range(line.from, line.to), effects: EditorView.scrollIntoView(line.from, { y: "center" }) });
+    view.focus();
+  };
+  return { view, getText, setText, replaceText, markLines, focusLine };
+}
+
 export { ChangeSet };

@@ -15,6 +15,7 @@ import { setAt, formatDocument } from "./jsonedit.js";
 import { createCatalogue } from "./catalogue.js";
 import { createBuilder, keyMatches } from "./builder.js";
 import { createSimulator, createToolsList } from "./simulator.js";
+import { createTests } from "./tests.js";
 import { policyFromHash, shareUrl } from "./share.js";
 import { EXAMPLES } from "./examples.js";
 import { effective } from "./status.js";
@@ -103,16 +104,21 @@ async function boot() {
   const [, firstCatalogue, initial] = await Promise.all([core.load(), catalogueReady, initialPolicy(catalogueReady)]);
 
   let statuses = new Map();
+  let warnings = new Map();
   let editor;
   const app = {
     tools: [],
     toolsText: "[]",
+    catalogueText: "[]",
+    pins: new Map(),
+    pinsText: "",
     toolByName: new Map(),
     source: { kind: "none" },
     policy: null,
     checkOk: false,
     getText: () => editor.getText(),
     statusOf: (name) => statuses.get(name),
+    warningsOf: (name) => warnings.get(name) || [],
     sourceLabel: () => source.sourceLabel(app.source),
     openCatalogueDialog: () => openCatalogueDialog(),
     /** Applies builder edits (`[[path, value | undefined], ...]`) to the policy text. */
@@ -128,6 +134,10 @@ async function boot() {
     openInBuilder(name) {
       showTab("builder");
       builder.select(name, true);
+    },
+    /** Appends the simulator's call (an eval line) to the Tests tab as a case. */
+    addTestCase(line, decision) {
+      tests.addCase(line, decision);
     },
     simulate(name) {
       showTab("simulator");
@@ -151,6 +161,17 @@ async function boot() {
     app.toolsText = toolsText;
     app.toolByName = new Map(app.tools.map((t) => [t.name, t]));
     app.source = { kind: choice.kind, name: choice.name, url: choice.url, at: choice.at };
+    // A gateway's catalogue says where each tool stands against its pin (CONTRACT §8):
+    // the core's view, the simulator and tools/list apply the policy's `pin` to it.
+    app.pins = source.pinStatuses(choice.tools);
+    app.pinsText = app.pins.size ? JSON.stringify(Object.fromEntries(app.pins)) : "";
+    app.catalogueText = app.pins.size ? JSON.stringify(source.withPinStatus(choice.tools)) : toolsText;
+    // Warnings depend on the definitions only (CONTRACT §8): the core's, for any catalogue.
+    const plain = core.catalogue('{"version":"1","default":"allow"}', toolsText);
+    const given = new Map(choice.tools.map((t) => [t.name, Array.isArray(t.warnings) ? t.warnings.filter((w) => typeof w === "string") : []]));
+    // A gateway's own warnings (its `/admin/catalogue`) come from the same core; keep them.
+    const computed = new Map(plain.ok ? plain.tools.map((r) => [r.name, r.warnings]) : []);
+    warnings = new Map(choice.tools.map((t) => [t.name, Array.isArray(t.warnings) ? given.get(t.name) : computed.get(t.name) || []]));
   }
   useCatalogue(firstCatalogue);
 
@@ -208,11 +229,12 @@ async function boot() {
     // Statuses of another policy would be wrong: with errors, there are none.
     statuses = new Map();
     if (result.ok) {
-      const cat = core.catalogue(text, app.toolsText);
+      const cat = core.catalogue(text, app.catalogueText);
       if (cat.ok) statuses = new Map(cat.tools.map((t) => [t.name, effective(t)]));
     }
     catalogue.update();
     simulator.policyChanged();
+    tests.policyChanged();
     // Hidden tabs are redrawn when they are shown.
     if (!$("panel-builder").hidden) builder.update();
     if (!$("panel-list").hidden) toolsList.update();
@@ -266,8 +288,18 @@ async function boot() {
   const builder = createBuilder($("panel-builder"), app);
   const simulator = createSimulator($("panel-simulator"), app);
   const toolsList = createToolsList($("panel-list"), app);
+  const testsBadge = $("tests-badge");
+  const tests = createTests($("panel-tests"), app, {
+    onResult: (run) => {
+      testsBadge.hidden = !run;
+      if (!run) return;
+      testsBadge.textContent = run.failed ? `${run.failed} failing` : `${run.passed} ✓`;
+      testsBadge.className = `tab-badge ${run.failed ? "tab-badge-fail" : "tab-badge-pass"}`;
+      testsBadge.title = `${run.passed} passed, ${run.failed} failed`;
+    },
+  });
 
-  const tabs = ["tools", "builder", "simulator", "list"];
+  const tabs = ["tools", "builder", "simulator", "list", "tests"];
   function showTab(name, focusTab = false) {
     for (const t of tabs) {
       const tab = $(`tab-${t}`);
@@ -556,7 +588,7 @@ async function boot() {
   await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
   document.documentElement.dataset.ready = "true";
   performance.mark("toolgate-ready");
-  window.toolgate = { app, editor, showTab, simulator, builder };
+  window.toolgate = { app, editor, showTab, simulator, builder, tests };
 }
 
 boot().catch((error) => {

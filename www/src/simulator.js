@@ -1,13 +1,36 @@
 // The simulator: compose one tools/call and see the decision and what the agent
 // receives; run a sequence of identical calls and see which are admitted; see tools/list
 // as a grant sees it. Every answer comes from the wasm core (json_api::simulate,
-// eval_jsonl, list_tools); nothing is sent anywhere.
+// eval_jsonl, list_tools, and their `_pinned` twins for a gateway's catalogue, whose
+// tools carry a pin status); nothing is sent anywhere. Under monitor mode (CONTRACT §7)
+// each decision says what the whole policy would have decided instead.
 
 import { h, render, decisionBadge, riskBadge, statusBadge, humanMs, richText, visible } from "./dom.js";
 import { argumentsForm, hasProperties, checkArguments } from "./schema.js";
 import { timeline } from "./timeline.js";
 import { pointerTokens } from "./pointer.js";
 import * as core from "./wasm.js";
+
+/** "would have been <decision> by <rule>: <message>", for a decision's `monitor` (CONTRACT §7). */
+export function wouldHaveBeen(monitor, { jump } = {}) {
+  if (!monitor || typeof monitor !== "object") return null;
+  return [
+    h("span", { class: "would-label" }, "would have been"),
+    " ",
+    decisionBadge(monitor.decision),
+    monitor.rule
+      ? [
+          " by ",
+          jump
+            ? h("button", { type: "button", class: "linklike mono", title: "Show this rule in the editor", onclick: () => jump(monitor.rule) }, visible(monitor.rule))
+            : h("code", {}, visible(monitor.rule)),
+        ]
+      : null,
+    monitor.message ? h("span", { class: "would-message" }, `: ${monitor.message}`) : null,
+  ];
+}
+
+const PIN_PHRASE = { changed: "changed since it was reviewed", new: "new, and not reviewed" };
 
 function pre(value, label) {
   return h("pre", { class: "json", tabindex: "0", "aria-label": label }, typeof value === "string" ? value : JSON.stringify(value, null, 2));
@@ -218,13 +241,20 @@ export function createSimulator(root, app) {
     }
     const at = Math.max(0, Math.floor(Number(atInput.value) || 0));
     const input = line(args, at);
-    const out = core.simulate(app.getText(), input);
+    const out = core.simulate(app.getText(), input, app.pinsText);
     if (!out.ok) {
       showError(result, out.errors.map((e) => `${e.pointer}: ${e.message}`).join("\n"));
       return;
     }
     const d = out.decision;
     const monitor = d.monitor && typeof d.monitor === "object" ? d.monitor : null;
+    const pin = app.pins.get(tool);
+    const addCase = h(
+      "button",
+      { type: "button", id: "sim-add-case", class: "small", title: "Append this call to the Tests tab, expecting what toolgate test decides for it" },
+      "Add as a test case",
+    );
+    addCase.addEventListener("click", () => app.addTestCase(input, d));
     render(
       result,
       warningList(args, "sim-warnings"),
@@ -240,15 +270,22 @@ export function createSimulator(root, app) {
             )
           : null,
         d.retry_after_ms !== undefined ? h("span", { class: "retry" }, `retry in ${humanMs(d.retry_after_ms, { up: true })}`) : null,
+        monitor ? h("span", { class: "monitor-inline", id: "sim-monitor" }, h("span", { class: "badge monitored" }, "monitor"), " ", wouldHaveBeen(monitor, { jump: app.jumpTo })) : null,
         d.message ? h("p", { class: "message" }, d.message) : null,
         monitor
           ? h(
               "p",
-              { class: "monitor-line" },
-              "Monitor mode: the whole policy would have decided ",
-              decisionBadge(monitor.decision),
-              monitor.rule ? [" by ", h("code", {}, monitor.rule)] : null,
-              monitor.message ? ` — ${monitor.message}` : null,
+              { class: "monitor-line muted small" },
+              "Monitor mode: the enforced decision is what happens; the whole policy, monitored rules included, would have decided otherwise.",
+            )
+          : null,
+        pin && pin !== "pinned"
+          ? h(
+              "p",
+              { class: "pin-line small", id: "sim-pin" },
+              h("span", { class: `badge pin pin-${pin}` }, pin),
+              ` At the gateway this tool is ${PIN_PHRASE[pin] || pin}; `,
+              richText(app.policy && app.policy.pin ? "the policy's `pin` applies to it here as it does there." : "the policy has no `pin`, so that changes nothing."),
             )
           : null,
       ),
@@ -265,6 +302,7 @@ export function createSimulator(root, app) {
             : h("p", { class: "muted" }, "The call is forwarded to the origin with the client's original bytes, and the agent receives the origin's own answer."),
         ),
       ),
+      h("div", { class: "actions-row" }, addCase, h("span", { class: "muted small" }, "The Tests tab keeps such cases, and reruns them whenever the policy changes.")),
       h("details", { class: "eval-line" }, h("summary", {}, "The same call as a toolgate eval line"), pre(input, "eval line")),
     );
     result.dataset.decision = d.decision;
@@ -292,7 +330,7 @@ export function createSimulator(root, app) {
     const lines = [];
     for (let i = 0; i < n; i++) lines.push(line(args, Math.round(start + i * spacing), i + 1));
     const input = lines.join("\n") + "\n";
-    const out = core.evalJsonl(app.getText(), input);
+    const out = core.evalJsonl(app.getText(), input, app.pinsText);
     if (!out.ok) {
       showError(seqResult, out.errors.map((e) => `${e.pointer}: ${e.message}`).join("\n"));
       return;
@@ -307,12 +345,16 @@ export function createSimulator(root, app) {
       at: Math.round(start + i * spacing),
       decision,
       counter: decision.decision === "rate_limited" ? counterAt(decision.rule) : undefined,
+      monitorCounter: decision.monitor && decision.monitor.decision === "rate_limited" ? counterAt(decision.monitor.rule) : undefined,
     }));
     const row = app.statusOf(tool);
     const limits = row ? row.limits : [];
+    const monitorLimits = row && Array.isArray(row.monitor_limits) ? row.monitor_limits : [];
     const tally = {};
     for (const c of calls) tally[c.decision.decision] = (tally[c.decision.decision] || 0) + 1;
     const refused = calls.map((c, i) => ({ ...c, n: i + 1 })).filter((c) => c.decision.decision === "rate_limited");
+    // Monitor mode: the calls the whole policy would have decided otherwise (CONTRACT §7).
+    const differing = calls.map((c, i) => ({ ...c, n: i + 1 })).filter((c) => c.decision.monitor);
     const SHOWN = 8;
     const refusalItem = (c) =>
       h(
@@ -323,6 +365,17 @@ export function createSimulator(root, app) {
         h("code", {}, c.decision.rule || "?"),
         c.decision.retry_after_ms !== undefined ? h("span", { class: "retry" }, `retry in ${humanMs(c.decision.retry_after_ms, { up: true })}`) : null,
       );
+    const monitorItem = (c) =>
+      h(
+        "li",
+        {},
+        h("strong", {}, `#${c.n} at ${humanMs(c.at - start)}`),
+        " — ",
+        decisionBadge(c.decision.decision),
+        " ",
+        wouldHaveBeen(c.decision.monitor),
+      );
+    const wouldRefuse = differing.filter((c) => c.decision.monitor.decision !== "allow").length;
     render(
       seqResult,
       warningList(args, "seq-warnings"),
@@ -331,13 +384,26 @@ export function createSimulator(root, app) {
         { class: "tally" },
         Object.entries(tally).map(([d, k]) => h("span", { class: "count", "data-decision": d }, decisionBadge(d), ` ${k}`)),
       ),
-      (() => {
-        // Monitor mode: what the whole policy would have refused (CONTRACT §7).
-        const would = calls.filter((c) => c.decision.monitor && c.decision.monitor.decision !== "allow").length;
-        return would ? h("p", { class: "monitor-line", id: "seq-monitor" }, `Monitor mode: the whole policy would have refused ${would} of these ${calls.length} calls.`) : null;
-      })(),
-      limits.length ? null : h("p", { class: "muted small" }, "No rate limit applies to this tool under the policy."),
-      timeline(calls, limits),
+      differing.length
+        ? h(
+            "div",
+            { class: "monitor-calls", id: "seq-monitor" },
+            h(
+              "p",
+              { class: "monitor-line" },
+              h("span", { class: "badge monitored" }, "monitor"),
+              wouldRefuse
+                ? `The whole policy, monitored rules included, would have refused ${wouldRefuse} of these ${calls.length} calls.`
+                : `The whole policy, monitored rules included, would have decided ${differing.length} of these ${calls.length} calls otherwise.`,
+            ),
+            h("ol", { id: "seq-monitor-calls" }, differing.slice(0, SHOWN).map(monitorItem)),
+            differing.length > SHOWN
+              ? h("details", {}, h("summary", {}, `${differing.length - SHOWN} more`), h("ol", { start: String(SHOWN + 1) }, differing.slice(SHOWN).map(monitorItem)))
+              : null,
+          )
+        : null,
+      limits.length || monitorLimits.length ? null : h("p", { class: "muted small" }, "No rate limit applies to this tool under the policy."),
+      timeline(calls, limits, { monitorLimits }),
       h(
         "div",
         { class: "legend muted small" },
@@ -345,6 +411,7 @@ export function createSimulator(root, app) {
         h("span", { class: "lg lg-limited" }, "rate limited"),
         h("span", { class: "lg lg-other" }, "denied, hidden or waiting for approval"),
         h("span", { class: "lg lg-line" }, "admitted calls in the counter's rolling window"),
+        differing.length ? h("span", { class: "lg lg-monitor" }, "“if enforced” lane: what the whole policy would have decided") : null,
       ),
       refused.length
         ? h(
@@ -489,12 +556,18 @@ export function createToolsList(root, app) {
       render(out, h("p", { class: "muted" }, "No tool catalogue yet: import one in the Tools tab to see what a grant is shown."));
       return;
     }
-    const res = core.listTools(app.getText(), app.toolsText);
+    const res = core.listTools(app.getText(), app.toolsText, app.pinsText);
     if (!res.ok) {
       render(out, h("p", { class: "error-text" }, res.errors.map((e) => e.message).join("; ")));
       return;
     }
-    const listed = res.response.result.tools;
+    // A changed tool under `pin.on_change: "deny"` is listed with its pinned definition,
+    // which only the gateway holds: shown here by name.
+    const elsewhere = new Set(Array.isArray(res.pinned_elsewhere) ? res.pinned_elsewhere : []);
+    const fromOrigin = res.response.result.tools;
+    const listed = [...fromOrigin, ...app.tools.filter((t) => elsewhere.has(t.name)).map((t) => ({ name: t.name, pinnedElsewhere: true }))];
+    const order = new Map(app.tools.map((t, i) => [t.name, i]));
+    listed.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
     const names = new Set(listed.map((t) => t.name));
     const hidden = app.tools.filter((t) => !names.has(t.name));
     render(
@@ -519,9 +592,18 @@ export function createToolsList(root, app) {
             riskBadge((app.toolByName.get(t.name) || {}).risk || "other"),
             h("code", {}, t.name),
             row && row.status !== "allowed" ? statusBadge(row.status, { title: row.why }) : null,
+            t.pinnedElsewhere ? h("span", { class: "muted small pinned-elsewhere" }, "listed with its reviewed (pinned) definition, which the gateway holds") : null,
           );
         }),
       ),
+      res.monitor_hidden
+        ? h(
+            "p",
+            { class: "monitor-line", id: "list-monitor" },
+            h("span", { class: "badge monitored" }, "monitor"),
+            `Listed only because the policy is monitored: the whole policy would hide ${res.monitor_hidden} of them.`,
+          )
+        : null,
       hidden.length
         ? h(
             "details",
@@ -544,7 +626,7 @@ export function createToolsList(root, app) {
       h(
         "p",
         { class: "muted small" },
-        "Hidden tools are removed from the origin's answer. In policy version 1, what is hidden does not depend on the grant, so every grant sees the same list.",
+        "Hidden tools are removed from the origin's answer (with a gateway's catalogue, so are tools that the policy's pin holds back). In policy version 1, what is hidden does not depend on the grant, so every grant sees the same list.",
       ),
       out,
     ),

@@ -103,6 +103,24 @@ export function originTools(tools) {
   });
 }
 
+/** Each tool's pin status at the gateway (`pinned`, `changed`, `new`), by name; empty for other catalogues. */
+export function pinStatuses(tools) {
+  const out = new Map();
+  for (const tool of tools) {
+    if (typeof tool.pin_status === "string" && ["pinned", "changed", "new", "removed"].includes(tool.pin_status)) out.set(tool.name, tool.pin_status);
+  }
+  return out;
+}
+
+/** The origin's tools with the gateway's `pin_status` kept (what the core's catalogue view reads). */
+export function withPinStatus(tools) {
+  return tools.map((tool) => {
+    const copy = { ...tool };
+    delete copy.warnings;
+    return copy;
+  });
+}
+
 /** A short label for a catalogue's source: `mcp-tools.json`, `pasted`, a gateway's URL. */
 export function sourceLabel(source) {
   if (!source || source.kind === "none") return "none yet";

@@ -1,6 +1,9 @@
 // The sequence timeline: one lane of calls, then one lane per rate-limit counter showing
 // how many admitted calls lie in its rolling window after each call, against its max.
-// Hand-written SVG, so it needs no charting library.
+// Under monitor mode (CONTRACT §7), a second lane of calls shows what the whole policy
+// would have decided ("if enforced"), and each monitored counter gets its own lane,
+// counting the calls the monitor decision admits. Hand-written SVG, so it needs no
+// charting library.
 
 import { s, humanMs } from "./dom.js";
 
@@ -31,12 +34,18 @@ export function tickLabel(ms, span = ms) {
   return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${hours / 24} d`;
 }
 
+/** The decision the whole policy would have made for a call: its `monitor`, or the same. */
+const wouldBe = (c) => (c.decision.monitor ? c.decision.monitor.decision : c.decision.decision);
+
 /**
- * `calls`: `[{ at, decision, counter? }]` in order, `counter` naming the counter that
- * refused a rate-limited call; `limits`: the counters the tool counts against
- * (`[{ counter, window, max, scope }]`). Returns an `<svg>`.
+ * `calls`: `[{ at, decision, counter?, monitorCounter? }]` in order, `counter` naming the
+ * counter that refused a rate-limited call (`monitorCounter`, the one that would have);
+ * `limits`: the counters the tool counts against (`[{ counter, window, max, scope }]`);
+ * `monitorLimits`: those only the monitor decision counts. Returns an `<svg>`.
  */
-export function timeline(calls, limits) {
+export function timeline(calls, limits, { monitorLimits = [] } = {}) {
+  const monitored = calls.some((c) => c.decision.monitor);
+  const lanes = [...limits.map((l) => ({ ...l, monitored: false })), ...monitorLimits.map((l) => ({ ...l, monitored: true }))];
   const width = 720;
   const left = 176;
   const right = 16;
@@ -45,14 +54,19 @@ export function timeline(calls, limits) {
   const lane = 64;
   const gap = 14;
   const axis = 26;
-  const height = top + callLane + gap + limits.length * (lane + gap) + axis;
+  const callLanes = monitored ? 2 : 1;
+  const height = top + callLanes * callLane + gap + lanes.length * (lane + gap) + axis;
   const t0 = calls.length ? calls[0].at : 0;
   const t1 = calls.length ? calls[calls.length - 1].at : 1;
   const span = Math.max(1, t1 - t0);
   const x = (t) => left + ((t - t0) / span) * (width - left - right);
 
   const admitted = calls.filter((c) => c.decision.decision === "allow").map((c) => c.at);
-  const limitedBy = (c, limit) => c.decision.decision === "rate_limited" && c.counter === limit.counter;
+  const admittedIfEnforced = calls.filter((c) => wouldBe(c) === "allow").map((c) => c.at);
+  const limitedBy = (c, limit) =>
+    limit.monitored
+      ? wouldBe(c) === "rate_limited" && c.monitorCounter === limit.counter
+      : c.decision.decision === "rate_limited" && c.counter === limit.counter;
   const tally = calls.reduce((acc, c) => ((acc[c.decision.decision] = (acc[c.decision.decision] || 0) + 1), acc), {});
   const label = `Timeline of ${calls.length} calls over ${humanMs(span)}: ${tally.allow || 0} admitted, ${tally.rate_limited || 0} rate limited${
     calls.length - (tally.allow || 0) - (tally.rate_limited || 0) ? `, ${calls.length - (tally.allow || 0) - (tally.rate_limited || 0)} otherwise refused` : ""
@@ -76,32 +90,49 @@ export function timeline(calls, limits) {
     svg.append(s("text", { x: gx, y: axisY + 14, class: "tick", "text-anchor": "middle" }, tickLabel(t, span)));
   }
 
-  // The calls lane.
+  // The calls lane, and under monitor mode what the whole policy would have decided.
+  const mark = (decision, cx, cy, title, extra = "") => {
+    const m =
+      decision === "allow"
+        ? s("circle", { cx, cy, r: 5, class: `mark-allow${extra}` })
+        : decision === "rate_limited"
+          ? s("path", { d: `M${cx - 4.5},${cy - 4.5}L${cx + 4.5},${cy + 4.5}M${cx + 4.5},${cy - 4.5}L${cx - 4.5},${cy + 4.5}`, class: `mark-limited${extra}` })
+          : s("rect", { x: cx - 4, y: cy - 4, width: 8, height: 8, class: `mark-other${extra}` });
+    m.append(s("title", {}, title));
+    return m;
+  };
   const cy = top + callLane / 2;
   svg.append(s("text", { x: 8, y: cy + 4, class: "lane-label" }, "calls"));
   svg.append(s("line", { x1: left, x2: width - right, y1: cy, y2: cy, class: "lane-axis" }));
   calls.forEach((c, i) => {
     const d = c.decision;
-    const cx = x(c.at);
-    const title = `#${i + 1} at ${humanMs(c.at - t0)}: ${d.decision.replace("_", " ")}${d.retry_after_ms ? `, retry in ${humanMs(d.retry_after_ms, { up: true })}` : ""}${d.rule ? ` (${d.rule})` : ""}`;
-    const mark =
-      d.decision === "allow"
-        ? s("circle", { cx, cy, r: 5, class: "mark-allow" })
-        : d.decision === "rate_limited"
-          ? s("path", { d: `M${cx - 4.5},${cy - 4.5}L${cx + 4.5},${cy + 4.5}M${cx + 4.5},${cy - 4.5}L${cx - 4.5},${cy + 4.5}`, class: "mark-limited" })
-          : s("rect", { x: cx - 4, y: cy - 4, width: 8, height: 8, class: "mark-other" });
-    mark.append(s("title", {}, title));
-    svg.append(mark);
+    const title = `#${i + 1} at ${humanMs(c.at - t0)}: ${d.decision.replace("_", " ")}${d.retry_after_ms ? `, retry in ${humanMs(d.retry_after_ms, { up: true })}` : ""}${d.rule ? ` (${d.rule})` : ""}${
+      d.monitor ? `; would have been ${d.monitor.decision.replace("_", " ")}${d.monitor.rule ? ` by ${d.monitor.rule}` : ""}` : ""
+    }`;
+    svg.append(mark(d.decision, x(c.at), cy, title));
   });
+  if (monitored) {
+    const my = top + callLane + callLane / 2;
+    svg.append(s("text", { x: 8, y: my + 4, class: "lane-label monitor-label" }, "if enforced"));
+    svg.append(s("text", { x: 8, y: my + 17, class: "lane-sub" }, "monitor decision"));
+    svg.append(s("line", { x1: left, x2: width - right, y1: my, y2: my, class: "lane-axis" }));
+    calls.forEach((c, i) => {
+      const m = c.decision.monitor;
+      const decision = wouldBe(c);
+      const title = `#${i + 1} at ${humanMs(c.at - t0)}: ${m ? `would have been ${decision.replace("_", " ")}${m.rule ? ` by ${m.rule}` : ""}` : "the same"}`;
+      svg.append(mark(decision, x(c.at), my, title, m ? " would" : " same"));
+    });
+  }
 
   // One lane per counter.
-  limits.forEach((limit, li) => {
-    const y0 = top + callLane + gap + li * (lane + gap);
+  lanes.forEach((limit, li) => {
+    const y0 = top + callLanes * callLane + gap + li * (lane + gap);
     const y = (n) => y0 + lane - (Math.min(n, limit.max) / limit.max) * lane;
     const windowMs = WINDOW_MS[limit.window] || 60_000;
     const per = { second: "s", minute: "min", hour: "h", day: "day" }[limit.window];
     svg.append(s("text", { x: 8, y: y0 + 14, class: "lane-label" }, limit.counter.length > 22 ? limit.counter.slice(0, 21) + "…" : limit.counter, s("title", {}, limit.counter)));
     svg.append(s("text", { x: 8, y: y0 + 30, class: "lane-sub" }, `max ${limit.max}/${per}, ${limit.scope}`));
+    if (limit.monitored) svg.append(s("text", { x: 8, y: y0 + 44, class: "lane-sub monitor-label" }, "monitored"));
     svg.append(s("rect", { x: left, y: y0, width: width - left - right, height: lane, class: "lane-bg" }));
     svg.append(s("line", { x1: left, x2: width - right, y1: y(limit.max), y2: y(limit.max), class: "max-line" }));
     svg.append(s("text", { x: left + 4, y: y(limit.max) - 3, class: "max-label" }, `max ${limit.max}`));
@@ -109,7 +140,7 @@ export function timeline(calls, limits) {
     let path = "";
     let prevY = null;
     calls.forEach((c) => {
-      const inWindow = admitted.filter((a) => a <= c.at && a > c.at - windowMs).length;
+      const inWindow = (limit.monitored ? admittedIfEnforced : admitted).filter((a) => a <= c.at && a > c.at - windowMs).length;
       const cx = x(c.at);
       const cy2 = y(inWindow);
       path += prevY === null ? `M${cx},${cy2}` : `L${cx},${prevY}L${cx},${cy2}`;
@@ -123,7 +154,7 @@ export function timeline(calls, limits) {
       if (!limitedBy(c, limit)) return;
       const cx = x(c.at);
       const m = s("circle", { cx, cy: y(limit.max), r: 4, class: "mark-limited-dot" });
-      m.append(s("title", {}, `#${i + 1} refused by ${limit.counter}`));
+      m.append(s("title", {}, `#${i + 1} ${limit.monitored ? "would have been refused" : "refused"} by ${limit.counter}`));
       svg.append(m);
     });
   });

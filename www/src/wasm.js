@@ -11,18 +11,33 @@ export async function load() {
 /** `{ ok: true, summary }` or `{ ok: false, errors: [{ pointer, message }] }`. */
 export const check = (policy) => JSON.parse(core.check(policy));
 
-/** `{ ok, decision, response }` for one `toolgate eval` line, on a fresh session. */
-export const simulate = (policy, line) => JSON.parse(core.simulate(policy, line));
+/**
+ * `{ ok, decision, response }` for one `toolgate eval` line, on a fresh session. With
+ * `pins` (`{"tool": "changed" | "new" | "pinned"}`, a gateway's pin statuses as JSON
+ * text), the policy's `pin` applies as the gateway applies it.
+ */
+export const simulate = (policy, line, pins = "") =>
+  JSON.parse(pins ? core.simulate_pinned(policy, line, pins) : core.simulate(policy, line));
 
-/** Decision objects for JSON lines, counters carried from line to line. */
-export function evalJsonl(policy, input) {
-  const out = core.eval_jsonl(policy, input);
+/** Decision objects for JSON lines, counters carried from line to line (with `pins`, as above). */
+export function evalJsonl(policy, input, pins = "") {
+  const out = pins ? core.eval_jsonl_pinned(policy, input, pins) : core.eval_jsonl(policy, input);
   if (out.startsWith('{"ok":false')) return JSON.parse(out);
   return { ok: true, decisions: out.split("\n").filter(Boolean).map((l) => JSON.parse(l)), text: out };
 }
 
-/** A `tools/list` response as the gateway filters it. */
-export const listTools = (policy, tools) => JSON.parse(core.list_tools(policy, tools));
+/**
+ * `toolgate test` over a cases file: `{ ok, passed, failed, failures: [{ line, expected,
+ * actual, decision }], report }`, or `{ ok: false, errors }` for an invalid policy.
+ */
+export const runTests = (policy, cases) => JSON.parse(core.run_tests(policy, cases));
+
+/**
+ * A `tools/list` response as the gateway filters it (with `pins`, as above; then
+ * `pinned_elsewhere` names the changed tools the gateway lists with their pinned definition).
+ */
+export const listTools = (policy, tools, pins = "") =>
+  JSON.parse(pins ? core.list_tools_pinned(policy, tools, pins) : core.list_tools(policy, tools));
 
 /** Every tool's risk and status under the policy. */
 export const catalogue = (policy, tools) => JSON.parse(core.catalogue(policy, tools));
