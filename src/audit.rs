@@ -157,7 +157,7 @@ impl Record {
             policy_version: context.policy_version,
             origin_status: None,
             latency_ms: 0,
-            monitor: decision.monitor.clone().map(|mut m| {
+            monitor: decision.monitor.as_deref().cloned().map(|mut m| {
                 m.message = m.message.map(|t| bounded(&t, MAX_MESSAGE_BYTES));
                 m
             }),

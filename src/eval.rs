@@ -106,13 +106,14 @@ pub struct Decision {
     /// What the agent reads.
     pub message: Option<Text>,
     pub retry_after_ms: Option<u64>,
-    pub approval_id: Option<String>,
+    pub approval_id: Option<Text>,
     /// When the approval expires, in milliseconds since the epoch (or since `at_ms` 0).
     pub expires_at: Option<u64>,
     /// The JSON-RPC error code, for `invalid` and `hidden`.
     pub code: Option<i64>,
-    /// The monitor decision, when it differs from this one.
-    pub monitor: Option<MonitorDecision>,
+    /// The monitor decision, when it differs from this one (boxed: it is rare, and a
+    /// decision is moved on every call).
+    pub monitor: Option<Box<MonitorDecision>>,
 }
 
 /// Appends `,"name":value` for a string that is present; `name` is written with its
@@ -350,7 +351,7 @@ impl Decision {
                 "calling `{tool}` needs human approval: approval `{approval_id}` is pending. An operator must approve it{place}; then repeat the identical call"
             )
             .into()),
-            approval_id: Some(approval_id.to_owned()),
+            approval_id: Some(approval_id.into()),
             expires_at: Some(expires_at),
             ..Decision::new(Outcome::ApprovalRequired, message)
         }
@@ -383,7 +384,7 @@ impl Decision {
     /// Adds `monitor` when it differs from this decision (in outcome or rule).
     pub fn with_monitor(mut self, monitor: &Decision) -> Self {
         if (monitor.decision, &monitor.rule) != (self.decision, &self.rule) {
-            self.monitor = Some(monitor.as_monitor());
+            self.monitor = Some(Box::new(monitor.as_monitor()));
         }
         self
     }
@@ -410,7 +411,16 @@ impl Decision {
 
 /// What the agent is told of a tool it may not know of.
 fn unknown_tool(name: &str) -> Text {
-    format!("Unknown tool: {name}").into()
+    concat(&["Unknown tool: ", name])
+}
+
+/// Pieces of text joined (a message built on the hot path, without `fmt`).
+fn concat(pieces: &[&str]) -> Text {
+    let mut text = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        text.push_str(piece);
+    }
+    text.into()
 }
 
 /// Milliseconds as a short human duration, rounded up to what it shows (so that
@@ -700,12 +710,12 @@ impl Policy {
         // 3. denied. The message is the entry's `on_deny`, else one written for the case.
         for entry in entries() {
             let enforced = entry.mode.enforced();
-            let deny = |rule: &Text, why: &dyn Fn() -> String| {
-                let text = entry.on_deny.clone().unwrap_or_else(|| why().into());
+            let deny = |rule: &Text, why: &dyn Fn() -> Text| {
+                let text = entry.on_deny.clone().unwrap_or_else(why);
                 Decision::denied_tool(message, tool, rule, text)
             };
             if entry.deny {
-                let why = || format!("calling `{tool}` is not allowed by policy");
+                let why = || concat(&["calling `", tool, "` is not allowed by policy"]);
                 if let Some(v) = hit(deny(&entry.action_pointer, &why), enforced) {
                     return v;
                 }
@@ -717,8 +727,16 @@ impl Policy {
                     Err(why) => Some(why),
                 };
                 let why = || match &why {
-                    None => format!("calling `{tool}` is not allowed when `{condition}`"),
-                    Some(why) => format!("cannot evaluate `{condition}`: {}", why.text()),
+                    None => concat(&[
+                        "calling `",
+                        tool,
+                        "` is not allowed when `",
+                        &condition.shown,
+                        "`",
+                    ]),
+                    Some(why) => {
+                        concat(&["cannot evaluate `", &condition.shown, "`: ", &why.text()])
+                    }
                 };
                 if let Some(v) = hit(deny(&condition.pointer, &why), enforced) {
                     return v;
@@ -731,8 +749,10 @@ impl Policy {
                     Err(why) => Some(why),
                 };
                 let why = || match &why {
-                    None => format!("calling `{tool}` requires `{condition}`"),
-                    Some(why) => format!("cannot evaluate `{condition}`: {}", why.text()),
+                    None => concat(&["calling `", tool, "` requires `", &condition.shown, "`"]),
+                    Some(why) => {
+                        concat(&["cannot evaluate `", &condition.shown, "`: ", &why.text()])
+                    }
                 };
                 if let Some(v) = hit(deny(&condition.pointer, &why), enforced) {
                     return v;
@@ -888,6 +908,9 @@ pub struct Session {
     approvals: HashMap<String, PendingApproval>,
     policy_version: u64,
     tape: Option<crate::json::Tape>,
+    /// The pin status of tools, as a gateway's catalogue knows them (the playground);
+    /// empty for the command line, which knows none.
+    pins: HashMap<String, PinState>,
 }
 
 /// One call of a sequence.
@@ -907,7 +930,13 @@ impl Session {
             approvals: HashMap::new(),
             policy_version: 0,
             tape: Some(crate::json::Tape::default()),
+            pins: HashMap::new(),
         }
+    }
+
+    /// Decides calls as a gateway that knows these pin statuses would.
+    pub fn set_pins(&mut self, pins: HashMap<String, PinState>) {
+        self.pins = pins;
     }
 
     /// The policy.
@@ -935,9 +964,16 @@ impl Session {
             counters,
             approvals,
             policy_version,
+            pins,
             ..
         } = self;
-        let verdict = policy.verdict(message, ToolFacts::default());
+        let facts = match message.tool() {
+            Some(tool) if !pins.is_empty() => ToolFacts {
+                pin: pins.get(tool).copied().unwrap_or_default(),
+            },
+            _ => ToolFacts::default(),
+        };
+        let verdict = policy.verdict(message, facts);
         let enforced = match verdict.enforced {
             Stage::Decided(decision) => decision,
             Stage::Approval { approval, .. } => {

@@ -16,7 +16,7 @@
 
 use crate::catalogue::{definition_sha256, Seen, View};
 use crate::eval::{PinState, ToolFacts};
-use crate::json::{Document, JsonError, Kind};
+use crate::json::{Document, JsonError, Kind, Node};
 use crate::policy::{OnChange, Policy};
 use std::borrow::Cow;
 
@@ -60,6 +60,16 @@ pub struct Report {
     pub next_cursor: bool,
     /// Whether the origin said its tool list changed.
     pub list_changed: bool,
+}
+
+/// What the agent sees of one listed tool.
+enum Keep<'d> {
+    /// The tool's own text, byte for byte.
+    AsSent,
+    /// Its pinned definition instead.
+    Pinned(&'d str),
+    /// Nothing: it is removed from the list.
+    Drop,
 }
 
 /// The filter for one answer or stream.
@@ -123,58 +133,20 @@ impl<'a> Filter<'a> {
         if result.get("nextCursor").is_some_and(|c| !c.is_null()) {
             report.next_cursor = true;
         }
-        let monitor_top = !self.policy.mode().enforced();
-        let deny_changes = self.policy.mode().enforced()
-            && self
-                .policy
-                .pin()
-                .is_some_and(|p| p.on_change == OnChange::Deny);
-        let mut kept: Vec<Cow<'_, str>> = Vec::with_capacity(tools.len());
+        let mut kept: Vec<&str> = Vec::with_capacity(tools.len());
         let mut changed = false;
         for tool in tools.items() {
-            let Some(name) = tool
-                .is_object()
-                .then(|| tool.get("name").and_then(|n| n.as_str()))
-                .flatten()
-            else {
-                // Not a tool whose name any rule could be checked against.
-                report.removed += 1;
-                changed = true;
-                continue;
-            };
-            let raw = tool.raw();
-            let (pin, pinned) = self.view.definition_state(&name, raw, tool);
-            if self.learn {
-                report.seen.push(Seen {
-                    name: name.to_string(),
-                    sha256: definition_sha256(tool),
-                    raw: raw.to_owned(),
-                });
-            }
-            let facts = ToolFacts { pin };
-            let (listed, _) = self.policy.listed(&name, facts, false);
-            if monitor_top {
-                let (would_list, _) = self.policy.listed(&name, facts, true);
-                if listed && !would_list {
-                    report.monitor_hidden += 1;
+            match self.keep(tool, report) {
+                Keep::AsSent => kept.push(tool.raw()),
+                Keep::Pinned(pinned) => {
+                    kept.push(pinned);
+                    changed = true;
+                }
+                Keep::Drop => {
+                    report.removed += 1;
+                    changed = true;
                 }
             }
-            if !listed {
-                report.removed += 1;
-                changed = true;
-                continue;
-            }
-            if pin == PinState::Changed && deny_changes {
-                match pinned {
-                    Some(pinned) => kept.push(Cow::Borrowed(pinned)),
-                    None => {
-                        report.removed += 1;
-                    }
-                }
-                changed = true;
-                continue;
-            }
-            kept.push(Cow::Borrowed(raw));
         }
         if !changed {
             return Ok(Cow::Borrowed(text));
@@ -182,15 +154,53 @@ impl<'a> Filter<'a> {
         let mut out = String::with_capacity(text.len());
         out.push_str(text.get(..span.start).unwrap_or_default());
         out.push('[');
-        for (i, tool) in kept.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(tool);
-        }
+        out.push_str(&kept.join(","));
         out.push(']');
         out.push_str(text.get(span.end..).unwrap_or_default());
         Ok(Cow::Owned(out))
+    }
+
+    /// What the agent sees of one tool of a list: the tool as the origin sent it, its
+    /// pinned definition (a changed tool under `pin.on_change: "deny"`), or nothing.
+    fn keep<'d>(&self, tool: Node<'d>, report: &mut Report) -> Keep<'d>
+    where
+        'a: 'd,
+    {
+        let Some(name) = tool
+            .is_object()
+            .then(|| tool.get("name").and_then(|n| n.as_str()))
+            .flatten()
+        else {
+            // Not a tool whose name any rule could be checked against.
+            return Keep::Drop;
+        };
+        let raw = tool.raw();
+        let (pin, pinned) = self.view.definition_state(&name, raw, tool);
+        if self.learn {
+            report.seen.push(Seen {
+                name: name.to_string(),
+                sha256: definition_sha256(tool),
+                raw: raw.to_owned(),
+            });
+        }
+        let facts = ToolFacts { pin };
+        let (listed, _) = self.policy.listed(&name, facts, false);
+        if !self.policy.mode().enforced() && listed && !self.policy.listed(&name, facts, true).0 {
+            report.monitor_hidden += 1;
+        }
+        if !listed {
+            return Keep::Drop;
+        }
+        let deny_changes = self.policy.mode().enforced()
+            && self
+                .policy
+                .pin()
+                .is_some_and(|p| p.on_change == OnChange::Deny);
+        match (pin == PinState::Changed && deny_changes, pinned) {
+            (false, _) => Keep::AsSent,
+            (true, Some(pinned)) => Keep::Pinned(pinned),
+            (true, None) => Keep::Drop,
+        }
     }
 
     /// Checks a whole JSON answer body.

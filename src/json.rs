@@ -6,12 +6,13 @@
 //! which JSON parsers are known to disagree:
 //!
 //! - duplicate object keys, at any depth (parsers differ on which one wins);
-//! - keys that differ only in case, by `ſ`/`K` folding or by NUL characters (Go's
+//! - keys that differ only in case, by `ſ`/`K`/`ẞ` folding or by NUL characters (Go's
 //!   `encoding/json` and some of its replacements treat them as the same key:
 //!   CVE-2026-27896 and GHSA-q382-vc8q-7jhj);
 //! - lone UTF-16 surrogates in `\u` escapes, and invalid UTF-8;
 //! - trailing data after the value, a byte-order mark, `NaN`/`Infinity`, numbers outside
-//!   the range of a double, exponents of more than [`MAX_EXPONENT_DIGITS`] digits, and
+//!   the range of a double, exponents of more than [`MAX_EXPONENT_DIGITS`] digits (as
+//!   written, or in the exact value's canonical form: `0.1e-999999` is `1e-1000000`), and
 //!   nesting deeper than [`MAX_DEPTH`].
 //!
 //! # Representation
@@ -1013,9 +1014,16 @@ fn is_special(b: u8) -> bool {
 /// The index of the first byte at or after `i` that [`is_special`], or the length:
 /// eight bytes at a time, then byte by byte for the last few.
 #[inline]
-fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
+fn scan_plain(bytes: &[u8], i: usize) -> usize {
+    scan_plain_ascii(bytes, i).0
+}
+
+/// [`scan_plain`], and whether the bytes it passed are all ASCII.
+#[inline(always)]
+fn scan_plain_ascii(bytes: &[u8], mut i: usize) -> (usize, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut seen = 0u64;
     while let Some(word) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let w = u64::from_le_bytes(*word);
         // A byte is flagged when it is `"`, `\` or below 0x20. Flags above the first
@@ -1026,14 +1034,18 @@ fn scan_plain(bytes: &[u8], mut i: usize) -> usize {
         let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
         let hit = quote | backslash | control;
         if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
+            // The bits below the first flag: those of the bytes before it.
+            seen |= w & ((hit & hit.wrapping_neg()) - 1);
+            return (i + (hit.trailing_zeros() / 8) as usize, seen & HIGH == 0);
         }
+        seen |= w;
         i += 8;
     }
-    while bytes.get(i).is_some_and(|b| !is_special(*b)) {
+    while let Some(&b) = bytes.get(i).filter(|b| !is_special(**b)) {
+        seen |= u64::from(b);
         i += 1;
     }
-    i
+    (i, seen & HIGH == 0)
 }
 
 /// A key of an open object, for the duplicate and ambiguity checks.
@@ -1206,7 +1218,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, tag: Tag, start: usize, end: usize) -> u32 {
         let index = self.slots.len() as u32;
         self.slots.push(Slot {
@@ -1284,6 +1296,7 @@ impl<'t> Parser<'t> {
     }
 
     /// Opens the container at `pos` and moves past its bracket and any whitespace.
+    #[inline(always)]
     fn open_container(&mut self, tag: Tag) -> Result<(), Fail> {
         if self.open.len() >= MAX_DEPTH {
             return Err(self.error(JsonErrorKind::TooDeep));
@@ -1304,6 +1317,7 @@ impl<'t> Parser<'t> {
     }
 
     /// Closes the innermost container at its closing bracket (`pos`).
+    #[inline(always)]
     fn close_container(&mut self) {
         self.pos += 1;
         if let Some(frame) = self.open.pop() {
@@ -1319,13 +1333,14 @@ impl<'t> Parser<'t> {
     }
 
     /// Reads a member's key and its colon, up to the start of its value.
+    #[inline(always)]
     fn member_key(&mut self) -> Result<(), Fail> {
         if self.peek() != Some(b'"') {
             return Err(self.unexpected());
         }
         let key_start = self.pos;
-        let key = self.string()?;
-        self.check_key(key, key_start)?;
+        let (key, simple) = self.string_simple()?;
+        self.check_key(key, key_start, simple)?;
         self.skip_ws();
         self.in_value = true;
         if self.peek() != Some(b':') {
@@ -1356,13 +1371,12 @@ impl<'t> Parser<'t> {
     }
 
     /// Refuses a key that repeats, or folds to, an earlier key of the same object.
-    fn check_key(&mut self, key: u32, key_start: usize) -> Result<(), Fail> {
+    fn check_key(&mut self, key: u32, key_start: usize, simple: bool) -> Result<(), Fail> {
         let slot = self.slots.get(key as usize).copied().unwrap_or(NULL_SLOT);
         let raw = self
             .bytes
             .get(slot.start as usize..slot.end as usize)
             .unwrap_or_default();
-        let simple = slot.tag == Tag::Str && raw.is_ascii();
         let this = Key {
             slot: key,
             start: slot.start,
@@ -1521,13 +1535,22 @@ impl<'t> Parser<'t> {
     }
 
     /// Reads a string and pushes its slot; returns the slot index.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<u32, Fail> {
+        self.string_simple().map(|(slot, _)| slot)
+    }
+
+    /// [`Parser::string`], and whether the string is simple (unescaped and ASCII).
+    #[inline(always)]
+    fn string_simple(&mut self) -> Result<(u32, bool), Fail> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
+        let mut ascii = true;
         loop {
-            self.pos = scan_plain(self.bytes, self.pos);
+            let (end, plain) = scan_plain_ascii(self.bytes, self.pos);
+            self.pos = end;
+            ascii &= plain;
             match self.peek() {
                 Some(b'"') => break,
                 Some(b'\\') => {
@@ -1541,7 +1564,7 @@ impl<'t> Parser<'t> {
         let end = self.pos;
         self.pos += 1;
         let tag = if escaped { Tag::StrEsc } else { Tag::Str };
-        Ok(self.push(tag, start, end))
+        Ok((self.push(tag, start, end), ascii && !escaped))
     }
 
     fn escape(&mut self) -> Result<(), Fail> {
@@ -1629,9 +1652,14 @@ impl<'t> Parser<'t> {
         }
         // Short integers are always in range; anything else must be a finite double, as
         // every origin reads it.
+        // Its exact value must also be writable canonically (`Node::canonical`), whose
+        // exponent is the exact one: `0.1e-999999` is `1e-1000000`.
         if !(plain && int_digits <= 300) {
             let text = self.text.get(start..self.pos).unwrap_or_default();
-            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+            let decimal = Number { text }.decimal();
+            let exponent = (decimal.point - 1).unsigned_abs();
+            let exact = decimal.is_zero() || exponent < 10u64.pow(MAX_EXPONENT_DIGITS as u32);
+            if !exact || !text.parse::<f64>().is_ok_and(f64::is_finite) {
                 return Err(self.error_at(JsonErrorKind::NumberOutOfRange, start));
             }
         }
@@ -1777,11 +1805,16 @@ fn skip_value(parser: &mut Parser<'_>) -> Result<(), Fail> {
 /// The key form under which Go-style parsers consider two keys the same: Unicode case
 /// folded (`ſ` to `s`, `K` to `k`) and NUL characters removed.
 pub fn fold_key(key: &str) -> String {
-    key.chars()
-        .filter(|c| *c != '\0')
-        .flat_map(char::to_uppercase)
-        .flat_map(char::to_lowercase)
-        .collect()
+    // Upper then lower case, twice: once is not a fixed point for every character (`ẞ`
+    // lowers to `ß`, which uppers to `SS`), twice is, so that `ß`, `ẞ` and `ss` all fold
+    // to `ss`.
+    let once = |text: &mut dyn Iterator<Item = char>| -> String {
+        text.flat_map(char::to_uppercase)
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let first = once(&mut key.chars().filter(|c| *c != '\0'));
+    once(&mut first.chars())
 }
 
 /// Appends `token` to a JSON Pointer, escaping `~` and `/` (RFC 6901).
@@ -1875,5 +1908,11 @@ mod tests {
         assert_eq!(scan_plain(b"ab\x01cdefghij", 0), 2);
         assert_eq!(scan_plain(b"abcdefgh\\", 0), 8);
         assert_eq!(scan_plain("é\u{7f}\"".as_bytes(), 0), 3);
+        // Whether the bytes passed are ASCII: only those before the special byte count.
+        assert_eq!(scan_plain_ascii(b"abcdefg\"\xc3\xa9", 0), (7, true));
+        assert_eq!(scan_plain_ascii("abcdefghij\"é".as_bytes(), 0), (10, true));
+        assert_eq!(scan_plain_ascii("abcdefghé\"".as_bytes(), 0), (10, false));
+        assert_eq!(scan_plain_ascii("é\"".as_bytes(), 0), (2, false));
+        assert_eq!(scan_plain_ascii(b"abc", 0), (3, true));
     }
 }

@@ -625,53 +625,8 @@ fn pins_from_json(
     Ok(out)
 }
 
-/// [`Evaluator::line`] for a tool whose pin status the gateway knows (`pins`): a call that
-/// the policy's `pin` hides or denies gets that decision (and counts against nothing); a
-/// monitored `pin` that would have refused it is its `monitor`. Other calls are decided
-/// as `eval` decides them. (A monitored limit still counts a call that only a monitored
-/// `pin` would have refused: the session takes no pin facts.)
-fn pinned_line(
-    evaluator: &mut Evaluator,
-    line: &str,
-    pins: &std::collections::HashMap<String, crate::eval::PinState>,
-) -> Option<Decision> {
-    use crate::eval::{Stage, ToolFacts};
-    let by_pin = parse_eval_line(line, false).ok().and_then(|call| {
-        let message = crate::mcp::parse_message(&call.body).ok()?;
-        let pin = *pins.get(message.tool()?)?;
-        let verdict = evaluator
-            .session
-            .policy()
-            .verdict(&message, ToolFacts { pin });
-        let monitor = match &verdict.monitor {
-            Some(Stage::Decided(m)) => Some(m.clone()),
-            _ => None,
-        };
-        match verdict.enforced {
-            Stage::Decided(d) if d.rule.as_deref() == Some("/pin") => Some((Some(d), monitor)),
-            _ => monitor
-                .filter(|m| m.rule.as_deref() == Some("/pin"))
-                .map(|m| (None, Some(m))),
-        }
-    });
-    match by_pin {
-        Some((Some(decision), monitor)) => {
-            evaluator.line += 1;
-            Some(match monitor {
-                Some(m) => decision.with_monitor(&m),
-                None => decision,
-            })
-        }
-        Some((None, Some(monitor))) => evaluator.line(line).map(|mut d| {
-            d.monitor = None;
-            d.with_monitor(&monitor)
-        }),
-        _ => evaluator.line(line),
-    }
-}
-
-/// [`simulate`] for a catalogue with pins: `pins` is `{"tool": "changed", ...}` (see
-/// [`pinned_line`]).
+/// [`simulate`] for a catalogue with pins: `pins` is `{"tool": "changed", ...}`, and a
+/// call is decided as the gateway that holds those pins decides it.
 pub fn simulate_pinned(policy: &str, line: &str, pins: &str) -> String {
     let pins = match pins_from_json(pins) {
         Ok(p) => p,
@@ -689,7 +644,8 @@ pub fn simulate_pinned(policy: &str, line: &str, pins: &str) -> String {
             .ok()
             .and_then(|d| d.root().get("id").map(|i| i.raw().to_owned()))
     });
-    let Some(decision) = pinned_line(&mut evaluator, line, &pins) else {
+    evaluator.session.set_pins(pins);
+    let Some(decision) = evaluator.line(line) else {
         return json!({ "ok": false, "errors": [{"pointer": "", "message": "empty call"}] })
             .to_string();
     };
@@ -705,7 +661,7 @@ pub fn simulate_pinned(policy: &str, line: &str, pins: &str) -> String {
     json!({ "ok": true, "decision": decision, "response": response }).to_string()
 }
 
-/// [`eval_jsonl`] for a catalogue with pins (see [`pinned_line`]).
+/// [`eval_jsonl`] for a catalogue with pins (see [`simulate_pinned`]).
 pub fn eval_jsonl_pinned(policy: &str, input: &str, pins: &str) -> String {
     let pins = match pins_from_json(pins) {
         Ok(p) => p,
@@ -715,9 +671,10 @@ pub fn eval_jsonl_pinned(policy: &str, input: &str, pins: &str) -> String {
         Ok(e) => e,
         Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
     };
+    evaluator.session.set_pins(pins);
     let mut out = String::with_capacity(input.len());
     for line in input.lines() {
-        if let Some(decision) = pinned_line(&mut evaluator, line, &pins) {
+        if let Some(decision) = evaluator.line(line) {
             decision.write_json(&mut out);
             out.push('\n');
         }

@@ -50,8 +50,10 @@ pub const FORWARDED_HEADERS: &[&str] = &[
     "mcp-name",
 ];
 
-/// Origin answer headers that go on to the agent (besides the wrapped session id).
-pub const ANSWER_HEADERS: &[&str] = &["content-type", "cache-control", "mcp-protocol-version"];
+/// Origin answer headers that go on to the agent, besides the wrapped session id and the
+/// content type, which is the gateway's own (`application/json` or `text/event-stream`,
+/// for what it checked).
+pub const ANSWER_HEADERS: &[&str] = &["cache-control", "mcp-protocol-version"];
 
 /// The HTTP method of a request to `/mcp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +202,62 @@ pub enum Side {
     Refresh,
 }
 
+/// What the counters of one reservation said.
+struct Tally<'l> {
+    /// The reservations made, for a refund.
+    taken: Vec<(CounterKey, u64)>,
+    /// The full limit with the longest wait.
+    refused: Option<LimitRefused<'l>>,
+    /// The first limit whose counter could not be reached.
+    unavailable: Option<&'l Limit>,
+}
+
+impl<'l> Tally<'l> {
+    fn of(
+        limits: &'l [Limit],
+        replies: Vec<Result<Reserved, String>>,
+        grant: &str,
+        session: Option<&str>,
+    ) -> Self {
+        let mut taken = Vec::new();
+        let mut refusals = Vec::new();
+        let mut unavailable = None;
+        // A missing answer counts as a store that could not be reached.
+        let replies = replies
+            .into_iter()
+            .chain(std::iter::repeat_with(|| Err("no answer".to_owned())));
+        for (limit, reply) in limits.iter().zip(replies) {
+            match reply {
+                Ok(Reserved::Taken { at }) => {
+                    taken.push((CounterKey::new(limit, grant, session), at))
+                }
+                Ok(Reserved::Full { retry_after_ms }) => refusals.push(LimitRefused {
+                    limit,
+                    retry_after_ms,
+                }),
+                Err(_) => {
+                    unavailable.get_or_insert(limit);
+                }
+            }
+        }
+        Tally {
+            taken,
+            refused: longest_wait(refusals),
+            unavailable,
+        }
+    }
+}
+
+/// An origin answer whose body is being read.
+#[derive(Debug, Clone, PartialEq)]
+struct PendingAnswer {
+    status: u16,
+    /// The agent's headers.
+    headers: Vec<(String, String)>,
+    /// The origin's content type.
+    origin_type: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum State {
     Authenticate,
@@ -243,7 +301,8 @@ pub struct Call {
     record: Option<Record>,
     forwarded: Option<Forwarded>,
     body_kind: Option<Body>,
-    pending_answer: Option<(u16, Vec<(String, String)>)>,
+    /// The origin's answer, while its body is read.
+    pending_answer: Option<PendingAnswer>,
     policy_version: u64,
     sides: Vec<Side>,
     pending: Option<Step>,
@@ -434,9 +493,10 @@ impl Call {
         let id = self.message.as_ref().and_then(|m| m.id.clone())?;
         Some(Step::Claim {
             key: json::quote(&format!(
-                "{}\u{0}{}\u{0}{id}",
+                "{}\u{0}{}\u{0}{}",
                 self.grant,
-                self.session.as_deref().unwrap_or_default()
+                self.session.as_deref().unwrap_or_default(),
+                stream_key(&id)
             )),
         })
     }
@@ -492,6 +552,9 @@ impl Call {
         step
     }
 
+    /// Decides a `tools/call`, in the order of CONTRACT §1: the origin's catalogue, hidden,
+    /// denied (the policy's verdict), then the `Mcp-Param-*` headers, then approval or the
+    /// limits. Anything else goes on to the origin.
     fn decide_message(&mut self, cx: &Context<'_>, message: &Message<'static>) -> Option<Step> {
         let Some(name) = message.tool().map(str::to_owned) else {
             // Not a tool call: forwarded.
@@ -499,23 +562,76 @@ impl Call {
             return None;
         };
         if !cx.view.is_known() {
-            let why = "toolgate could not read the origin's list of tools, so it cannot tell which tools exist; the call was not forwarded. Try again shortly";
-            let mut decision = Decision::denied(message, "", why.to_owned());
-            decision.rule = None;
-            self.audit(message, &decision, None);
-            return Some(self.finish(own(
-                502,
-                &mcp::error_response(message.id.as_deref(), mcp::INTERNAL_ERROR, why),
-            )));
+            return Some(self.catalogue_unknown(message));
         }
         if !cx.view.lists(&name) {
+            // A tool the origin does not have gets exactly the answer of a hidden one.
             return Some(self.refuse(message, Decision::hidden(message, None)));
         }
-        // Mcp-Param-* headers go on only when the tool's schema declares them and they
-        // match the body.
+        let facts = ToolFacts {
+            pin: cx.view.pin_state(&name),
+        };
+        let verdict = cx.policy.verdict(message, facts);
+        self.monitor = verdict
+            .monitor
+            .as_ref()
+            .and_then(|stage| monitor_decision(message, stage));
+        let (approval, limits, monitored, allow_rule) = match verdict.enforced {
+            Stage::Decided(decision) => return Some(self.refuse(message, decision)),
+            Stage::Approval {
+                approval,
+                limits,
+                monitored,
+                allow_rule,
+            } => (Some(approval), limits, monitored, allow_rule),
+            Stage::Limits {
+                limits,
+                monitored,
+                allow_rule,
+            } => (None, limits, monitored, allow_rule),
+        };
+        // Only a call that may reach the origin has its Mcp-Param-* headers checked: the
+        // answer to a hidden tool never depends on its schema.
+        if let Err(invalid) = self.check_params(cx, message, &name) {
+            return Some(self.refuse_invalid(&invalid));
+        }
+        self.limits = limits.into_iter().cloned().collect();
+        self.monitored = monitored.into_iter().cloned().collect();
+        self.allow_rule = allow_rule.to_string();
+        match approval {
+            Some(approval) => Some(self.ask_approval(cx, message, &name, approval)),
+            None => {
+                self.decision = Some(Decision::allowed(message, allow_rule));
+                self.state = State::Reserve;
+                None
+            }
+        }
+    }
+
+    /// The answer to a call while the gateway does not know the origin's tools: it cannot
+    /// tell a hidden tool from a missing one, so it forwards nothing.
+    fn catalogue_unknown(&mut self, message: &Message<'_>) -> Step {
+        let why = "toolgate could not read the origin's list of tools, so it cannot tell which tools exist; the call was not forwarded. Try again shortly";
+        let mut decision = Decision::denied(message, "", why.to_owned());
+        decision.rule = None;
+        self.audit(message, &decision, None);
+        self.finish(own(
+            502,
+            &mcp::error_response(message.id.as_deref(), mcp::INTERNAL_ERROR, why),
+        ))
+    }
+
+    /// The `Mcp-Param-*` headers that go on with the call: those the tool's input schema
+    /// declares, each matching the body; a declared one that disagrees is refused.
+    fn check_params(
+        &mut self,
+        cx: &Context<'_>,
+        message: &Message<'_>,
+        name: &str,
+    ) -> Result<(), Invalid> {
         let schema_doc = cx
             .view
-            .current(&name)
+            .current(name)
             .and_then(|raw| Document::parse(raw.as_bytes()).ok().map(|d| d.into_owned()));
         let schema = schema_doc
             .as_ref()
@@ -525,95 +641,54 @@ impl Call {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        match mcp::param_headers(message, schema, &headers) {
-            Ok(params) => {
-                self.params = params
-                    .into_iter()
-                    .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                    .collect();
-            }
-            Err(invalid) => return Some(self.refuse_invalid(&invalid)),
+        let params = mcp::param_headers(message, schema, &headers)?;
+        self.params = params
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        Ok(())
+    }
+
+    /// Asks the control object about a call that needs approval.
+    fn ask_approval(
+        &mut self,
+        cx: &Context<'_>,
+        message: &Message<'_>,
+        name: &str,
+        approval: &crate::policy::Approval,
+    ) -> Step {
+        let arguments = message.arguments();
+        let size = arguments.raw().len();
+        if size > MAX_APPROVAL_ARGUMENTS {
+            let decision = arguments_too_large(message, approval, size);
+            return self.refuse(message, decision);
         }
-        let facts = ToolFacts {
-            pin: cx.view.pin_state(&name),
+        let arguments_sha256 = json::sha256_hex(arguments.canonical().as_bytes());
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(self.random.get(16..28).unwrap_or(&[0u8; 12]));
+        let request = approval::Request {
+            binding: approval_binding(&self.grant, name, &arguments_sha256, cx.policy_version),
+            grant: self.grant.clone(),
+            tool: name.to_owned(),
+            arguments_sha256,
+            policy_version: cx.policy_version,
+            rule: approval.pointer.to_string(),
+            ttl_ms: approval.ttl_ms,
+            arguments_sealed: cx
+                .config
+                .approval_key
+                .as_ref()
+                .map(|key| approval::seal(key, nonce, arguments.raw())),
         };
-        let verdict = cx.policy.verdict(message, facts);
-        self.monitor = match &verdict.monitor {
-            Some(Stage::Decided(d)) => Some(d.clone()),
-            Some(Stage::Approval { approval, .. }) => Some(Decision {
-                rule: Some(approval.pointer.clone()),
-                message: Some(format!("calling `{name}` would need human approval").into()),
-                ..Decision::denied(message, &approval.pointer, String::new())
-            })
-            .map(|mut d| {
-                d.decision = Outcome::ApprovalRequired;
-                d
-            }),
-            _ => None,
-        };
-        match verdict.enforced {
-            Stage::Decided(decision) => Some(self.refuse(message, decision)),
-            Stage::Approval {
-                approval,
-                limits,
-                monitored,
-                allow_rule,
-            } => {
-                self.limits = limits.into_iter().cloned().collect();
-                self.monitored = monitored.into_iter().cloned().collect();
-                self.allow_rule = allow_rule.to_string();
-                let arguments = message.arguments();
-                let size = arguments.raw().len();
-                if size > MAX_APPROVAL_ARGUMENTS {
-                    let decision = arguments_too_large(message, approval, size);
-                    return Some(self.refuse(message, decision));
-                }
-                let arguments_sha256 = json::sha256_hex(arguments.canonical().as_bytes());
-                let mut nonce = [0u8; 12];
-                nonce.copy_from_slice(self.random.get(16..28).unwrap_or(&[0u8; 12]));
-                let request = approval::Request {
-                    binding: approval_binding(
-                        &self.grant,
-                        &name,
-                        &arguments_sha256,
-                        cx.policy_version,
-                    ),
-                    grant: self.grant.clone(),
-                    tool: name.clone(),
-                    arguments_sha256,
-                    policy_version: cx.policy_version,
-                    rule: approval.pointer.to_string(),
-                    ttl_ms: approval.ttl_ms,
-                    arguments_sealed: cx
-                        .config
-                        .approval_key
-                        .as_ref()
-                        .map(|key| approval::seal(key, nonce, arguments.raw())),
-                };
-                self.state = State::Decide;
-                self.pending = None;
-                // Remember the rule for the answer to come.
-                self.decision = Some(Decision {
-                    rule: Some(approval.pointer.clone()),
-                    ..Decision::allowed(message, allow_rule)
-                });
-                Some(Step::Approval {
-                    request,
-                    new_id: self.record_id(),
-                })
-            }
-            Stage::Limits {
-                limits,
-                monitored,
-                allow_rule,
-            } => {
-                self.limits = limits.into_iter().cloned().collect();
-                self.monitored = monitored.into_iter().cloned().collect();
-                self.allow_rule = allow_rule.to_string();
-                self.decision = Some(Decision::allowed(message, allow_rule));
-                self.state = State::Reserve;
-                None
-            }
+        self.state = State::Decide;
+        // Remember the rule for the answer to come.
+        self.decision = Some(Decision {
+            rule: Some(approval.pointer.clone()),
+            ..Decision::allowed(message, &self.allow_rule)
+        });
+        Step::Approval {
+            request,
+            new_id: self.record_id(),
         }
     }
 
@@ -627,63 +702,69 @@ impl Call {
             .as_ref()
             .and_then(|d| d.rule.clone())
             .unwrap_or_default();
-        let step = match reply {
-            Ok(ApprovalReply::Pass) => {
+        match self.approval_refusal(cx, &message, &rule, reply) {
+            None => {
                 self.decision = Some(Decision::allowed(&message, &self.allow_rule));
                 self.state = State::Reserve;
-                None
             }
+            Some(decision) => {
+                let step = self.refuse(&message, decision);
+                self.pending = Some(step);
+            }
+        }
+        self.message = Some(message);
+    }
+
+    /// Why a call that needs approval does not go on, if it does not. A pending approval
+    /// just created is announced to the webhook; a store that cannot be reached fails
+    /// closed.
+    fn approval_refusal(
+        &mut self,
+        cx: &Context<'_>,
+        message: &Message<'_>,
+        rule: &str,
+        reply: Result<ApprovalReply, String>,
+    ) -> Option<Decision> {
+        match reply {
+            Ok(ApprovalReply::Pass) => None,
             Ok(ApprovalReply::Held { approval, created }) => {
-                if created {
-                    if let Some(_url) = &cx.config.approval_webhook_url {
-                        self.sides.push(Side::Webhook(approval::webhook_body(
-                            &approval,
-                            cx.config.approval_key.as_ref(),
-                            self.admin_url.as_deref(),
-                        )));
-                    }
+                if created && cx.config.approval_webhook_url.is_some() {
+                    self.sides.push(Side::Webhook(approval::webhook_body(
+                        &approval,
+                        cx.config.approval_key.as_ref(),
+                        self.admin_url.as_deref(),
+                    )));
                 }
-                let decision = Decision::approval_required(
-                    &message,
-                    &rule,
+                let place = self
+                    .admin_url
+                    .as_ref()
+                    .map(|u| format!("{u}#approval={}", approval.id));
+                Some(Decision::approval_required(
+                    message,
+                    rule,
                     &approval.id,
                     approval.expires_at,
-                    self.admin_url
-                        .as_ref()
-                        .map(|u| format!("{u}#approval={}", approval.id))
-                        .as_deref(),
-                );
-                Some(self.refuse(&message, decision))
+                    place.as_deref(),
+                ))
             }
             Ok(ApprovalReply::Denied { approval }) => {
-                let note = approval.note.clone().unwrap_or_default();
-                let decision = Decision::denied_by_operator(&message, &rule, &note);
-                Some(self.refuse(&message, decision))
+                let note = approval.note.unwrap_or_default();
+                Some(Decision::denied_by_operator(message, rule, &note))
             }
-            Ok(ApprovalReply::Full) => {
-                let decision = Decision::denied(
-                    &message,
-                    &rule,
-                    format!(
-                        "grant `{}` already has {} approvals waiting; ask an operator to decide them before asking for more",
-                        self.grant,
-                        approval::MAX_PENDING_PER_GRANT
-                    ),
-                );
-                Some(self.refuse(&message, decision))
-            }
-            Err(_) => {
-                let decision = Decision::denied(
-                    &message,
-                    &rule,
-                    "toolgate could not reach its approval store, so the call was not forwarded; try again shortly".to_owned(),
-                );
-                Some(self.refuse(&message, decision))
-            }
-        };
-        self.message = Some(message);
-        if let Some(step) = step {
-            self.pending = Some(step);
+            Ok(ApprovalReply::Full) => Some(Decision::denied(
+                message,
+                rule,
+                format!(
+                    "grant `{}` already has {} approvals waiting; ask an operator to decide them before asking for more",
+                    self.grant,
+                    approval::MAX_PENDING_PER_GRANT
+                ),
+            )),
+            Err(_) => Some(Decision::denied(
+                message,
+                rule,
+                "toolgate could not reach its approval store, so the call was not forwarded; try again shortly".to_owned(),
+            )),
         }
     }
 
@@ -716,79 +797,55 @@ impl Call {
         } else {
             self.limits.clone()
         };
-        let session = self.session.clone();
-        let mut taken = Vec::new();
-        let mut refusals = Vec::new();
-        let mut unavailable: Option<&Limit> = None;
-        for (limit, reply) in limits.iter().zip(
-            replies
-                .into_iter()
-                .chain(std::iter::repeat_with(|| Err("no answer".to_owned()))),
-        ) {
-            match reply {
-                Ok(Reserved::Taken { at }) => {
-                    taken.push((CounterKey::new(limit, &self.grant, session.as_deref()), at))
-                }
-                Ok(Reserved::Full { retry_after_ms }) => refusals.push(LimitRefused {
-                    limit,
-                    retry_after_ms,
-                }),
-                Err(_) => {
-                    unavailable.get_or_insert(limit);
-                }
-            }
-        }
+        let tally = Tally::of(&limits, replies, &self.grant, self.session.as_deref());
         let Some(message) = self.message.take() else {
             return;
         };
-        let refused = longest_wait(refusals.iter().cloned());
-        let step = if monitored {
-            // Monitored limits never refuse a call: they only say the monitor decision.
-            match (refused, unavailable) {
-                (None, None) => self.taken.extend(taken),
-                (Some(refused), _) => {
-                    if !taken.is_empty() {
-                        self.sides.push(Side::Refund(taken));
-                    }
-                    self.monitor
-                        .get_or_insert_with(|| Decision::rate_limited(&message, &refused));
-                }
-                (None, Some(_)) => {
-                    if !taken.is_empty() {
-                        self.sides.push(Side::Refund(taken));
-                    }
-                }
-            }
-            self.state = State::Forward;
-            None
-        } else if let Some(limit) = unavailable {
-            if !taken.is_empty() {
-                self.sides.push(Side::Refund(taken));
-            }
+        if monitored {
+            self.monitored_reserved(&message, tally);
+        } else if let Some(step) = self.enforced_reserved(&message, tally) {
+            self.pending = Some(step);
+        }
+        self.message = Some(message);
+    }
+
+    /// Enforced limits: a store that cannot be reached fails closed, a full counter
+    /// refuses; either way what was taken is given back.
+    fn enforced_reserved(&mut self, message: &Message<'_>, tally: Tally<'_>) -> Option<Step> {
+        // Kept with the call's reservations: refused, they are refunded with them.
+        self.taken.extend(tally.taken);
+        if let Some(limit) = tally.unavailable {
             let decision = Decision::denied(
-                &message,
+                message,
                 &limit.pointer,
                 format!(
                     "toolgate could not reach the rate-limit store for `{}`, so the call was not forwarded; try again shortly",
                     limit.counter
                 ),
             );
-            Some(self.refuse(&message, decision))
-        } else if let Some(refused) = refused {
-            if !taken.is_empty() {
-                self.sides.push(Side::Refund(taken));
-            }
-            let decision = Decision::rate_limited(&message, &refused);
-            Some(self.refuse(&message, decision))
-        } else {
-            self.taken.extend(taken);
-            self.state = State::ReserveMonitored;
-            None
-        };
-        self.message = Some(message);
-        if let Some(step) = step {
-            self.pending = Some(step);
+            return Some(self.refuse(message, decision));
         }
+        if let Some(refused) = tally.refused {
+            let decision = Decision::rate_limited(message, &refused);
+            return Some(self.refuse(message, decision));
+        }
+        self.state = State::ReserveMonitored;
+        None
+    }
+
+    /// Monitored limits never refuse a call: a full one only makes the monitor decision
+    /// (and gives back what the monitored limits took).
+    fn monitored_reserved(&mut self, message: &Message<'_>, tally: Tally<'_>) {
+        if tally.refused.is_none() && tally.unavailable.is_none() {
+            self.taken.extend(tally.taken);
+        } else if !tally.taken.is_empty() {
+            self.sides.push(Side::Refund(tally.taken));
+        }
+        if let Some(refused) = tally.refused {
+            self.monitor
+                .get_or_insert_with(|| Decision::rate_limited(message, &refused));
+        }
+        self.state = State::Forward;
     }
 
     fn forward(&mut self, cx: &Context<'_>) -> Option<Step> {
@@ -836,39 +893,9 @@ impl Call {
 
     fn answer(&mut self, cx: &Context<'_>) -> Option<Step> {
         let id = self.message.as_ref().and_then(|m| m.id.clone());
-        let forwarded = self.forwarded.take();
-        let (status, headers) = match forwarded {
-            None => return Some(self.bad_gateway(id.as_deref(), "the origin did not answer", false, None)),
-            Some(Forwarded::Unreachable(why)) => {
-                return Some(self.bad_gateway(
-                    id.as_deref(),
-                    &format!("the origin is unreachable: {why}"),
-                    true,
-                    None,
-                ))
-            }
-            Some(Forwarded::Broken(why)) => {
-                return Some(self.bad_gateway(
-                    id.as_deref(),
-                    &format!(
-                        "the connection to the origin broke: {why} (the call may have run, so its budget is not refunded)"
-                    ),
-                    false,
-                    None,
-                ))
-            }
-            Some(Forwarded::TimedOut) => {
-                return Some(self.bad_gateway(
-                    id.as_deref(),
-                    &format!(
-                        "the origin did not answer within {} ms (the call may have run, so its budget is not refunded)",
-                        cx.config.origin_timeout_ms
-                    ),
-                    false,
-                    None,
-                ))
-            }
+        let (status, headers) = match self.forwarded.take() {
             Some(Forwarded::Answered { status, headers }) => (status, headers),
+            other => return Some(self.not_answered(cx, id.as_deref(), other)),
         };
         if status >= 500 {
             return Some(self.bad_gateway(
@@ -882,45 +909,88 @@ impl Call {
             // Refused before dispatch: the call did not run.
             self.refund_taken();
         }
-        if let Some(mut record) = self.record.take() {
-            record.origin_status = Some(status);
-            self.sides.push(Side::Audit(Box::new(record)));
-        }
         let content_type = header_of(&headers, "content-type");
         let empty =
             header_of(&headers, "content-length").is_some_and(|l| l.trim() == "0") || status == 204;
-        let answer_headers = self.answer_headers(cx, &headers);
-        match classify_body(content_type.as_deref(), empty) {
-            Ok(Body::Sse) => {
-                self.body_kind = Some(Body::Sse);
+        let kind = classify_body(content_type.as_deref(), empty).ok();
+        let headers = self.answer_headers(cx, &headers, kind);
+        self.body_kind = kind;
+        Some(self.answer_body(status, headers, content_type.unwrap_or_default()))
+    }
+
+    /// What to do with the origin's body: stream an event stream through the filter, pass
+    /// an empty one, read anything else (within the limit) to check it.
+    fn answer_body(
+        &mut self,
+        status: u16,
+        headers: Vec<(String, String)>,
+        origin_type: String,
+    ) -> Step {
+        match self.body_kind {
+            Some(Body::Sse) => {
+                self.record_origin(status);
                 self.state = State::Done;
-                Some(Step::Stream(Stream {
+                Step::Stream(Stream {
                     status,
-                    headers: answer_headers,
+                    headers,
                     learn: self.is_tools_list(),
-                }))
-            }
-            Ok(Body::Json) => {
-                self.body_kind = Some(Body::Json);
-                self.pending_answer = Some((status, answer_headers));
-                Some(Step::ReadBody {
-                    limit: if self.is_tools_list() {
-                        MAX_TOOLS_LIST_BYTES
-                    } else {
-                        MAX_MESSAGE_BYTES
-                    },
                 })
             }
-            Ok(Body::Empty) => Some(self.finish(Answer {
-                status,
-                headers: answer_headers,
-                body: String::new(),
-            })),
-            Err(_) => {
-                // Neither JSON nor SSE: only an empty body may pass.
-                self.body_kind = None;
-                self.pending_answer = Some((status, answer_headers));
-                Some(Step::ReadBody { limit: 1 << 16 })
+            Some(Body::Empty) => {
+                self.record_origin(status);
+                self.finish(Answer {
+                    status,
+                    headers,
+                    body: String::new(),
+                })
+            }
+            kind => {
+                let limit = match kind {
+                    Some(Body::Json) if self.is_tools_list() => MAX_TOOLS_LIST_BYTES,
+                    Some(Body::Json) => MAX_MESSAGE_BYTES,
+                    // Neither JSON nor SSE: only an empty body may pass.
+                    _ => 1 << 16,
+                };
+                self.pending_answer = Some(PendingAnswer {
+                    status,
+                    headers,
+                    origin_type,
+                });
+                Step::ReadBody { limit }
+            }
+        }
+    }
+
+    /// The answer when the origin gave none: unreachable (refunded: the call never left),
+    /// broken or timed out (not refunded: it may have run).
+    fn not_answered(
+        &mut self,
+        cx: &Context<'_>,
+        id: Option<&str>,
+        what: Option<Forwarded>,
+    ) -> Step {
+        const MAY_HAVE_RUN: &str = "(the call may have run, so its budget is not refunded)";
+        match what {
+            Some(Forwarded::Unreachable(why)) => {
+                self.bad_gateway(id, &format!("the origin is unreachable: {why}"), true, None)
+            }
+            Some(Forwarded::Broken(why)) => self.bad_gateway(
+                id,
+                &format!("the connection to the origin broke: {why} {MAY_HAVE_RUN}"),
+                false,
+                None,
+            ),
+            Some(Forwarded::TimedOut) => self.bad_gateway(
+                id,
+                &format!(
+                    "the origin did not answer within {} ms {MAY_HAVE_RUN}",
+                    cx.config.origin_timeout_ms
+                ),
+                false,
+                None,
+            ),
+            Some(Forwarded::Answered { .. }) | None => {
+                self.bad_gateway(id, "the origin did not answer", false, None)
             }
         }
     }
@@ -928,60 +998,76 @@ impl Call {
     /// The origin's body (for a JSON answer, or an answer of another type).
     pub fn on_body(&mut self, body: Result<Vec<u8>, String>, cx: &Context<'_>) {
         let id = self.message.as_ref().and_then(|m| m.id.clone());
-        let Some((status, headers)) = self.pending_answer.take() else {
+        let Some(PendingAnswer {
+            status,
+            headers,
+            origin_type,
+        }) = self.pending_answer.take()
+        else {
             return;
         };
-        let bytes = match body {
-            Ok(bytes) => bytes,
-            Err(why) => {
-                let step = self.bad_gateway(id.as_deref(), &why, false, Some(status));
-                self.pending = Some(step);
-                return;
-            }
-        };
-        let step = match self.body_kind {
+        let step = match (body, self.body_kind) {
+            (Err(why), _) => self.bad_gateway(id.as_deref(), &why, false, Some(status)),
             // Nothing to check (a 202 to a notification).
-            _ if bytes.is_empty() => self.finish(Answer {
-                status,
-                headers,
-                body: String::new(),
-            }),
-            None => {
-                let kind = header_of(&headers, "content-type").unwrap_or_default();
-                self.bad_gateway(
-                    id.as_deref(),
-                    &format!(
-                        "the origin's answer is neither json nor an event stream (`{kind}`), so toolgate cannot check it"
-                    ),
-                    false,
-                    Some(status),
-                )
+            (Ok(bytes), _) if bytes.is_empty() => {
+                self.record_origin(status);
+                self.finish(Answer {
+                    status,
+                    headers,
+                    body: String::new(),
+                })
             }
-            Some(_) => {
-                let filter = Filter::new(cx.policy, cx.view);
-                let filter = if self.is_tools_list() {
-                    filter.learning()
-                } else {
-                    filter
-                };
-                let mut report = Report::default();
-                match filter.json_body(&bytes, &mut report) {
-                    Ok(text) => {
-                        let text = text.into_owned();
-                        self.after_filter(report, None);
-                        self.finish(Answer {
-                            status,
-                            headers,
-                            body: text,
-                        })
-                    }
-                    Err(why) => {
-                        self.bad_gateway(id.as_deref(), &why.to_string(), false, Some(status))
-                    }
-                }
+            (Ok(bytes), Some(Body::Json)) => self.filter_json(cx, status, headers, &bytes),
+            (Ok(_), _) => {
+                let why = format!(
+                    "the origin's answer is neither json nor an event stream (`{}`), so toolgate cannot check it",
+                    origin_type.escape_debug()
+                );
+                self.bad_gateway(id.as_deref(), &why, false, Some(status))
             }
         };
         self.pending = Some(step);
+    }
+
+    /// A JSON answer, through the filter; a 502 when it cannot be filtered.
+    fn filter_json(
+        &mut self,
+        cx: &Context<'_>,
+        status: u16,
+        headers: Vec<(String, String)>,
+        bytes: &[u8],
+    ) -> Step {
+        let filter = Filter::new(cx.policy, cx.view);
+        let filter = if self.is_tools_list() {
+            filter.learning()
+        } else {
+            filter
+        };
+        let mut report = Report::default();
+        match filter.json_body(bytes, &mut report) {
+            Ok(text) => {
+                let body = text.into_owned();
+                self.record_origin(status);
+                self.after_filter(report, None);
+                self.finish(Answer {
+                    status,
+                    headers,
+                    body,
+                })
+            }
+            Err(why) => {
+                let id = self.message.as_ref().and_then(|m| m.id.clone());
+                self.bad_gateway(id.as_deref(), &why.to_string(), false, Some(status))
+            }
+        }
+    }
+
+    /// Queues the forwarded call's record with the origin's status.
+    fn record_origin(&mut self, status: u16) {
+        if let Some(mut record) = self.record.take() {
+            record.origin_status = Some(status);
+            self.sides.push(Side::Audit(Box::new(record)));
+        }
     }
 
     /// The end of a streamed answer: what the filter saw, and why it was cut, if it was.
@@ -1039,16 +1125,31 @@ impl Call {
         }
     }
 
+    /// The agent's headers for an origin answer: the content type of what the gateway
+    /// checked (never the origin's own, which a client could read differently), the
+    /// origin's [`ANSWER_HEADERS`], and its session id bound to the grant.
     fn answer_headers(
         &self,
         cx: &Context<'_>,
         origin: &[(String, String)],
+        kind: Option<Body>,
     ) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = origin
-            .iter()
-            .filter(|(name, _)| ANSWER_HEADERS.contains(&name.as_str()))
-            .cloned()
-            .collect();
+        let mut out = Vec::new();
+        match kind {
+            Some(Body::Json) => {
+                out.push(("content-type".to_owned(), "application/json".to_owned()))
+            }
+            Some(Body::Sse) => {
+                out.push(("content-type".to_owned(), "text/event-stream".to_owned()))
+            }
+            Some(Body::Empty) | None => {}
+        }
+        out.extend(
+            origin
+                .iter()
+                .filter(|(name, _)| ANSWER_HEADERS.contains(&name.as_str()))
+                .cloned(),
+        );
         if let Some(session) = header_of(origin, "mcp-session-id") {
             if sessions::is_valid_origin_id(&session) {
                 out.push((
@@ -1163,6 +1264,41 @@ impl Call {
     fn finish(&mut self, answer: Answer) -> Step {
         self.state = State::Done;
         Step::Respond(answer)
+    }
+}
+
+/// A request id (its JSON text) as an origin keys the answer streams of a session by it.
+/// The MCP Python SDK keys them by `str(id)`, so `7` and `"7"` are one stream there; the
+/// claim is as wide: the decoded string, or the integer's digits (`-0` is `0`).
+pub fn stream_key(id: &str) -> String {
+    match Document::parse(id.as_bytes()) {
+        Ok(doc) => match doc.root().as_str() {
+            Some(text) => text.into_owned(),
+            None if id == "-0" => "0".to_owned(),
+            None => id.to_owned(),
+        },
+        Err(_) => id.to_owned(),
+    }
+}
+
+/// The monitor part of a call's decision (CONTRACT §7), from the stage the whole policy
+/// would reach.
+fn monitor_decision(message: &Message<'_>, stage: &Stage<'_>) -> Option<Decision> {
+    match stage {
+        Stage::Decided(decision) => Some(decision.clone()),
+        Stage::Approval { approval, .. } => Some(Decision {
+            decision: Outcome::ApprovalRequired,
+            rule: Some(approval.pointer.clone()),
+            message: Some(
+                format!(
+                    "calling `{}` would need human approval",
+                    message.tool().unwrap_or_default()
+                )
+                .into(),
+            ),
+            ..Decision::denied(message, &approval.pointer, String::new())
+        }),
+        Stage::Limits { .. } => None,
     }
 }
 

@@ -246,15 +246,30 @@ pub struct Condition {
     pub op: Op,
     /// The operand as written, for messages.
     pub value_text: Option<String>,
+    /// The condition as messages show it: `args.model in ["res.users"]`.
+    pub shown: Text,
+}
+
+impl Condition {
+    fn new(pointer: &str, path: ArgPath, op: Op, value_text: Option<String>) -> Condition {
+        let mut shown = format!("{} {}", path.as_str(), op.name());
+        if let Some(v) = &value_text {
+            shown.push(' ');
+            shown.push_str(v);
+        }
+        Condition {
+            pointer: pointer.into(),
+            path,
+            op,
+            value_text,
+            shown: shown.into(),
+        }
+    }
 }
 
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.path.as_str(), self.op.name())?;
-        if let Some(v) = &self.value_text {
-            write!(f, " {v}")?;
-        }
-        Ok(())
+        f.write_str(&self.shown)
     }
 }
 
@@ -1272,12 +1287,12 @@ impl Loader {
         let value_pointer = push_pointer(pointer, "value");
         let operand = map.get("value");
         let op = op_name.and_then(|name| self.op(name, operand, &value_pointer));
-        Some(Condition {
-            pointer: pointer.into(),
-            path: path?,
-            op: op?,
-            value_text: operand.map(|v| v.raw().to_owned()),
-        })
+        Some(Condition::new(
+            pointer,
+            path?,
+            op?,
+            operand.map(|v| v.raw().to_owned()),
+        ))
     }
 
     fn op(&mut self, name: &str, operand: Option<Node<'_>>, value_pointer: &str) -> Option<Op> {

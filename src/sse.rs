@@ -111,69 +111,99 @@ impl SseRewriter {
     }
 }
 
+/// One event's fields, as a client reads them.
+struct Event<'t> {
+    /// Whether it held a comment (a keep-alive).
+    comment: bool,
+    /// `event`, `id`, `retry` and `data` in order (the value of `data` is in `data`).
+    fields: Vec<(&'t str, &'t str)>,
+    /// Its data lines, joined with `\n`.
+    data: Option<String>,
+}
+
+impl<'t> Event<'t> {
+    fn parse(text: &'t str) -> Self {
+        let mut event = Event {
+            comment: false,
+            fields: Vec::new(),
+            data: None,
+        };
+        for line in lines(text) {
+            if line.is_empty() {
+                continue;
+            }
+            if line.starts_with(':') {
+                event.comment = true;
+                continue;
+            }
+            let (field, value) = match line.split_once(':') {
+                Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+                None => (line, ""),
+            };
+            match field {
+                "data" => {
+                    let seen = event.fields.iter().any(|(f, _)| *f == "data");
+                    let d = event.data.get_or_insert_with(String::new);
+                    if seen {
+                        d.push('\n');
+                    }
+                    d.push_str(value);
+                    event.fields.push(("data", ""));
+                }
+                "event" | "id" | "retry" => event.fields.push((field, value)),
+                _ => {}
+            }
+        }
+        event
+    }
+
+    /// Writes the event normalized, with `data` as its data.
+    fn write(&self, data: Option<&str>, out: &mut Vec<u8>) {
+        if self.comment {
+            out.extend_from_slice(b":\n");
+        }
+        for (field, value) in &self.fields {
+            match *field {
+                "event" => push_line(out, "event", value),
+                "id" if !value.contains('\0') => push_line(out, "id", value),
+                "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                    push_line(out, "retry", value);
+                }
+                _ => {}
+            }
+        }
+        match data {
+            None => {}
+            Some("") => out.extend_from_slice(b"data:\n"),
+            Some(text) => {
+                for line in text.split('\n') {
+                    push_line(out, "data", line.trim_end_matches('\r'));
+                }
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
 /// Writes one event (its bytes, with the blank line that ends it) normalized to `out`.
+/// Its data goes through `filter` first: an event the filter refuses leaves nothing of
+/// itself in `out`, not even its `event:` or `id:` line.
 fn emit(
     event: &[u8],
     out: &mut Vec<u8>,
     filter: &mut dyn FnMut(&str) -> Result<Option<String>, FilterError>,
 ) -> Result<(), FilterError> {
     let text = std::str::from_utf8(event).map_err(|_| FilterError::NotUtf8)?;
-    let mut data: Option<String> = None;
-    let mut fields: Vec<(&str, &str)> = Vec::new();
-    let mut comment = false;
-    for line in lines(text) {
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with(':') {
-            comment = true;
-            continue;
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line, ""),
-        };
-        match field {
-            "data" => {
-                let d = data.get_or_insert_with(String::new);
-                if !d.is_empty() || fields.iter().any(|(f, _)| *f == "data") {
-                    d.push('\n');
-                }
-                d.push_str(value);
-                fields.push(("data", ""));
-            }
-            "event" | "id" | "retry" => fields.push((field, value)),
-            _ => {}
-        }
-    }
-    if comment {
-        out.extend_from_slice(b":\n");
-    }
-    for (field, value) in &fields {
-        match *field {
-            "event" => push_line(out, "event", value),
-            "id" if !value.contains('\0') => push_line(out, "id", value),
-            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
-                push_line(out, "retry", value);
-            }
-            _ => {}
-        }
-    }
-    match data.as_deref() {
-        None => {}
-        Some("") => out.extend_from_slice(b"data:\n"),
-        Some(message) => {
-            let rewritten = filter(message)?;
-            let text: Cow<'_, str> = match rewritten {
-                Some(text) => Cow::Owned(text),
-                None => Cow::Borrowed(message),
-            };
-            for line in text.split('\n') {
-                push_line(out, "data", line.trim_end_matches('\r'));
-            }
-        }
-    }
-    out.push(b'\n');
+    let event = Event::parse(text);
+    let rewritten = match event.data.as_deref() {
+        None | Some("") => None,
+        Some(message) => filter(message)?,
+    };
+    let data: Option<Cow<'_, str>> = match (rewritten, event.data.as_deref()) {
+        (Some(text), _) => Some(Cow::Owned(text)),
+        (None, data) => data.map(Cow::Borrowed),
+    };
+    event.write(data.as_deref(), out);
     Ok(())
 }
 

@@ -1158,7 +1158,7 @@ fn approvals_are_bound_to_the_call_and_never_granted() {
     assert_eq!(first.decision, Outcome::ApprovalRequired);
     assert_eq!(first.rule.as_deref(), Some("/tools/pay/approval"));
     assert_eq!(first.expires_at, Some(1_000 + 15 * 60_000));
-    let id = first.approval_id.clone().unwrap();
+    let id = first.approval_id.as_deref().unwrap().to_owned();
     assert_eq!(id.len(), 32, "approval id {id}");
     assert!(
         id.bytes().all(|b| b.is_ascii_hexdigit()),

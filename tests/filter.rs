@@ -499,12 +499,27 @@ fn an_event_stream_that_cannot_be_checked_is_cut_where_it_goes_wrong() {
         ("duplicate_keys", format!("{first}data: {{\"jsonrpc\":\"2.0\",\"id\":1,\"id\":2,\"result\":{{}}}}\n\n").into_bytes(), first.clone(), "the origin sent a message that is not strict json: duplicate key `id` at line 1 column 25"),
         ("byte_order_mark_in_the_data", format!("{first}data: \u{feff}{ok}\n\n").into_bytes(), first.clone(), "the origin sent a message that is not strict json: unexpected `\u{feff}` at line 1 column 1"),
         ("not_utf8", [first.as_bytes(), b"data: {\"a\":\"\xE9\"}\n\n".as_slice()].concat(), first.clone(), "the origin's answer is not utf-8"),
+        // A refused event leaves nothing of itself: not its `event:`, `id:`, `retry:` or comment.
+        ("fields_of_a_refused_event", format!("{first}: keep-alive\nevent: message\nid: e2\nretry: 10\ndata: hello\n\n").into_bytes(), first.clone(), "the origin sent a message that is not strict json: unexpected `h` at line 1 column 1"),
     ];
     for (name, stream, sent, error) in cases {
         let (out, end) = rewrite_every_way(&hiding, &stream);
         assert_eq!(String::from_utf8(out).unwrap(), sent, "case {name}");
         assert_eq!(end.unwrap_err().to_string(), error, "case {name}");
     }
+}
+
+#[test]
+#[ignore = "bug: src/json.rs parses origin answers with MAX_DEPTH 64, the limit CONTRACT §3 puts on agent bodies, so the echo of an allowed 64-deep tools/call (65 deep) is refused with a 502 although the call ran; see tests/e2e/hostile.test.mjs `nesting 64 deep (allowed)`"]
+fn an_answer_nested_deeper_than_a_request_may_be_is_passed() {
+    // message > result > structuredContent > 62 arrays: 65 deep.
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"result":{{"structuredContent":{{"x":{}1{}}}}}}}"#,
+        "[".repeat(62),
+        "]".repeat(62)
+    );
+    let (result, _) = filter(HIDING, &deep);
+    assert_eq!(result.unwrap(), deep);
 }
 
 #[test]

@@ -415,3 +415,36 @@ fn bad_pins_are_errors_with_a_place() {
         json!({ "ok": false, "errors": [{ "pointer": "pins:", "message": "expected an object of tool name to pin status" }] })
     );
 }
+
+#[test]
+fn a_call_only_a_monitored_pin_refuses_counts_against_no_monitored_limit() {
+    let policy = r#"{"version":"1","mode":"monitor","default":"allow","pin":{"on_change":"hide"},
+      "tools":{"t":{"limits":[{"counter":"c","window":"minute","max":1}]},
+               "u":{"limits":[{"counter":"c","window":"minute","max":1}]}}}"#;
+    let call = |tool: &str, at: u64| {
+        format!(
+            r#"{{"body":{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}},"at_ms":{at}}}"#
+        )
+    };
+    let input = [call("t", 0), call("t", 1), call("u", 2), call("u", 3)].join("\n");
+    let out = toolgate::json_api::eval_jsonl_pinned(policy, &input, r#"{"t":"changed"}"#);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a decision a line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    for t in &lines[..2] {
+        assert_eq!(t["decision"], "allow", "{t}");
+        assert_eq!(t["monitor"]["decision"], "hidden", "{t}");
+        assert_eq!(t["monitor"]["rule"], "/pin", "{t}");
+    }
+    // The two calls to `t` were refused by the monitor decision, so `c` counted neither:
+    // the first call to `u` fits, the second would not have.
+    assert_eq!(lines[2]["decision"], "allow");
+    assert!(lines[2].get("monitor").is_none(), "{}", lines[2]);
+    assert_eq!(
+        lines[3]["monitor"]["decision"], "rate_limited",
+        "{}",
+        lines[3]
+    );
+}

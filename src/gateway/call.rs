@@ -41,41 +41,9 @@ pub async fn endpoint(
             ),
         );
     };
-    let verb = match req.method() {
-        Method::Post => Verb::Post,
-        Method::Get => Verb::Get,
-        Method::Delete => Verb::Delete,
-        _ => {
-            let mut response = json(
-                405,
-                &mcp::error_response(
-                    None,
-                    mcp::INVALID_REQUEST,
-                    "method not allowed: use POST, GET or DELETE",
-                ),
-            )?;
-            response.headers_mut().set("allow", "GET, POST, DELETE")?;
-            return Ok(response);
-        }
-    };
-    let body = match body {
-        Body::Read(bytes) => bytes,
-        Body::TooLarge => {
-            return json(
-                413,
-                &mcp::error_response(
-                    None,
-                    mcp::INVALID_REQUEST,
-                    &format!("request body larger than {} bytes", config.max_body_bytes),
-                ),
-            )
-        }
-        Body::Broken => {
-            return json(
-                400,
-                &mcp::error_response(None, mcp::PARSE_ERROR, "the request body could not be read"),
-            )
-        }
+    let (verb, body) = match accepted(req, body, config) {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
     };
     let (active, view) = join(isolate::active(env, config), isolate::view(env)).await;
     let active = match active {
@@ -117,6 +85,50 @@ pub async fn endpoint(
     host.drive(Call::new(inbound)).await
 }
 
+/// The request's method and body, or the answer to one `/mcp` does not take: another
+/// method (405), a body over the limit (413), a body that broke off (400).
+fn accepted(
+    req: &Request,
+    body: Body,
+    config: &Config,
+) -> Result<(Verb, Vec<u8>), worker::Result<Response>> {
+    let verb = match req.method() {
+        Method::Post => Verb::Post,
+        Method::Get => Verb::Get,
+        Method::Delete => Verb::Delete,
+        _ => {
+            let refusal = json(
+                405,
+                &mcp::error_response(
+                    None,
+                    mcp::INVALID_REQUEST,
+                    "method not allowed: use POST, GET or DELETE",
+                ),
+            )
+            .and_then(|mut response| {
+                response.headers_mut().set("allow", "GET, POST, DELETE")?;
+                Ok(response)
+            });
+            return Err(refusal);
+        }
+    };
+    match body {
+        Body::Read(bytes) => Ok((verb, bytes)),
+        Body::TooLarge => Err(json(
+            413,
+            &mcp::error_response(
+                None,
+                mcp::INVALID_REQUEST,
+                &format!("request body larger than {} bytes", config.max_body_bytes),
+            ),
+        )),
+        Body::Broken => Err(json(
+            400,
+            &mcp::error_response(None, mcp::PARSE_ERROR, "the request body could not be read"),
+        )),
+    }
+}
+
 /// What one call runs with.
 struct Host<'a> {
     env: &'a Env,
@@ -144,8 +156,7 @@ impl Host<'_> {
         let mut claim: Option<Claim> = None;
         let mut origin: Option<Response> = None;
         loop {
-            let step = call.poll(&self.cx());
-            match step {
+            match call.poll(&self.cx()) {
                 Step::Budget { grant, per_minute } => {
                     call.on_budget(self.within_budget(&grant, per_minute).await);
                 }
@@ -187,30 +198,38 @@ impl Host<'_> {
                     drop(claim);
                     return answer_response(answer);
                 }
-                Step::Stream(stream) => {
-                    let sides = call.take_sides();
-                    self.run_sides(sides);
-                    let Some(response) = origin.take() else {
-                        return json(
-                            502,
-                            &mcp::error_response(None, mcp::INTERNAL_ERROR, "bad gateway"),
-                        );
-                    };
-                    return origin::stream(
-                        response,
-                        stream,
-                        self.policy.clone(),
-                        self.view.clone(),
-                        call,
-                        claim,
-                        self.env.clone(),
-                        self.config_rc.clone(),
-                        self.ctx,
-                    )
-                    .await;
-                }
+                Step::Stream(stream) => return self.stream(call, claim, origin, stream).await,
             }
         }
+    }
+
+    /// Answers with the origin's event stream, through the filter.
+    async fn stream(
+        &self,
+        mut call: Call,
+        claim: Option<Claim>,
+        origin: Option<Response>,
+        stream: pipeline::Stream,
+    ) -> worker::Result<Response> {
+        self.run_sides(call.take_sides());
+        let Some(response) = origin else {
+            return json(
+                502,
+                &mcp::error_response(None, mcp::INTERNAL_ERROR, "bad gateway"),
+            );
+        };
+        origin::stream(
+            response,
+            stream,
+            self.policy.clone(),
+            self.view.clone(),
+            call,
+            claim,
+            self.env.clone(),
+            self.config_rc.clone(),
+            self.ctx,
+        )
+        .await
     }
 
     /// The coarse budget: this isolate's exact window, then the Rate Limiting binding.

@@ -184,6 +184,8 @@ struct Relay {
     report: Report,
     cut: Option<String>,
     done: bool,
+    /// Messages (events with data) the filter has checked.
+    messages: usize,
 }
 
 impl Relay {
@@ -197,7 +199,9 @@ impl Relay {
             filter
         };
         let report = &mut self.report;
+        let messages = &mut self.messages;
         let result = self.rewriter.push(chunk, &mut out, &mut |data| {
+            *messages += 1;
             filter.message(data, report).map(|text| match text {
                 std::borrow::Cow::Borrowed(_) => None,
                 std::borrow::Cow::Owned(text) => Some(text),
@@ -233,12 +237,41 @@ impl Relay {
         }
         None
     }
+
+    /// Reads until the first message has been checked, the stream ends or is cut, or
+    /// [`FIRST_EVENT_WAIT_MS`] pass; returns what to send first.
+    async fn start(&mut self) -> Vec<u8> {
+        let mut first = Vec::new();
+        let deadline = super::isolate::now() + FIRST_EVENT_WAIT_MS;
+        while !self.done && self.messages == 0 {
+            let left = deadline.saturating_sub(super::isolate::now());
+            if left == 0 {
+                break;
+            }
+            let wait = Delay::from(Duration::from_millis(left));
+            match select(Box::pin(self.body.next()), wait).await {
+                Either::Left((Some(Ok(chunk)), _)) => first.extend(self.feed(&chunk)),
+                Either::Left((Some(Err(e)), _)) => {
+                    self.cut = Some(format!("the origin's stream broke off: {e}"));
+                    self.done = true;
+                }
+                Either::Left((None, _)) => {
+                    self.rewriter.finish();
+                    self.done = true;
+                }
+                // The stream is still open and slow: its headers go out now.
+                Either::Right(_) => break,
+            }
+        }
+        first
+    }
 }
 
-/// Passes the origin's event stream to the agent through the filter. The first chunk is
-/// read (for up to [`FIRST_EVENT_WAIT_MS`]) before the answer starts, so that a stream
-/// that starts wrong gets a 502 instead; later problems cut the stream off. When the
-/// stream ends, the call's record and observations are written.
+/// Passes the origin's event stream to the agent through the filter. The stream is read
+/// until its first message has been checked (for up to [`FIRST_EVENT_WAIT_MS`]) before the
+/// answer starts, so that a stream that starts wrong gets a 502 instead, and nothing of it
+/// passes on; later problems cut the stream off. When the stream ends (or the agent goes
+/// away), the call's record and observations are written.
 #[allow(clippy::too_many_arguments)]
 pub async fn stream(
     mut origin: Response,
@@ -251,9 +284,8 @@ pub async fn stream(
     config: Rc<Result<Config, String>>,
     ctx: &Context,
 ) -> worker::Result<Response> {
-    let body = origin.stream()?;
     let mut relay = Relay {
-        body,
+        body: origin.stream()?,
         rewriter: SseRewriter::new(),
         policy,
         view,
@@ -261,64 +293,24 @@ pub async fn stream(
         report: Report::default(),
         cut: None,
         done: false,
+        messages: 0,
     };
-    let first = {
-        let wait = Delay::from(Duration::from_millis(FIRST_EVENT_WAIT_MS));
-        let reading = Box::pin(relay.body.next());
-        match select(reading, wait).await {
-            Either::Left((Some(Ok(chunk)), _)) => Some(relay.feed(&chunk)),
-            Either::Left((Some(Err(e)), _)) => {
-                relay.cut = Some(format!("the origin's stream broke off: {e}"));
-                relay.done = true;
-                None
-            }
-            Either::Left((None, _)) => {
-                relay.done = true;
-                None
-            }
-            Either::Right(_) => None,
-        }
-    };
-    if relay.cut.is_some() && first.as_ref().is_none_or(Vec::is_empty) {
-        let why = relay.cut.take().unwrap_or_default();
+    let first = relay.start().await;
+    if let Some(why) = relay.cut.take() {
+        // Refused before anything went out: a 502, the call's record says why.
         call.on_stream_end(std::mem::take(&mut relay.report), Some(why.clone()));
-        let sides = call.take_sides();
-        let env2 = env.clone();
-        let config2 = config.clone();
-        ctx.wait_until(async move {
-            for side in sides {
-                perform(&env2, &config2, side).await;
-            }
-        });
+        perform_later(ctx, env, config, call.take_sides());
         drop(claim);
-        let id = call.message().and_then(|m| m.id.clone());
-        return super::routing::json(
-            502,
-            &crate::mcp::error_response(
-                id.as_deref(),
-                crate::mcp::INTERNAL_ERROR,
-                &format!("bad gateway: {why}"),
-            ),
-        );
+        return bad_start(&call, &why);
     }
     let (tx, rx) = futures_channel::oneshot::channel::<Vec<Side>>();
-    {
-        let env = env.clone();
-        let config = config.clone();
-        ctx.wait_until(async move {
-            if let Ok(sides) = rx.await {
-                for side in sides {
-                    perform(&env, &config, side).await;
-                }
+    ctx.wait_until(async move {
+        if let Ok(sides) = rx.await {
+            for side in sides {
+                perform(&env, &config, side).await;
             }
-        });
-    }
-    struct Tail {
-        relay: Relay,
-        call: Call,
-        claim: Option<Claim>,
-        tx: Option<futures_channel::oneshot::Sender<Vec<Side>>>,
-    }
+        }
+    });
     let tail = Tail {
         relay,
         call,
@@ -329,18 +321,12 @@ pub async fn stream(
         match tail.relay.next().await {
             Some(bytes) => Some((Ok::<Vec<u8>, worker::Error>(bytes), tail)),
             None => {
-                let report = std::mem::take(&mut tail.relay.report);
-                let cut = tail.relay.cut.take();
-                tail.call.on_stream_end(report, cut);
-                if let Some(tx) = tail.tx.take() {
-                    let _ = tx.send(tail.call.take_sides());
-                }
-                tail.claim.take();
+                tail.end(None);
                 None
             }
         }
     });
-    let first = stream::iter(first.into_iter().filter(|b| !b.is_empty()).map(Ok));
+    let first = stream::iter(Some(first).into_iter().filter(|b| !b.is_empty()).map(Ok));
     let headers = Headers::new();
     for (name, value) in &plan.headers {
         headers.append(name, value)?;
@@ -348,6 +334,59 @@ pub async fn stream(
     Ok(Response::from_stream(first.chain(rest))?
         .with_status(plan.status)
         .with_headers(headers))
+}
+
+/// The 502 for a stream refused at its start.
+fn bad_start(call: &Call, why: &str) -> worker::Result<Response> {
+    let id = call.message().and_then(|m| m.id.clone());
+    super::routing::json(
+        502,
+        &crate::mcp::error_response(
+            id.as_deref(),
+            crate::mcp::INTERNAL_ERROR,
+            &format!("bad gateway: {why}"),
+        ),
+    )
+}
+
+/// The rest of a stream being relayed, and what its end must do.
+struct Tail {
+    relay: Relay,
+    call: Call,
+    /// The request id, claimed until the stream ends.
+    claim: Option<Claim>,
+    /// Where the call's records and observations go at the end.
+    tx: Option<futures_channel::oneshot::Sender<Vec<Side>>>,
+}
+
+impl Tail {
+    /// Ends the stream once: reports what the filter saw, releases the request id.
+    fn end(&mut self, gone: Option<&str>) {
+        let Some(tx) = self.tx.take() else {
+            return;
+        };
+        let report = std::mem::take(&mut self.relay.report);
+        let cut = self.relay.cut.take().or(gone.map(str::to_owned));
+        self.call.on_stream_end(report, cut);
+        let _ = tx.send(self.call.take_sides());
+        self.claim.take();
+    }
+}
+
+impl Drop for Tail {
+    /// The agent went away before the stream ended: its records are still written.
+    fn drop(&mut self) {
+        self.end(Some("the agent closed the stream before it ended"));
+    }
+}
+
+/// Performs side effects after the answer (`waitUntil`).
+fn perform_later(ctx: &Context, env: Env, config: Rc<Result<Config, String>>, sides: Vec<Side>) {
+    ctx.wait_until(async move {
+        for side in sides {
+            perform(&env, &config, side).await;
+        }
+    });
 }
 
 /// Performs one side effect inline (inside a `waitUntil` that already keeps the request

@@ -14,14 +14,11 @@ use crate::mcp;
 use futures_util::StreamExt;
 use worker::{console_error, Context, Env, Headers, Method, Request, RequestInit, Response};
 
-/// How much of a refused body is read and thrown away before giving up on it.
-const DRAIN_LIMIT_BYTES: usize = 16 << 20;
-
 /// A request body, read within a limit.
 pub enum Body {
     /// The whole body.
     Read(Vec<u8>),
-    /// More than the limit: read (up to [`DRAIN_LIMIT_BYTES`]) and discarded.
+    /// More than the limit: read to its end and discarded.
     TooLarge,
     /// The client's stream failed.
     Broken,
@@ -48,7 +45,10 @@ pub async fn route(mut req: Request, env: Env, ctx: Context) -> Response {
 }
 
 /// Reads the request body, refusing more than `limit` bytes. A refused body is still
-/// read to its end (up to [`DRAIN_LIMIT_BYTES`]) and thrown away.
+/// read to its end and thrown away, however long it is: giving up on it (cancelling the
+/// stream) would break the connection, and the next request on it (the local runtime
+/// answers that one 503 "Your worker restarted mid-request", or resets it). Cloudflare
+/// bounds a request body (100 MB and more, by plan) before the Worker sees it.
 pub async fn read_body(req: &mut Request, limit: usize) -> Body {
     let declared = req
         .headers()
@@ -77,9 +77,6 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Body {
             body = Vec::new();
         }
         if too_large {
-            if seen > DRAIN_LIMIT_BYTES {
-                break;
-            }
             continue;
         }
         body.extend_from_slice(&chunk);

@@ -21,6 +21,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+/**
+ * The checkout whose Worker runs under `wrangler dev` (its wrangler.toml, build/ and www/):
+ * this one, unless TOOLGATE_E2E_WORKER_ROOT names another, e.g. a worktree of an older
+ * commit, to show that a test fails there. The demo origin and the tests are always this
+ * checkout's.
+ */
+export const WORKER_ROOT = process.env.TOOLGATE_E2E_WORKER_ROOT ? path.resolve(process.env.TOOLGATE_E2E_WORKER_ROOT) : ROOT;
 
 /** The 198 tools the demo origin serves. */
 export const ORIGIN_TOOLS = JSON.parse(readFileSync(path.join(ROOT, 'www', 'odoo-tools.json'), 'utf8')).map(
@@ -232,7 +239,7 @@ let built;
  */
 export function buildWorker() {
   built ??= (async () => {
-    const build = startProcess('bash', ['scripts/build.sh']);
+    const build = startProcess('bash', ['scripts/build.sh'], { cwd: WORKER_ROOT });
     const code = await build.exited;
     live.delete(build.pid);
     if (code !== 0) throw new Error(`scripts/build.sh failed (${code}):\n${build.output().slice(-4000)}`);
@@ -251,25 +258,29 @@ let devConfig;
  */
 export function devWranglerConfig() {
   if (devConfig) return devConfig;
-  const source = readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
+  const source = readFileSync(path.join(WORKER_ROOT, 'wrangler.toml'), 'utf8');
   const withoutBuild = source.replace(/^\[build\]\n(?:(?!\[)[^\n]*\n)*/m, '');
   if (/^\[build\]/m.test(withoutBuild)) throw new Error('could not remove [build] from wrangler.toml');
   const text = withoutBuild
-    .replace(/^main = "build\/index\.js"$/m, `main = ${JSON.stringify(path.join(ROOT, 'build', 'index.js'))}`)
-    .replace(/^directory = "\.\/www"$/m, `directory = ${JSON.stringify(path.join(ROOT, 'www'))}`);
-  if (!text.includes(path.join(ROOT, 'build', 'index.js')) || !text.includes(path.join(ROOT, 'www'))) {
+    .replace(/^main = "build\/index\.js"$/m, `main = ${JSON.stringify(path.join(WORKER_ROOT, 'build', 'index.js'))}`)
+    .replace(/^directory = "\.\/www"$/m, `directory = ${JSON.stringify(path.join(WORKER_ROOT, 'www'))}`);
+  if (!text.includes(path.join(WORKER_ROOT, 'build', 'index.js')) || !text.includes(path.join(WORKER_ROOT, 'www'))) {
     throw new Error('wrangler.toml no longer has main = "build/index.js" and directory = "./www"');
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-config-'));
   scratch.add(dir);
   devConfig = path.join(dir, 'wrangler.toml');
-  writeFileSync(devConfig, `# Written by tests/e2e/harness.mjs from ${path.join(ROOT, 'wrangler.toml')}, without [build].\n${text}`);
+  writeFileSync(devConfig, `# Written by tests/e2e/harness.mjs from ${path.join(WORKER_ROOT, 'wrangler.toml')}, without [build].\n${text}`);
   return devConfig;
 }
 
 // ------------------------------------------------------------------ the demo origin
 
-/** Starts the demo origin; resolves when /_demo/health answers. */
+/**
+ * Starts the demo origin; resolves when /_demo/health answers. `args` are added to its
+ * command line (`--event-store`, `--json-response`, `--odoo-unknown-tools`, `--page-size N`:
+ * demo/origin/README.md).
+ */
 export async function startOrigin({ args = [], port: wanted } = {}) {
   const port = wanted ?? (await freePort());
   // uvicorn closes a keep-alive connection idle for 5 s by default; workerd's pooled
@@ -308,6 +319,26 @@ export async function startOrigin({ args = [], port: wanted } = {}) {
     async reset() {
       const r = await httpRequest(`${base}/_demo/reset`, { method: 'POST' });
       if (r.status !== 200) throw new Error(`/_demo/reset answered ${r.status}: ${r.body}`);
+    },
+    /** Sets answer modes, `{method or "*": mode or null}` (POST /_demo/mode). */
+    async mode(modes) {
+      const r = await httpRequest(`${base}/_demo/mode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(modes),
+      });
+      if (r.status !== 200) throw new Error(`/_demo/mode answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body);
+    },
+    /** Changes the live catalogue, `{set: [tools], remove: [names]}` (POST /_demo/tools). */
+    async tools(changes) {
+      const r = await httpRequest(`${base}/_demo/tools`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(changes),
+      });
+      if (r.status !== 200) throw new Error(`/_demo/tools answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body);
     },
     stop: proc.stop,
   };
@@ -378,6 +409,8 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
  * The demo origin plus a gateway in front of it. `tokens` maps grant id → bearer token;
  * GRANTS is built from their SHA-256. `originUrl` overrides where the gateway points
  * (e.g. a closed port); the origin is still started unless `withOrigin` is false.
+ * `originArgs` go on the origin's command line (see startOrigin), `vars` are more Worker
+ * vars (`REQUESTS_PER_MINUTE`, `ADMINS`, ...).
  */
 export async function startStack({ policy, tokens, originHeaders, originUrl, originArgs, vars, ready, wranglerArgs, withOrigin = true, prime = true }) {
   const grants = Object.fromEntries(Object.entries(tokens).map(([id, token]) => [id, sha256hex(token)]));
@@ -401,10 +434,10 @@ export async function startStack({ policy, tokens, originHeaders, originUrl, ori
     executions: () => origin.executions(),
 
     /** POSTs raw bytes to the gateway (default path /mcp) with a bearer token. */
-    post(body, { token, headers = {}, path: p = '/mcp', method = 'POST' } = {}) {
+    post(body, { token, headers = {}, path: p = '/mcp', method = 'POST', signal } = {}) {
       const h = { 'content-type': 'application/json', accept: ACCEPT, ...headers };
       if (token !== undefined && token !== null) h.authorization = `Bearer ${token}`;
-      return fetch(`${gateway.base}${p}`, { method, headers: h, body });
+      return fetch(`${gateway.base}${p}`, { method, headers: h, body, signal });
     },
 
     /** initialize + notifications/initialized over raw fetch; returns the session's headers. */
