@@ -565,6 +565,10 @@ impl Policy {
         arguments: Node<'_>,
         quantifier: Quantifier,
     ) -> Result<bool, Unevaluable<'p>> {
+        if let Some(target) = condition.path.single(arguments) {
+            // One target: "any" and "every" agree.
+            return self.test(condition, target);
+        }
         let mut any = false;
         let mut every = true;
         let mut failure: Option<Unevaluable> = None;

@@ -384,8 +384,13 @@ impl<'d> Node<'d> {
         let (start, end) = (slot.start as usize, slot.end as usize);
         match slot.tag {
             Tag::Str => {
+                let text = self.doc.text.as_bytes();
+                // The length and the first byte first: most keys differ there.
                 end - start == s.len()
-                    && self.doc.text.as_bytes().get(start..end) == Some(s.as_bytes())
+                    && s.as_bytes()
+                        .first()
+                        .is_none_or(|first| text.get(start) == Some(first))
+                    && text.get(start..end) == Some(s.as_bytes())
             }
             Tag::StrEsc => unescape(self.doc.text.get(start..end).unwrap_or_default()) == s,
             _ => false,
@@ -658,6 +663,27 @@ pub fn json_eq(a: Node<'_>, b: Node<'_>) -> bool {
 
 // ---------------------------------------------------------------------------- numbers
 
+/// The value of a number written as an integer of at most 18 digits (`-42`, `500`), the
+/// common case that needs no decimal arithmetic; `None` for any other text.
+fn small_integer(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(b - b'0');
+    }
+    Some(if negative { -value } else { value })
+}
+
 /// A JSON number, kept as its text and compared by its exact decimal value.
 #[derive(Debug, Clone, Copy)]
 pub struct Number<'d> {
@@ -753,6 +779,9 @@ impl<'d> Number<'d> {
 
     /// Orders two numbers by their exact decimal values.
     pub fn cmp_exact(&self, other: &Number<'_>) -> Ordering {
+        if let (Some(a), Some(b)) = (small_integer(self.text), small_integer(other.text)) {
+            return a.cmp(&b);
+        }
         let (a, b) = (self.decimal(), other.decimal());
         let sign = |d: &Decimal<'_>| {
             if d.is_zero() {
@@ -1458,22 +1487,26 @@ impl<'t> Parser<'t> {
             return Ok(());
         };
         let folded_hash = |text: &str| {
-            use std::hash::{Hash, Hasher};
+            use std::hash::Hasher;
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             if is_simple_key(text) {
-                for b in text.bytes() {
-                    b.to_ascii_lowercase().hash(&mut hasher);
+                // Lowercased a block at a time: one hasher write per block, not per byte.
+                let mut block = [0u8; 64];
+                for chunk in text.as_bytes().chunks(block.len()) {
+                    for (to, from) in block.iter_mut().zip(chunk) {
+                        *to = from.to_ascii_lowercase();
+                    }
+                    hasher.write(block.get(..chunk.len()).unwrap_or_default());
                 }
             } else {
-                for b in fold_key(text).bytes() {
-                    b.hash(&mut hasher);
-                }
+                hasher.write(fold_key(text).as_bytes());
             }
             hasher.finish()
         };
         if self.open.last().is_some_and(|f| f.index.is_none()) {
-            let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-            for (i, k) in self.keys.get(from..).unwrap_or_default().iter().enumerate() {
+            let earlier = self.keys.get(from..).unwrap_or_default();
+            let mut index: HashMap<u64, Vec<usize>> = HashMap::with_capacity(earlier.len() * 2);
+            for (i, k) in earlier.iter().enumerate() {
                 index
                     .entry(folded_hash(&self.key_text(k.slot)))
                     .or_default()
@@ -1822,6 +1855,10 @@ pub fn push_pointer(pointer: &str, token: &str) -> String {
     let mut out = String::with_capacity(pointer.len() + token.len() + 1);
     out.push_str(pointer);
     out.push('/');
+    if !token.contains(['~', '/']) {
+        out.push_str(token);
+        return out;
+    }
     for c in token.chars() {
         match c {
             '~' => out.push_str("~0"),

@@ -152,7 +152,7 @@ pub struct Limit {
 #[derive(Debug, Clone)]
 pub struct Pattern {
     text: String,
-    /// The literal pieces between `*`s; one piece means an exact name.
+    /// The literal pieces between `*`s; none for an exact name.
     parts: Vec<String>,
 }
 
@@ -160,7 +160,11 @@ impl Pattern {
     fn new(text: &str) -> Self {
         Pattern {
             text: text.to_owned(),
-            parts: text.split('*').map(str::to_owned).collect(),
+            parts: if text.contains('*') {
+                text.split('*').map(str::to_owned).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -177,12 +181,14 @@ impl Pattern {
     /// Whether `name` matches: `*` matches any run of characters, even an empty one.
     pub fn matches(&self, name: &str) -> bool {
         let (Some(first), Some(last)) = (self.parts.first(), self.parts.last()) else {
-            return false;
+            return name == self.text;
         };
-        if self.parts.len() == 1 {
-            return name == first;
-        }
+        // The first byte alone turns most names away from a prefix pattern.
         if name.len() < first.len() + last.len()
+            || first
+                .as_bytes()
+                .first()
+                .is_some_and(|b| name.as_bytes().first() != Some(b))
             || !name.starts_with(first.as_str())
             || !name.ends_with(last.as_str())
         {
@@ -461,22 +467,24 @@ impl Policy {
     }
 
     fn build_plans(&self) -> HashMap<String, Plan, FastHash> {
-        let mut plans = HashMap::with_hasher(FastHash);
-        let names = self
-            .entries
-            .iter()
-            .filter(|e| !e.pattern.is_glob())
-            .map(|e| e.pattern.as_str())
-            .chain(self.hide_exact.keys().map(String::as_str));
-        for name in names {
-            if !plans.contains_key(name) {
-                plans.insert(name.to_owned(), self.compute_plan(name));
+        let mut plans =
+            HashMap::with_capacity_and_hasher(self.entries.len() + self.hide_exact.len(), FastHash);
+        for (i, entry) in self.entries.iter().enumerate() {
+            let name = entry.pattern.as_str();
+            if !entry.pattern.is_glob() && !plans.contains_key(name) {
+                plans.insert(name.to_owned(), self.compute_plan(name, Some(i)));
+            }
+        }
+        for name in self.hide_exact.keys() {
+            if !plans.contains_key(name.as_str()) {
+                plans.insert(name.clone(), self.compute_plan(name, None));
             }
         }
         plans
     }
 
-    fn compute_plan(&self, tool: &str) -> Plan {
+    /// The plan of `tool`, whose exact key (if the policy has one) is entry `exact`.
+    fn compute_plan(&self, tool: &str, exact: Option<usize>) -> Plan {
         let mut entries: Vec<usize> = self
             .globs
             .iter()
@@ -487,11 +495,7 @@ impl Policy {
                     .is_some_and(|e| e.pattern.matches(tool))
             })
             .collect();
-        if let Some(i) = self
-            .entries
-            .iter()
-            .position(|e| !e.pattern.is_glob() && e.pattern.as_str() == tool)
-        {
+        if let Some(i) = exact {
             entries.push(i);
             crate::sort::sort(&mut entries);
         }
@@ -568,7 +572,8 @@ impl Policy {
         if let Some(plan) = self.cache.borrow().get(tool) {
             return PlanRef::Shared(plan.clone());
         }
-        let plan = Rc::new(self.compute_plan(tool));
+        // Every exact key has its plan in `plans`: this name is none of them.
+        let plan = Rc::new(self.compute_plan(tool, None));
         let mut cache = self.cache.borrow_mut();
         if cache.len() < PLAN_CACHE {
             cache.insert(tool.into(), plan.clone());

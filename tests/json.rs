@@ -53,3 +53,30 @@ fn a_number_is_in_range_only_if_its_canonical_form_is() {
         );
     }
 }
+
+#[test]
+fn numbers_order_by_exact_value_whether_written_as_small_integers_or_not() {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let cases = [
+        ("1", "2", Less),
+        ("-3", "2", Less),
+        ("-3", "-20", Greater),
+        ("0", "-0", Equal),
+        ("500", "5e2", Equal),
+        ("500", "500.0", Equal),
+        ("499", "499.5", Less),
+        ("-1", "-1.5", Greater),
+        ("999999999999999999", "1000000000000000000", Less),
+        ("123456789012345678901", "123456789012345678900", Greater),
+        ("-123456789012345678901", "-1", Less),
+        ("1", "0.99999999999999999999", Greater),
+    ];
+    for (a, b, expected) in cases {
+        let text = format!("[{a},{b}]");
+        let doc = Document::parse(text.as_bytes()).expect("json");
+        let items: Vec<_> = doc.root().items().collect();
+        let (x, y) = (items[0].as_number().unwrap(), items[1].as_number().unwrap());
+        assert_eq!(x.cmp_exact(&y), expected, "{a} against {b}");
+        assert_eq!(y.cmp_exact(&x), expected.reverse(), "{b} against {a}");
+    }
+}

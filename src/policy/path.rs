@@ -32,6 +32,8 @@ pub enum Segment {
 pub struct ArgPath {
     text: String,
     segments: Vec<Segment>,
+    /// Whether a segment is `*` (else the path reaches one target).
+    star: bool,
 }
 
 /// What one resolution of a path reached.
@@ -79,6 +81,7 @@ impl ArgPath {
         }
         Ok(ArgPath {
             text: text.to_owned(),
+            star: segments.contains(&Segment::Star),
             segments,
         })
     }
@@ -95,7 +98,35 @@ impl ArgPath {
 
     /// Whether a segment is `*`.
     pub fn has_star(&self) -> bool {
-        self.segments.contains(&Segment::Star)
+        self.star
+    }
+
+    /// The one target of a path without `*`, resolved in a loop (what [`ArgPath::walk`]
+    /// hands over for such a path); `None` for a path with `*`.
+    pub fn single<'d>(&self, arguments: Node<'d>) -> Option<Target<'d>> {
+        if self.star {
+            return None;
+        }
+        let mut value = arguments;
+        for (at, segment) in self.segments.iter().enumerate() {
+            let next = match (segment, value.kind()) {
+                (Segment::Key { text, .. }, Kind::Object) => value.get(text),
+                (
+                    Segment::Key {
+                        digits: true,
+                        index,
+                        ..
+                    },
+                    Kind::Array,
+                ) => index.and_then(|i| value.item(i)),
+                (_, found) => return Some(Target::WrongKind { at, found }),
+            };
+            match next {
+                Some(next) => value = next,
+                None => return Some(Target::Absent { at }),
+            }
+        }
+        Some(Target::Value(value))
     }
 
     /// The path up to and including segment `at`, as written: `args.values` for segment 0
