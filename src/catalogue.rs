@@ -408,6 +408,30 @@ impl View {
         self.seeded
     }
 
+    /// Whether [`Pins::observe`] of `seen` on the pins this view was taken from would
+    /// change nothing: the pins are seeded, every tool seen has the current definition
+    /// the view has, and (for a `complete` list) every tool the view has as listed was
+    /// seen. The gateway then skips telling the catalogue object (an isolate confirms
+    /// its view every few seconds; a later list tells the object what this one did not).
+    pub fn agrees(&self, seen: &[Seen], complete: bool) -> bool {
+        let same = |tool: &Seen| {
+            self.tools
+                .get(&tool.name)
+                .and_then(|known| known.current_sha256.as_deref())
+                == Some(tool.sha256.as_str())
+        };
+        if !self.seeded || !seen.iter().all(same) {
+            return false;
+        }
+        if !complete {
+            return true;
+        }
+        // Every tool seen is listed in the view: the list is all of it when the counts agree.
+        let listed = self.tools.values().filter(|t| t.current_sha256.is_some());
+        let names: std::collections::HashSet<&str> = seen.iter().map(|t| t.name.as_str()).collect();
+        listed.count() == names.len()
+    }
+
     /// Whether the origin currently lists `tool`.
     pub fn lists(&self, tool: &str) -> bool {
         self.tools

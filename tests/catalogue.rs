@@ -1038,3 +1038,47 @@ fn warnings_flag_an_overlong_description_against_the_median() {
         json!(["the description is 1500 characters, more than 1,000 and more than four times the catalogue's median (13)"])
     );
 }
+
+#[test]
+fn a_view_agrees_with_a_list_exactly_when_observing_it_would_change_nothing() {
+    let a = r#"{"name":"a","description":"A."}"#;
+    let a2 = r#"{"name":"a","description":"A, changed."}"#;
+    let b = r#"{"name":"b","description":"B."}"#;
+    let c = r#"{"name":"c","description":"C."}"#;
+    let mut pins = Pins::default();
+    pins.observe(&[seen(a), seen(b)], true);
+    let cases: &[(&str, &[&str], bool, bool)] = &[
+        ("the same complete list", &[a, b], true, true),
+        ("the same list in another order", &[b, a], true, true),
+        ("one page of it", &[a], false, true),
+        ("a complete list without one tool", &[a], true, false),
+        ("a changed definition", &[a2, b], true, false),
+        ("a new tool on a page", &[c], false, false),
+        ("a new tool in a complete list", &[a, b, c], true, false),
+        ("an empty complete list", &[], true, false),
+        ("an empty page", &[], false, true),
+    ];
+    for (what, tools, complete, agrees) in cases {
+        let listed: Vec<Seen> = tools.iter().map(|t| seen(t)).collect();
+        let view = View::new(pins.snapshot(1));
+        assert_eq!(view.agrees(&listed, *complete), *agrees, "{what}");
+        let mut after = pins.clone();
+        after.observe(&listed, *complete);
+        assert_eq!(
+            after == pins,
+            *agrees,
+            "{what}: observing it changes nothing"
+        );
+    }
+    let unseeded = View::new(Pins::default().snapshot(0));
+    assert!(!unseeded.agrees(&[seen(a)], true), "nothing is pinned yet");
+    // A removed tool stays in the view, unlisted; a complete list without it agrees.
+    let mut removed = pins.clone();
+    removed.observe(&[seen(a)], true);
+    let view = View::new(removed.snapshot(2));
+    assert!(view.agrees(&[seen(a)], true));
+    assert!(
+        !view.agrees(&[seen(a), seen(b)], true),
+        "the removed tool is back"
+    );
+}

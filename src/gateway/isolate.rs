@@ -243,6 +243,17 @@ pub async fn view(env: &Env) -> Rc<View> {
     }
 }
 
+/// Whether this isolate's catalogue view agrees with a list ([`View::agrees`]): then
+/// telling the catalogue object about it would change nothing.
+pub fn view_agrees(seen: &[crate::catalogue::Seen], complete: bool) -> bool {
+    STATE.with(|s| {
+        s.borrow()
+            .catalogue
+            .as_ref()
+            .is_some_and(|c| c.view.agrees(seen, complete))
+    })
+}
+
 /// Makes `view` this isolate's catalogue (after an observation changed it).
 pub fn set_view(view: Rc<View>, checked_at: u64) {
     STATE.with(|s| {

@@ -398,6 +398,8 @@ pub async fn perform(env: &Env, config: &Rc<Result<Config, String>>, side: Side)
     let mut queue = vec![side];
     while let Some(side) = queue.pop() {
         match side {
+            // The list this isolate's view already has: nothing to tell the object.
+            Side::Observe { seen, complete } if super::isolate::view_agrees(&seen, complete) => {}
             Side::Observe { seen, complete } => {
                 match super::catalogue_store::observe(env, seen, complete).await {
                     Ok((_, changes)) => queue.extend(super::call::changes_to_sides(changes)),
