@@ -11,6 +11,7 @@ use super::objects::{fail, faulty, int, json_answer, rows, sql_int, text};
 use crate::audit::{Query, Record, MAX_PAGE_BYTES};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::cell::Cell;
 use worker::{
     durable_object, wasm_bindgen, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
     State,
@@ -36,10 +37,18 @@ pub struct AuditStore {
     state: State,
     sql: SqlStorage,
     faulty: bool,
+    /// What this instance has done once and need not redo on every append: made its
+    /// tables, stored the retention (the last value written), seen the alarm set.
+    ready: Cell<bool>,
+    retention_days: Cell<Option<u64>>,
+    alarm_set: Cell<bool>,
 }
 
 impl AuditStore {
     fn schema(&self) -> Result<()> {
+        if self.ready.get() {
+            return Ok(());
+        }
         self.sql.exec(
             "CREATE TABLE IF NOT EXISTS audit (
                 id TEXT PRIMARY KEY, at INTEGER NOT NULL, grant_id TEXT NOT NULL,
@@ -59,6 +68,7 @@ impl AuditStore {
             "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
             None,
         )?;
+        self.ready.set(true);
         Ok(())
     }
 
@@ -85,11 +95,14 @@ impl AuditStore {
             )?;
             written += cursor.rows_written();
         }
-        self.sql.exec(
-            "INSERT INTO settings (key, value) VALUES ('retention_days', ?)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            vec![sql_int(retention_days)],
-        )?;
+        if self.retention_days.get() != Some(retention_days) {
+            self.sql.exec(
+                "INSERT INTO settings (key, value) VALUES ('retention_days', ?)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                vec![sql_int(retention_days)],
+            )?;
+            self.retention_days.set(Some(retention_days));
+        }
         Ok(written)
     }
 
@@ -165,6 +178,9 @@ impl DurableObject for AuditStore {
             state,
             sql,
             faulty: faulty(&env, "audit"),
+            ready: Cell::new(false),
+            retention_days: Cell::new(None),
+            alarm_set: Cell::new(false),
         }
     }
 
@@ -187,20 +203,29 @@ impl DurableObject for AuditStore {
         });
         let value = match result {
             Ok(value) => value,
-            Err(e) => return fail(500, &format!("audit storage failed: {e}")),
+            Err(e) => {
+                // Storage is the truth after a failure: check everything again next time.
+                self.ready.set(false);
+                self.retention_days.set(None);
+                return fail(500, &format!("audit storage failed: {e}"));
+            }
         };
-        if matches!(op, AuditOp::Append { .. }) {
+        if matches!(op, AuditOp::Append { .. }) && !self.alarm_set.get() {
             let storage = self.state.storage();
             if storage.get_alarm().await.ok().flatten().is_none() {
                 storage
                     .set_alarm(std::time::Duration::from_millis(DAY_MS / 24))
                     .await?;
             }
+            // The alarm, once set, sets itself again each time it runs.
+            self.alarm_set.set(true);
         }
         json_answer(200, value)
     }
 
     async fn alarm(&self) -> Result<Response> {
+        // Until this run has set the next alarm, appends check for one again.
+        self.alarm_set.set(false);
         self.schema()?;
         let days = rows(
             &self.sql,
@@ -216,6 +241,7 @@ impl DurableObject for AuditStore {
             .storage()
             .set_alarm(std::time::Duration::from_millis(DAY_MS / 24))
             .await?;
+        self.alarm_set.set(true);
         Response::ok("pruned")
     }
 }
