@@ -655,7 +655,7 @@ impl Call {
         let schema_doc = cx
             .view
             .current(name)
-            .and_then(|raw| Document::parse(raw.as_bytes()).ok().map(|d| d.into_owned()));
+            .and_then(|raw| Document::parse_answer(raw).ok().map(|d| d.into_owned()));
         let schema = schema_doc
             .as_ref()
             .and_then(|d| d.root().get("inputSchema"));
