@@ -554,7 +554,7 @@ fn answer_with_id(body: &str, id: &str) -> Result<String, String> {
             .collect()
     };
     for candidate in candidates {
-        if let Ok(doc) = Document::parse_answer(candidate) {
+        if let Ok(doc) = Document::parse_answer(&candidate) {
             if doc.root().get("id").is_some_and(|i| i.raw() == id) {
                 if let Some(error) = doc.root().get("error") {
                     return Err(format!(
