@@ -15,7 +15,7 @@
 use super::objects::{fail, faulty, int, json_answer, rows, sql_int, text};
 use crate::approval::{self, Approval, OnCall, Status};
 use crate::json;
-use crate::pipeline::ApprovalReply;
+use crate::pipeline::{ApprovalReply, ApprovalUse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::cell::Cell;
@@ -39,6 +39,9 @@ pub enum ControlOp {
         request: approval::Request,
         new_id: String,
     },
+    /// The call an approval let through passed its limits: use the approval, if it is
+    /// still approved (answers [`UseReply`]).
+    Use { id: String },
     /// A page of approvals, newest first, optionally of one status.
     List {
         status: Option<Status>,
@@ -72,11 +75,34 @@ pub struct CallReply {
     pub approval: Approval,
 }
 
+/// The control object's answer to [`ControlOp::Use`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UseReply {
+    /// Whether this call used the approval; if not, `status` says what it is now.
+    pub used: bool,
+    pub status: String,
+}
+
+impl UseReply {
+    /// The answer as the call's state machine takes it.
+    pub fn into_pipeline(self) -> ApprovalUse {
+        if self.used {
+            ApprovalUse::Used
+        } else {
+            ApprovalUse::Gone {
+                status: self.status,
+            }
+        }
+    }
+}
+
 impl CallReply {
     /// The answer as the call's state machine takes it.
     pub fn into_pipeline(self) -> ApprovalReply {
         match self.outcome.as_str() {
-            "pass" => ApprovalReply::Pass,
+            "pass" => ApprovalReply::Pass {
+                id: self.approval.id,
+            },
             "denied" => ApprovalReply::Denied {
                 approval: self.approval,
             },
@@ -200,13 +226,29 @@ impl ControlStore {
                 json!({ "outcome": "full", "created": false, "approval": outcome.approval() }),
             );
         }
-        self.save(outcome.approval())?;
+        // An approved approval is used only once its call has passed its limits (`Use`).
+        if !matches!(outcome, OnCall::Pass { .. }) {
+            self.save(outcome.approval())?;
+        }
         let (kind, created) = match &outcome {
             OnCall::Pending { created, .. } => ("pending", *created),
             OnCall::Pass { .. } => ("pass", false),
             OnCall::Denied { .. } => ("denied", false),
         };
         reply(json!({ "outcome": kind, "created": created, "approval": outcome.approval() }))
+    }
+
+    fn use_approval(&self, id: &str, now: u64) -> Result<Response> {
+        let Some(approval) = self.find(id)? else {
+            return reply(json!({ "used": false, "status": "expired" }));
+        };
+        match approval::use_approved(approval, now) {
+            Ok(used) => {
+                self.save(&used)?;
+                reply(json!({ "used": true, "status": used.status.name() }))
+            }
+            Err(status) => reply(json!({ "used": false, "status": status.name() })),
+        }
     }
 
     /// A page of approvals of one status (or all), filtered and ordered in storage.
@@ -368,6 +410,7 @@ impl ControlStore {
         self.scrub(now)?;
         match op {
             ControlOp::Call { request, new_id } => self.on_call(request, &new_id, now),
+            ControlOp::Use { id } => self.use_approval(&id, now),
             ControlOp::List {
                 status,
                 limit,
