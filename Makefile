@@ -7,6 +7,6 @@ test:
 build:
 	bash scripts/build-worker.sh
 bench:
-	cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
+	bash scripts/bench.sh
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)

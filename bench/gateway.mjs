@@ -355,7 +355,9 @@ try {
   ].map((t) => ({ ...t, agent: agent(), headers: common }));
   for (const target of targets) await openSession(target);
   await measure(targets, WARMUP);
+  const loadBefore = os.loadavg()[0];
   const times = await measure(targets, REQUESTS);
+  const load = `${loadBefore.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`;
 
   const rows = KINDS.map(({ kind }, k) => {
     const [direct, through, gated] = times[k].map((ms) => ms.sort((a, b) => a - b));
@@ -365,10 +367,10 @@ try {
       toolgate: percentile(gated, p),
       added: percentile(gated, p) - percentile(through, p),
     });
-    return { kind, requests: REQUESTS, warmup: WARMUP, p50: at(50), p90: at(90) };
+    return { kind, requests: REQUESTS, warmup: WARMUP, load, p50: at(50), p90: at(90) };
   });
   const f = (ms) => ms.toFixed(2).padStart(7);
-  console.log(`gateway bench: ${REQUESTS} sequential requests of each kind per target after ${WARMUP} warm-up, interleaved; ms, p50 / p90`);
+  console.log(`gateway bench: ${REQUESTS} sequential requests of each kind per target after ${WARMUP} warm-up, interleaved; ms, p50 / p90; load average ${load}`);
   console.log(`${'kind'.padEnd(20)} ${'origin'.padStart(15)} ${'pass-through'.padStart(15)} ${'toolgate'.padStart(15)} ${'added'.padStart(15)}`);
   for (const { kind, p50, p90 } of rows) {
     const pair = (key) => `${f(p50[key])} /${f(p90[key])}`;
