@@ -4,15 +4,14 @@
 //!
 //! Shapes the workload leaves out on purpose, each because the two engines cannot agree
 //! on it for a reason that is not a bug in the Cedar translation (README, "What Cedar
-//! cannot express"), or because `toolgate eval` of this tree departs from CONTRACT v2:
+//! cannot express", "Shapes the workload leaves out"):
 //! - numbers that are not integers, or outside i64: Cedar's only number is a 64-bit Long
-//!   (and toolgate of this tree compares them as doubles, not exactly as CONTRACT v2
-//!   section 1 says);
+//!   (toolgate compares them exactly, as CONTRACT v2 section 1 says);
 //! - JSON `null`: Cedar has no null value;
 //! - an object argument that an `exists` condition looks into (`args.values.company_id`)
 //!   is never sent as a string, number, boolean or array: CONTRACT v2 says such a path
-//!   "cannot be evaluated, for `exists` too" (deny), and Cedar's `has` does error there,
-//!   but `toolgate eval` of this tree treats it as absent (`exists` false);
+//!   "cannot be evaluated, for `exists` too" (deny), as `toolgate eval` and Cedar's
+//!   `has` both do now; left out since an earlier toolgate read it as absent;
 //! - an argument that a `contains` condition tests is never sent as the other of
 //!   string / array: toolgate's `contains` is substring or membership by the value's
 //!   runtime type, and Cedar has no runtime type test;
@@ -20,7 +19,7 @@
 //!   is expanded over the catalogue, while `toolgate eval` has no catalogue (the gateway
 //!   answers a tool its origin does not list as hidden, CONTRACT section 3);
 //! - `*` path segments and array indexes in paths: Cedar sets are unordered and have no
-//!   quantifier (and `toolgate eval` of this tree reads `*` as a literal key).
+//!   quantifier (`toolgate eval` reads `*` as every element).
 
 use crate::catalogue::{Kind, Tool};
 use crate::policy::{glob, Cond, Model, Op};
