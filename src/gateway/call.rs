@@ -311,10 +311,8 @@ impl Host<'_> {
         for side in sides {
             let env = self.env.clone();
             let config = self.config_rc.clone();
-            self.ctx.wait_until(async move {
-                origin::after_answer().await;
-                origin::perform(&env, &config, side).await;
-            });
+            self.ctx
+                .wait_until(async move { origin::perform(&env, &config, side).await });
         }
     }
 }

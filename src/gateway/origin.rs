@@ -306,7 +306,6 @@ pub async fn stream(
     let (tx, rx) = futures_channel::oneshot::channel::<Vec<Side>>();
     ctx.wait_until(async move {
         if let Ok(sides) = rx.await {
-            after_answer().await;
             for side in sides {
                 perform(&env, &config, side).await;
             }
@@ -381,18 +380,9 @@ impl Drop for Tail {
     }
 }
 
-/// Waits until the answer has been handed to the runtime (a zero timer fires after the
-/// task that returns it). Side effects start only then: under `wrangler dev` the Worker,
-/// its Durable Objects and the local proxy share one thread, and a record's log line and
-/// object write begun before the answer went out delayed it by milliseconds.
-pub async fn after_answer() {
-    Delay::from(Duration::ZERO).await;
-}
-
 /// Performs side effects after the answer (`waitUntil`).
 fn perform_later(ctx: &Context, env: Env, config: Rc<Result<Config, String>>, sides: Vec<Side>) {
     ctx.wait_until(async move {
-        after_answer().await;
         for side in sides {
             perform(&env, &config, side).await;
         }
