@@ -6,8 +6,10 @@
 //! binding and asks [`on_call`] what to do; [`decide`] applies an operator's verdict.
 //!
 //! - **pending**: the call is held; the same approval is returned until it expires.
-//! - **approved**: the identical call passes the approval step **once**; the approval is
-//!   then `used`, and the next identical call creates a new pending approval.
+//! - **approved**: the identical call passes the approval step **once**. The approval is
+//!   `used` ([`use_approved`]) only when the call has also passed its limits and goes to
+//!   the origin, so a call refused by a limit (or by a counter that cannot be reached)
+//!   keeps its approval; after that, the next identical call creates a new pending one.
 //! - **denied**: the identical call is denied with the operator's note, for as long as
 //!   the approval lives.
 //! - Pending and approved approvals expire `ttl` after they were created; an expired one
@@ -151,7 +153,8 @@ impl Approval {
 pub enum OnCall {
     /// Held: the approval is pending (`created` is true when it was just made).
     Pending { approval: Approval, created: bool },
-    /// Approved: the call passes the approval step, and the approval is now used.
+    /// Approved: the call passes the approval step. The approval is unchanged: it is used
+    /// ([`use_approved`]) once the call has passed its limits.
     Pass { approval: Approval },
     /// An operator refused: the call is denied with the note.
     Denied { approval: Approval },
@@ -185,7 +188,7 @@ pub struct Request {
 /// What to do with a call, given the newest approval of its binding (if any). `new_id`
 /// is used only when a new pending approval is created.
 pub fn on_call(existing: Option<Approval>, request: &Request, now_ms: u64, new_id: &str) -> OnCall {
-    if let Some(mut approval) = existing {
+    if let Some(approval) = existing {
         match approval.status_at(now_ms) {
             Status::Pending => {
                 return OnCall::Pending {
@@ -193,11 +196,7 @@ pub fn on_call(existing: Option<Approval>, request: &Request, now_ms: u64, new_i
                     created: false,
                 }
             }
-            Status::Approved => {
-                approval.status = Status::Used;
-                approval.arguments_sealed = None;
-                return OnCall::Pass { approval };
-            }
+            Status::Approved => return OnCall::Pass { approval },
             Status::Denied => return OnCall::Denied { approval },
             Status::Used | Status::Expired => {}
         }
@@ -220,6 +219,19 @@ pub fn on_call(existing: Option<Approval>, request: &Request, now_ms: u64, new_i
             note: None,
         },
         created: true,
+    }
+}
+
+/// Uses an approved approval for the one call it lets through: `Err` with its status when
+/// it is no longer approved (another identical call used it first, or it expired).
+pub fn use_approved(mut approval: Approval, now_ms: u64) -> Result<Approval, Status> {
+    match approval.status_at(now_ms) {
+        Status::Approved => {
+            approval.status = Status::Used;
+            approval.arguments_sealed = None;
+            Ok(approval)
+        }
+        status => Err(status),
     }
 }
 

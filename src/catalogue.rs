@@ -54,7 +54,7 @@ pub fn tools_from_json(text: &str) -> Result<Vec<Tool>, Vec<PolicyError>> {
     if trimmed.starts_with("event:") || trimmed.starts_with("data:") || trimmed.starts_with("id:") {
         return tools_from_sse(text);
     }
-    let doc = Document::parse(text.as_bytes())
+    let doc = Document::parse_answer(text)
         .map_err(|e| error(&e.pointer, format!("invalid json: {e}")))?;
     let root = doc.root();
     let (base, items) = match root.kind() {

@@ -108,7 +108,7 @@ impl<'a> Filter<'a> {
         if text.len() > MAX_MESSAGE_BYTES {
             return Err(FilterError::TooLarge);
         }
-        let doc = Document::parse(text.as_bytes()).map_err(FilterError::NotJson)?;
+        let doc = Document::parse_answer(text).map_err(FilterError::NotJson)?;
         let root = doc.root();
         if !root.is_object() {
             return Err(FilterError::NotAnObject(root.kind().described()));

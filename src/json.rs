@@ -35,8 +35,14 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-/// The deepest nesting of arrays and objects accepted.
+/// The deepest nesting of arrays and objects accepted (in policies and agent requests).
 pub const MAX_DEPTH: usize = 64;
+
+/// The deepest nesting accepted in what an origin answers ([`Document::parse_answer`]):
+/// deeper than a request may be, since a tool's result may hold its arguments and more.
+/// The parser keeps open containers in a list, not on the call stack, so depth costs
+/// only that list.
+pub const MAX_ANSWER_DEPTH: usize = 1024;
 
 /// The most digits an exponent may have. A longer one is refused as out of range.
 pub const MAX_EXPONENT_DIGITS: usize = 6;
@@ -78,8 +84,8 @@ pub enum JsonErrorKind {
     ControlCharacter,
     #[error("number out of range")]
     NumberOutOfRange,
-    #[error("nesting deeper than {MAX_DEPTH}")]
-    TooDeep,
+    #[error("nesting deeper than {0}")]
+    TooDeep(usize),
     #[error("trailing data after the json value")]
     TrailingData,
     #[error("text larger than 4 GiB")]
@@ -171,7 +177,19 @@ impl<'a> Document<'a> {
 
     /// Like [`Document::parse_reusing`], for text already known to be UTF-8.
     pub fn parse_str_reusing(text: &'a str, tape: Tape) -> Result<Document<'a>, JsonError> {
-        let Tape { slots, keys, open } = parse_slots(text, tape)?;
+        let Tape { slots, keys, open } = parse_slots(text, tape, MAX_DEPTH)?;
+        Ok(Document {
+            text: Cow::Borrowed(text),
+            slots,
+            keys,
+            open,
+        })
+    }
+
+    /// Like [`Document::parse`] for a message from an origin, which may nest as deep as
+    /// [`MAX_ANSWER_DEPTH`].
+    pub fn parse_answer(text: &'a str) -> Result<Document<'a>, JsonError> {
+        let Tape { slots, keys, open } = parse_slots(text, Tape::default(), MAX_ANSWER_DEPTH)?;
         Ok(Document {
             text: Cow::Borrowed(text),
             slots,
@@ -182,7 +200,7 @@ impl<'a> Document<'a> {
 
     /// Parses a text the document then owns.
     pub fn parse_owned(text: String) -> Result<Document<'static>, JsonError> {
-        let Tape { slots, keys, open } = parse_slots(&text, Tape::default())?;
+        let Tape { slots, keys, open } = parse_slots(&text, Tape::default(), MAX_DEPTH)?;
         Ok(Document {
             text: Cow::Owned(text),
             slots,
@@ -1127,6 +1145,8 @@ struct Parser<'t> {
     /// Whether a member's value (or an item) of the innermost open container is being
     /// read, so that errors name it. Every outer container is reading one.
     in_value: bool,
+    /// The deepest nesting accepted.
+    max_depth: usize,
 }
 
 /// A parse error, boxed so that the parser's results fit in a register.
@@ -1142,7 +1162,7 @@ impl From<Fail> for JsonError {
 const LINEAR_KEYS: usize = 16;
 
 /// Parses `text` onto `tape`'s buffers; the returned tape holds the slots.
-fn parse_slots(text: &str, tape: Tape) -> Result<Tape, JsonError> {
+fn parse_slots(text: &str, tape: Tape, max_depth: usize) -> Result<Tape, JsonError> {
     let Tape {
         mut slots,
         mut keys,
@@ -1162,6 +1182,7 @@ fn parse_slots(text: &str, tape: Tape) -> Result<Tape, JsonError> {
         open,
         keys,
         in_value: false,
+        max_depth,
     };
     parser.skip_ws();
     parser.value()?;
@@ -1327,8 +1348,8 @@ impl<'t> Parser<'t> {
     /// Opens the container at `pos` and moves past its bracket and any whitespace.
     #[inline(always)]
     fn open_container(&mut self, tag: Tag) -> Result<(), Fail> {
-        if self.open.len() >= MAX_DEPTH {
-            return Err(self.error(JsonErrorKind::TooDeep));
+        if self.open.len() >= self.max_depth {
+            return Err(self.error(JsonErrorKind::TooDeep(self.max_depth)));
         }
         let start = self.pos;
         self.pos += 1;
@@ -1716,6 +1737,7 @@ pub fn raw_members(text: &str) -> Result<Vec<(Cow<'_, str>, &str)>, JsonError> {
         open: Vec::new(),
         keys: Vec::new(),
         in_value: false,
+        max_depth: MAX_DEPTH,
     };
     let mut members: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(4);
     parser.skip_ws();

@@ -36,7 +36,7 @@ use crate::eval::{
 use crate::filter::{classify_body, Body, Filter, Report, MAX_MESSAGE_BYTES, MAX_TOOLS_LIST_BYTES};
 use crate::json::{self, Document};
 use crate::mcp::{self, Invalid, Kind, McpHeaders, Message};
-use crate::policy::{Limit, Policy};
+use crate::policy::{Limit, Policy, Text};
 use crate::ratelimit::{longest_wait, CounterKey, LimitRefused};
 use crate::sessions;
 
@@ -54,6 +54,9 @@ pub const FORWARDED_HEADERS: &[&str] = &[
 /// content type, which is the gateway's own (`application/json` or `text/event-stream`,
 /// for what it checked).
 pub const ANSWER_HEADERS: &[&str] = &["cache-control", "mcp-protocol-version"];
+
+const APPROVAL_STORE_DOWN: &str =
+    "toolgate could not reach its approval store, so the call was not forwarded; try again shortly";
 
 /// The HTTP method of a request to `/mcp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,14 +110,25 @@ pub enum Reserved {
 /// What the control object says of a call that needs approval.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApprovalReply {
-    /// Approved: the call passes the approval step (once).
-    Pass,
+    /// Approved: the call passes the approval step; approval `id` is used
+    /// ([`Step::UseApproval`]) once the call has passed its limits.
+    Pass { id: String },
     /// Pending; `created` when it was made by this call.
     Held { approval: Approval, created: bool },
     /// An operator denied it.
     Denied { approval: Approval },
     /// The grant has [`approval::MAX_PENDING_PER_GRANT`] approvals waiting.
     Full,
+}
+
+/// What the control object says when the call an approval let through asks to use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalUse {
+    /// This call used the approval: it goes to the origin.
+    Used,
+    /// The approval is no longer approved (`status`: used by an identical call that got
+    /// there first, or expired).
+    Gone { status: String },
 }
 
 /// A request to the origin.
@@ -176,6 +190,9 @@ pub enum Step {
     },
     /// Reserve one call on every counter, in order; answer with [`Call::on_reserved`].
     Reserve(Vec<Reserve>),
+    /// Use approval `id` for this call, which has passed its limits; answer with
+    /// [`Call::on_approval_used`].
+    UseApproval { id: String },
     /// Send this to the origin; answer with [`Call::on_forwarded`].
     Forward(Forward),
     /// Read the origin's body, at most `limit` bytes; answer with [`Call::on_body`].
@@ -269,6 +286,7 @@ enum State {
     Decide,
     Reserve,
     ReserveMonitored,
+    UseApproval,
     Forward,
     Answer,
     Done,
@@ -294,6 +312,9 @@ pub struct Call {
     limits: Vec<Limit>,
     monitored: Vec<Limit>,
     allow_rule: String,
+    /// The approval that let this call through (its id and rule), used once the call's
+    /// limits admit it.
+    approved: Option<(String, Text)>,
     decision: Option<Decision>,
     monitor: Option<Decision>,
     taken: Vec<(CounterKey, u64)>,
@@ -328,6 +349,7 @@ impl Call {
             limits: Vec::new(),
             monitored: Vec::new(),
             allow_rule: String::new(),
+            approved: None,
             decision: None,
             monitor: None,
             taken: Vec::new(),
@@ -391,6 +413,7 @@ impl Call {
                 State::Decide => self.decide(cx),
                 State::Reserve => self.reserve(&self.limits.clone()),
                 State::ReserveMonitored => self.reserve(&self.monitored.clone()),
+                State::UseApproval => self.use_approval(),
                 State::Forward => self.forward(cx),
                 State::Answer => self.answer(cx),
                 State::Done => Some(Step::Respond(own(
@@ -632,7 +655,7 @@ impl Call {
         let schema_doc = cx
             .view
             .current(name)
-            .and_then(|raw| Document::parse(raw.as_bytes()).ok().map(|d| d.into_owned()));
+            .and_then(|raw| Document::parse_answer(raw).ok().map(|d| d.into_owned()));
         let schema = schema_doc
             .as_ref()
             .and_then(|d| d.root().get("inputSchema"));
@@ -726,7 +749,10 @@ impl Call {
         reply: Result<ApprovalReply, String>,
     ) -> Option<Decision> {
         match reply {
-            Ok(ApprovalReply::Pass) => None,
+            Ok(ApprovalReply::Pass { id }) => {
+                self.approved = Some((id, Text::from(rule)));
+                None
+            }
             Ok(ApprovalReply::Held { approval, created }) => {
                 if created && cx.config.approval_webhook_url.is_some() {
                     self.sides.push(Side::Webhook(approval::webhook_body(
@@ -763,7 +789,7 @@ impl Call {
             Err(_) => Some(Decision::denied(
                 message,
                 rule,
-                "toolgate could not reach its approval store, so the call was not forwarded; try again shortly".to_owned(),
+                APPROVAL_STORE_DOWN.to_owned(),
             )),
         }
     }
@@ -772,7 +798,7 @@ impl Call {
         if limits.is_empty() {
             self.state = match self.state {
                 State::Reserve => State::ReserveMonitored,
-                _ => State::Forward,
+                _ => State::UseApproval,
             };
             return None;
         }
@@ -845,7 +871,41 @@ impl Call {
             self.monitor
                 .get_or_insert_with(|| Decision::rate_limited(message, &refused));
         }
+        self.state = State::UseApproval;
+    }
+
+    /// A call that passed its approval step and its limits uses its approval; any other
+    /// call goes straight on.
+    fn use_approval(&mut self) -> Option<Step> {
         self.state = State::Forward;
+        self.approved
+            .as_ref()
+            .map(|(id, _)| Step::UseApproval { id: id.clone() })
+    }
+
+    /// The control object's answer to [`Step::UseApproval`]. An approval another identical
+    /// call used first (or that expired meanwhile) lets nothing through; nor does a store
+    /// that cannot be reached. Either way the reservations are given back: nothing ran.
+    pub fn on_approval_used(&mut self, reply: Result<ApprovalUse, String>) {
+        let Some(message) = self.message.take() else {
+            return;
+        };
+        let (id, rule) = self.approved.take().unwrap_or_default();
+        let why = match reply {
+            Ok(ApprovalUse::Used) => None,
+            Ok(ApprovalUse::Gone { status }) if status == "used" => Some(format!(
+                "approval `{id}` was used by an identical call that got there first (an approval lets one call through); this call was not forwarded, and repeating it asks for a new approval"
+            )),
+            Ok(ApprovalUse::Gone { status }) => Some(format!(
+                "approval `{id}` is {status} now, so the call was not forwarded; repeating it asks for a new approval"
+            )),
+            Err(_) => Some(APPROVAL_STORE_DOWN.to_owned()),
+        };
+        if let Some(why) = why {
+            let step = self.refuse(&message, Decision::denied(&message, &rule, why));
+            self.pending = Some(step);
+        }
+        self.message = Some(message);
     }
 
     fn forward(&mut self, cx: &Context<'_>) -> Option<Step> {

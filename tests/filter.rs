@@ -510,7 +510,6 @@ fn an_event_stream_that_cannot_be_checked_is_cut_where_it_goes_wrong() {
 }
 
 #[test]
-#[ignore = "bug: src/json.rs parses origin answers with MAX_DEPTH 64, the limit CONTRACT §3 puts on agent bodies, so the echo of an allowed 64-deep tools/call (65 deep) is refused with a 502 although the call ran; see tests/e2e/hostile.test.mjs `nesting 64 deep (allowed)`"]
 fn an_answer_nested_deeper_than_a_request_may_be_is_passed() {
     // message > result > structuredContent > 62 arrays: 65 deep.
     let deep = format!(
@@ -520,6 +519,24 @@ fn an_answer_nested_deeper_than_a_request_may_be_is_passed() {
     );
     let (result, _) = filter(HIDING, &deep);
     assert_eq!(result.unwrap(), deep);
+}
+
+#[test]
+fn an_answer_nested_deeper_than_max_answer_depth_is_refused() {
+    let nested = |depth: usize| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"result":{{"x":{}1{}}}}}"#,
+            "[".repeat(depth - 2),
+            "]".repeat(depth - 2)
+        )
+    };
+    let at_limit = nested(toolgate::json::MAX_ANSWER_DEPTH);
+    assert_eq!(filter(HIDING, &at_limit).0.unwrap(), at_limit);
+    let err = filter(HIDING, &nested(toolgate::json::MAX_ANSWER_DEPTH + 1))
+        .0
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nesting deeper than 1024"), "{err}");
 }
 
 #[test]

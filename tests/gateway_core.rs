@@ -230,12 +230,33 @@ fn approval_lifecycle_holds_passes_once_and_expires() {
     assert_eq!(approved.status, Status::Approved);
     assert_eq!(approved.decided_by.as_deref(), Some("ops"));
 
-    let pass = approval::on_call(Some(approved), &req, 700, "a3");
-    assert!(
-        matches!(&pass, OnCall::Pass { approval } if approval.status == Status::Used && approval.arguments_sealed.is_none())
+    // Passing the approval step changes nothing: a call refused by a limit after it
+    // keeps the approval.
+    let pass = approval::on_call(Some(approved.clone()), &req, 700, "a3");
+    assert_eq!(
+        pass,
+        OnCall::Pass {
+            approval: approved.clone()
+        }
     );
+    assert_eq!(
+        approval::on_call(stored(&pass), &req, 750, "a3"),
+        OnCall::Pass {
+            approval: approved.clone()
+        }
+    );
+    // The call that goes to the origin uses it, once; its arguments are dropped.
+    let used = approval::use_approved(approved.clone(), 760).unwrap();
+    assert_eq!(used.status, Status::Used);
+    assert!(used.arguments_sealed.is_none());
+    assert_eq!(approval::use_approved(used.clone(), 770), Err(Status::Used));
+    assert_eq!(
+        approval::use_approved(approved, 1_000_000),
+        Err(Status::Expired)
+    );
+    let used = OnCall::Pass { approval: used };
 
-    let held_again = approval::on_call(stored(&pass), &req, 800, "a4");
+    let held_again = approval::on_call(stored(&used), &req, 800, "a4");
     assert!(
         matches!(&held_again, OnCall::Pending { created: true, approval } if approval.id == "a4")
     );

@@ -19,7 +19,8 @@ use toolgate::filter::Report;
 use toolgate::json::{sha256_hex, Document};
 use toolgate::mcp;
 use toolgate::pipeline::{
-    self, Answer, ApprovalReply, Call, Context, Forwarded, Inbound, Reserved, Side, Step, Verb,
+    self, Answer, ApprovalReply, ApprovalUse, Call, Context, Forwarded, Inbound, Reserved, Side,
+    Step, Verb,
 };
 use toolgate::policy::Policy;
 use toolgate::sessions;
@@ -38,6 +39,7 @@ const POLICY: &str = r#"{
   "tools": {
     "write_file": { "action": "deny", "on_deny": "writes are not allowed" },
     "deploy": { "approval": { "ttl": "15m" } },
+    "release": { "approval": { "ttl": "15m" }, "limits": [ { "counter": "releases", "window": "hour", "max": 1, "scope": "grant" } ] },
     "search": { "limits": [
       { "counter": "search", "window": "minute", "max": 2, "scope": "grant" },
       { "counter": "search_session", "window": "hour", "max": 5, "scope": "session" }
@@ -56,6 +58,7 @@ const TOOLS: &[&str] = &[
     r#"{"name":"watched","inputSchema":{"type":"object"}}"#,
     r#"{"name":"regional","inputSchema":{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}}}"#,
     r#"{"name":"secret_regional","inputSchema":{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"}}}}"#,
+    r#"{"name":"release","inputSchema":{"type":"object"}}"#,
 ];
 
 // ---------------------------------------------------------------------------- the world
@@ -196,6 +199,8 @@ struct Host {
     /// What the gateway's own catalogue fetch learns (`None`: it fails).
     fetched: Option<View>,
     approval: Option<Result<ApprovalReply, String>>,
+    /// What using the approval says (by default: used).
+    used: Option<Result<ApprovalUse, String>>,
     /// The counters' answers, one list per Reserve step.
     reserved: Vec<Vec<Result<Reserved, String>>>,
     origin: Forwarded,
@@ -215,6 +220,7 @@ fn answered(status: u16, headers: &[(&str, &str)], body: &str) -> Host {
         claim: true,
         fetched: None,
         approval: None,
+        used: None,
         reserved: Vec::new(),
         origin: Forwarded::Answered {
             status,
@@ -234,6 +240,10 @@ impl Host {
     }
     fn approval(mut self, reply: Result<ApprovalReply, String>) -> Self {
         self.approval = Some(reply);
+        self
+    }
+    fn used(mut self, reply: Result<ApprovalUse, String>) -> Self {
+        self.used = Some(reply);
         self
     }
     fn reserved(mut self, replies: Vec<Result<Reserved, String>>) -> Self {
@@ -282,6 +292,9 @@ fn run(world: &mut World, request: &Request, mut host: Host) -> Run {
                 let reply = host.approval.take().expect("an approval reply");
                 call.on_approval(reply, &world.cx());
             }
+            Step::UseApproval { .. } => {
+                call.on_approval_used(host.used.take().unwrap_or(Ok(ApprovalUse::Used)));
+            }
             Step::Reserve(list) => {
                 let replies = reserved.next().unwrap_or_else(|| {
                     (0..list.len())
@@ -324,6 +337,7 @@ fn step_name(step: &Step) -> &'static str {
         Step::Claim { .. } => "claim",
         Step::FetchCatalogue => "fetch_catalogue",
         Step::Approval { .. } => "approval",
+        Step::UseApproval { .. } => "use_approval",
         Step::Reserve(_) => "reserve",
         Step::Forward(_) => "forward",
         Step::ReadBody { .. } => "read_body",
@@ -709,12 +723,43 @@ fn cases() -> Vec<Case> {
             .steps(&["budget", "claim", "approval", "respond"])
             .answer(200, &[JSON], &refusal("1", STORE_DOWN, &format!(r#"{{"decision":"deny","method":"tools/call","tool":"deploy","rule":"/tools/deploy/approval","message":{}}}"#, serde_json::to_string(STORE_DOWN).unwrap())))
             .sides(&["audit deny /tools/deploy/approval -"]),
-        case("approved: passes to the origin once", call("1", "deploy", "{}"))
-            .host(host().approval(Ok(ApprovalReply::Pass)))
-            .steps(&["budget", "claim", "approval", "forward", "read_body", "respond"])
+        case("approved: the approval is used, and the call passes to the origin", call("1", "deploy", "{}"))
+            .host(host().approval(Ok(pass())))
+            .steps(&["budget", "claim", "approval", "use_approval", "forward", "read_body", "respond"])
             .answer(200, &[JSON], OK_RESULT)
             .forwarded(origin_headers(&[]))
             .sides(&["audit allow /tools/deploy 200"]),
+        case("approved with a limit: reserved first, then the approval used, then forwarded", call("1", "release", "{}"))
+            .host(host().approval(Ok(pass())))
+            .steps(&["budget", "claim", "approval", "reserve", "use_approval", "forward", "read_body", "respond"])
+            .answer(200, &[JSON], OK_RESULT)
+            .forwarded(origin_headers(&[]))
+            .sides(&["audit allow /tools/release 200"]),
+        case("approved but the limit is full: rate_limited, and the approval is not used", call("1", "release", "{}"))
+            .host(host().approval(Ok(pass())).reserved(vec![Ok(Reserved::Full { retry_after_ms: 60_000 })]))
+            .steps(&["budget", "claim", "approval", "reserve", "respond"])
+            .answer(200, &[JSON], &refusal("1", RELEASES_FULL, &format!(r#"{{"decision":"rate_limited","method":"tools/call","tool":"release","rule":"/tools/release/limits/0","message":{},"retry_after_ms":60000}}"#, serde_json::to_string(RELEASES_FULL).unwrap())))
+            .sides(&["audit rate_limited /tools/release/limits/0 -"]),
+        case("approved but the counter unreachable: deny, and the approval is not used", call("1", "release", "{}"))
+            .host(host().approval(Ok(pass())).reserved(vec![Err("status 500".into())]))
+            .steps(&["budget", "claim", "approval", "reserve", "respond"])
+            .answer(200, &[JSON], &refusal("1", RELEASES_DOWN, &format!(r#"{{"decision":"deny","method":"tools/call","tool":"release","rule":"/tools/release/limits/0","message":{}}}"#, serde_json::to_string(RELEASES_DOWN).unwrap())))
+            .sides(&["audit deny /tools/release/limits/0 -"]),
+        case("approved, but an identical call used the approval first: deny, the reservation refunded", call("1", "release", "{}"))
+            .host(host().approval(Ok(pass())).used(Ok(ApprovalUse::Gone { status: "used".into() })))
+            .steps(&["budget", "claim", "approval", "reserve", "use_approval", "respond"])
+            .answer(200, &[JSON], &refusal("1", USED_FIRST, &format!(r#"{{"decision":"deny","method":"tools/call","tool":"release","rule":"/tools/release/approval","message":{}}}"#, serde_json::to_string(USED_FIRST).unwrap())))
+            .sides(&["refund releases@1000", "audit deny /tools/release/approval -"]),
+        case("approved, but it expired before it was used: deny, the reservation refunded", call("1", "release", "{}"))
+            .host(host().approval(Ok(pass())).used(Ok(ApprovalUse::Gone { status: "expired".into() })))
+            .steps(&["budget", "claim", "approval", "reserve", "use_approval", "respond"])
+            .answer(200, &[JSON], &refusal("1", EXPIRED_MEANWHILE, &format!(r#"{{"decision":"deny","method":"tools/call","tool":"release","rule":"/tools/release/approval","message":{}}}"#, serde_json::to_string(EXPIRED_MEANWHILE).unwrap())))
+            .sides(&["refund releases@1000", "audit deny /tools/release/approval -"]),
+        case("approved, but the store fails when the approval is used: fail closed, the reservation refunded", call("1", "release", "{}"))
+            .host(host().approval(Ok(pass())).used(Err("status 500".into())))
+            .steps(&["budget", "claim", "approval", "reserve", "use_approval", "respond"])
+            .answer(200, &[JSON], &refusal("1", STORE_DOWN, &format!(r#"{{"decision":"deny","method":"tools/call","tool":"release","rule":"/tools/release/approval","message":{}}}"#, serde_json::to_string(STORE_DOWN).unwrap())))
+            .sides(&["refund releases@1000", "audit deny /tools/release/approval -"]),
         // ------------------------------------------------------------ limits
         case("limits admit: both counters reserved, the call forwarded", call("1", "search", "{}").in_session())
             .steps(&["budget", "claim", "reserve", "forward", "read_body", "respond"])
@@ -874,6 +919,16 @@ const APPROVAL_TEXT: &str = "calling `deploy` needs human approval: approval `ap
 const FULL_TEXT: &str = "grant `g1` already has 100 approvals waiting; ask an operator to decide them before asking for more";
 const STORE_DOWN: &str =
     "toolgate could not reach its approval store, so the call was not forwarded; try again shortly";
+const RELEASES_FULL: &str =
+    "rate limit `releases` exceeded: at most 1 call per hour; retry in 1 min";
+const RELEASES_DOWN: &str = "toolgate could not reach the rate-limit store for `releases`, so the call was not forwarded; try again shortly";
+const USED_FIRST: &str = "approval `ap-1` was used by an identical call that got there first (an approval lets one call through); this call was not forwarded, and repeating it asks for a new approval";
+const EXPIRED_MEANWHILE: &str = "approval `ap-1` is expired now, so the call was not forwarded; repeating it asks for a new approval";
+
+fn pass() -> ApprovalReply {
+    ApprovalReply::Pass { id: "ap-1".into() }
+}
+
 const COUNTER_DOWN: &str = "toolgate could not reach the rate-limit store for `search_session`, so the call was not forwarded; try again shortly";
 
 fn parse_error(body: &str) -> String {

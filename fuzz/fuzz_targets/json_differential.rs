@@ -210,7 +210,7 @@ fn documented(error: &JsonError, data: &[u8], value: &Value) -> Result<(), Strin
                 Err(format!("the number {text:?} is in range"))
             }
         }
-        JsonErrorKind::TooDeep => {
+        JsonErrorKind::TooDeep(_) => {
             if depth(value) > MAX_DEPTH {
                 Ok(())
             } else {

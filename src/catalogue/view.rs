@@ -417,7 +417,7 @@ pub fn catalogue(policy: &str, tools: &str) -> String {
     let rows: Vec<Value> = tools
         .iter()
         .map(|tool| {
-            let doc = crate::json::Document::parse(tool.raw.as_bytes()).ok();
+            let doc = crate::json::Document::parse_answer(&tool.raw).ok();
             let warnings = doc
                 .as_ref()
                 .map(|doc| super::warnings(doc.root(), median))

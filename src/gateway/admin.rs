@@ -391,7 +391,7 @@ impl Admin<'_> {
             .iter()
             .filter_map(|name| {
                 let raw = view.current(name)?;
-                let doc = Document::parse(raw.as_bytes()).ok()?;
+                let doc = Document::parse_answer(raw).ok()?;
                 Some(crate::catalogue::Tool {
                     name: (*name).to_owned(),
                     description: doc
@@ -407,7 +407,7 @@ impl Admin<'_> {
         let median = crate::catalogue::median_description(&tools);
         let mut items = Vec::with_capacity(tools.len());
         for tool in &tools {
-            let Ok(doc) = Document::parse(tool.raw.as_bytes()) else {
+            let Ok(doc) = Document::parse_answer(&tool.raw) else {
                 continue;
             };
             let warnings = crate::catalogue::warnings(doc.root(), median);

@@ -3,7 +3,7 @@
 //! fed back; the call decides everything else.
 
 use super::audit_store::AuditOp;
-use super::control::{CallReply, ControlOp};
+use super::control::{CallReply, ControlOp, UseReply};
 use super::counter::{CounterOp, CounterReply};
 use super::isolate::{self, Claim};
 use super::objects::{self, AUDIT, AUDIT_NAME, CONTROL, CONTROL_NAME, COUNTERS};
@@ -177,6 +177,16 @@ impl Host<'_> {
                         console_error!("toolgate: approval store unavailable: {why}");
                     }
                     call.on_approval(reply, &self.cx());
+                }
+                Step::UseApproval { id } => {
+                    let op = ControlOp::Use { id };
+                    let reply = objects::call::<_, UseReply>(self.env, CONTROL, CONTROL_NAME, &op)
+                        .await
+                        .map(UseReply::into_pipeline);
+                    if let Err(why) = &reply {
+                        console_error!("toolgate: approval store unavailable: {why}");
+                    }
+                    call.on_approval_used(reply);
                 }
                 Step::Reserve(reservations) => {
                     call.on_reserved(self.reserve(reservations).await);

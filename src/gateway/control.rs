@@ -15,7 +15,7 @@
 use super::objects::{fail, faulty, int, reply, rows, sql_int, text};
 use crate::approval::{self, Approval, OnCall, Status};
 use crate::json::{self, Node};
-use crate::pipeline::ApprovalReply;
+use crate::pipeline::{ApprovalReply, ApprovalUse};
 use crate::wire::{self, field, FromJson, Members, Obj, ToJson};
 use std::cell::Cell;
 use worker::{
@@ -37,6 +37,9 @@ pub enum ControlOp {
         request: approval::Request,
         new_id: String,
     },
+    /// The call an approval let through passed its limits: use the approval, if it is
+    /// still approved (answers [`UseReply`]).
+    Use { id: String },
     /// A page of approvals, newest first, optionally of one status.
     List {
         status: Option<Status>,
@@ -67,6 +70,9 @@ impl ToJson for ControlOp {
         match self {
             ControlOp::Call { request, new_id } => wire::write_variant(out, "call", |o| {
                 o.field("request", request).field("new_id", new_id);
+            }),
+            ControlOp::Use { id } => wire::write_variant(out, "use", |o| {
+                o.field("id", id);
             }),
             ControlOp::List {
                 status,
@@ -114,6 +120,9 @@ impl FromJson for ControlOp {
                 request: field(f, "request")?,
                 new_id: field(f, "new_id")?,
             },
+            "use" => ControlOp::Use {
+                id: field(f, "id")?,
+            },
             "list" => ControlOp::List {
                 status: field(f, "status")?,
                 limit: field(f, "limit")?,
@@ -156,11 +165,40 @@ crate::json_struct!(CallReply {
     outcome: req,
 });
 
+/// The control object's answer to [`ControlOp::Use`].
+#[derive(Debug)]
+pub struct UseReply {
+    /// Whether this call used the approval; if not, `status` says what it is now.
+    pub used: bool,
+    pub status: String,
+}
+
+impl UseReply {
+    /// The answer as the call's state machine takes it.
+    pub fn into_pipeline(self) -> ApprovalUse {
+        if self.used {
+            ApprovalUse::Used
+        } else {
+            ApprovalUse::Gone {
+                status: self.status,
+            }
+        }
+    }
+}
+
+// The members in the order of their names, as json! wrote them.
+crate::json_struct!(UseReply {
+    status: req,
+    used: req,
+});
+
 impl CallReply {
     /// The answer as the call's state machine takes it.
     pub fn into_pipeline(self) -> ApprovalReply {
         match self.outcome.as_str() {
-            "pass" => ApprovalReply::Pass,
+            "pass" => ApprovalReply::Pass {
+                id: self.approval.id,
+            },
             "denied" => ApprovalReply::Denied {
                 approval: self.approval,
             },
@@ -282,13 +320,38 @@ impl ControlStore {
         {
             return reply(&Called("full", false, outcome.approval()));
         }
-        self.save(outcome.approval())?;
+        // An approved approval is used only once its call has passed its limits (`Use`).
+        if !matches!(outcome, OnCall::Pass { .. }) {
+            self.save(outcome.approval())?;
+        }
         let (kind, created) = match &outcome {
             OnCall::Pending { created, .. } => ("pending", *created),
             OnCall::Pass { .. } => ("pass", false),
             OnCall::Denied { .. } => ("denied", false),
         };
         reply(&Called(kind, created, outcome.approval()))
+    }
+
+    fn use_approval(&self, id: &str, now: u64) -> Result<Response> {
+        let Some(approval) = self.find(id)? else {
+            return reply(&UseReply {
+                used: false,
+                status: "expired".to_owned(),
+            });
+        };
+        match approval::use_approved(approval, now) {
+            Ok(used) => {
+                self.save(&used)?;
+                reply(&UseReply {
+                    used: true,
+                    status: used.status.name().to_owned(),
+                })
+            }
+            Err(status) => reply(&UseReply {
+                used: false,
+                status: status.name().to_owned(),
+            }),
+        }
     }
 
     /// A page of approvals of one status (or all), filtered and ordered in storage.
@@ -460,6 +523,7 @@ impl ControlStore {
         self.scrub(now)?;
         match op {
             ControlOp::Call { request, new_id } => self.on_call(request, &new_id, now),
+            ControlOp::Use { id } => self.use_approval(&id, now),
             ControlOp::List {
                 status,
                 limit,

@@ -516,7 +516,7 @@ async fn fetch_catalogue_stateless(config: &Config) -> Result<(Vec<Seen>, bool),
 
 /// Adds the tools of one `tools/list` answer; returns its next cursor.
 fn read_tools(message: &str, seen: &mut Vec<Seen>) -> Result<Option<String>, String> {
-    let doc = Document::parse(message.as_bytes()).map_err(|e| e.to_string())?;
+    let doc = Document::parse_answer(message).map_err(|e| e.to_string())?;
     let result = doc
         .root()
         .get("result")
@@ -554,7 +554,7 @@ fn answer_with_id(body: &str, id: &str) -> Result<String, String> {
             .collect()
     };
     for candidate in candidates {
-        if let Ok(doc) = Document::parse(candidate.as_bytes()) {
+        if let Ok(doc) = Document::parse_answer(&candidate) {
             if doc.root().get("id").is_some_and(|i| i.raw() == id) {
                 if let Some(error) = doc.root().get("error") {
                     return Err(format!(

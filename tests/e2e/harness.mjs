@@ -351,8 +351,9 @@ export async function startOrigin({ args = [], port: wanted } = {}) {
  * `ready` is the status an unauthenticated POST /mcp gets once the Worker serves (401;
  * 503 for a bad configuration). `wranglerArgs` are added to the command line.
  */
-export async function startGateway({ originUrl, policy, grants, originHeaders, vars = {}, ready = 401, wranglerArgs = [], persistTo }) {
+export async function startGateway({ originUrl, policy, grants, originHeaders, vars = {}, ready = 401, wranglerArgs = [], persistTo, runtime = 'wrangler' }) {
   await buildWorker();
+  if (runtime === 'miniflare') return startMiniflareGateway({ originUrl, policy, grants, originHeaders, vars, ready });
   const [port, inspectorPort] = [await freePort(), await freePort()];
   // `persistTo`: a storage directory the caller owns and keeps across restarts.
   const persist = persistTo ?? mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-'));
@@ -403,6 +404,70 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
   return { port, base, url: `${base}/mcp`, proc, output: proc.output, stop };
 }
 
+/**
+ * The same Worker in workerd through Miniflare itself, without `wrangler dev`'s proxy:
+ * its bindings are what wrangler makes of the same wrangler.toml
+ * (`unstable_getMiniflareWorkerOptions`). For heavy concurrent load only. Under
+ * `wrangler dev` every request crosses a ProxyWorker whose pooled connection to the
+ * Worker's runtime is closed by both ends after 5 s idle (kj's client `idleTimeout` and
+ * server `pipelineTimeout`); a request written on it at that moment is lost, and the
+ * proxy answers a POST 503 "Your worker restarted mid-request" although the Worker never
+ * saw it (cloudflare/workers-sdk#14641; wrangler 4.164 still retries only GET and HEAD).
+ * With 1,000 calls over 50 connections the pool's idle connections meet that moment
+ * often enough to fail a run; toolgate is never involved. Miniflare's entry reaches the
+ * Worker inside workerd, with no such pool.
+ */
+async function startMiniflareGateway({ originUrl, policy, grants, originHeaders, vars, ready }) {
+  const { Miniflare } = await import('miniflare');
+  const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
+  const text = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+  const allVars = { ORIGIN_URL: originUrl, POLICY: text(policy), GRANTS: text(grants), ...vars };
+  if (originHeaders !== undefined) allVars.ORIGIN_HEADERS = text(originHeaders);
+  const persist = mkdtempSync(path.join(os.tmpdir(), 'toolgate-e2e-mf-'));
+  scratch.add(persist);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(devWranglerConfig());
+  let out = '';
+  const collect = (stream) => stream.on('data', (chunk) => (out += chunk));
+  const port = await freePort();
+  const mf = new Miniflare({
+    ...workerOptions,
+    modules: true,
+    modulesRoot: path.join(WORKER_ROOT, 'build'),
+    scriptPath: path.join(WORKER_ROOT, 'build', 'index.js'),
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    bindings: { ...workerOptions.bindings, ...allVars },
+    defaultPersistRoot: persist,
+    host: '127.0.0.1',
+    port,
+    handleRuntimeStdio(stdout, stderr) {
+      collect(stdout);
+      collect(stderr);
+    },
+  });
+  const output = () => out;
+  servers.push({ name: `miniflare on ${port}`, output });
+  const stop = async () => {
+    await mf.dispose();
+    rmSync(persist, { recursive: true, force: true });
+    scratch.delete(persist);
+  };
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await mf.ready;
+    const r = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: ACCEPT },
+      body: '{"jsonrpc":"2.0","id":0,"method":"ping"}',
+    });
+    await r.arrayBuffer();
+    if (r.status !== ready) throw new Error(`miniflare on ${port} answered ${r.status}, not ${ready}:\n${out}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, base, url: `${base}/mcp`, output, stop };
+}
+
 // ------------------------------------------------------------------ a whole stack
 
 /**
@@ -412,12 +477,12 @@ export async function startGateway({ originUrl, policy, grants, originHeaders, v
  * `originArgs` go on the origin's command line (see startOrigin), `vars` are more Worker
  * vars (`REQUESTS_PER_MINUTE`, `ADMINS`, ...).
  */
-export async function startStack({ policy, tokens, originHeaders, originUrl, originArgs, vars, ready, wranglerArgs, withOrigin = true, prime = true }) {
+export async function startStack({ policy, tokens, originHeaders, originUrl, originArgs, vars, ready, wranglerArgs, withOrigin = true, prime = true, runtime }) {
   const grants = Object.fromEntries(Object.entries(tokens).map(([id, token]) => [id, sha256hex(token)]));
   const origin = withOrigin ? await startOrigin({ args: originArgs }) : null;
   let gateway;
   try {
-    gateway = await startGateway({ originUrl: originUrl ?? origin.url, policy, grants, originHeaders, vars, ready, wranglerArgs });
+    gateway = await startGateway({ originUrl: originUrl ?? origin.url, policy, grants, originHeaders, vars, ready, wranglerArgs, runtime });
   } catch (err) {
     await origin?.stop();
     throw err;
