@@ -44,12 +44,13 @@ use crate::json::{json_eq, Kind, Node};
 use crate::mcp::{self, Invalid, Kind as MessageKind, Message};
 use crate::policy::path::{ArgPath, Target};
 use crate::policy::{
-    Approval, Condition, DefaultAction, Limit, OnChange, Op, Policy, Text, Visibility,
+    Approval, Condition, DefaultAction, Entry, Limit, OnChange, Op, Plan, Policy, Text, Visibility,
 };
 use crate::ratelimit::{Counters, LimitRefused};
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 /// The outcome of evaluating one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -678,123 +679,150 @@ impl Policy {
             return Verdict::decided(Decision::new(Outcome::Allow, message));
         };
         let plan = self.plan(name);
-        let tool = &plan.name;
-        let arguments = message.arguments();
-        let entries = || plan.entries.iter().filter_map(|i| self.entries.get(*i));
-        let top = self.mode.enforced();
-        // The first rule that applies, with every rule enforced (the monitor decision), and
-        // the first enforced rule that applies (the enforced decision).
-        let mut first: Option<Decision> = None;
-        let mut hit = |decision: Decision, enforced: bool| -> Option<Verdict<'p>> {
-            if enforced {
-                let monitor = first.take().map(Stage::Decided);
-                return Some(Verdict {
-                    monitor: monitor.filter(|m| !same_stage(m, &decision)),
-                    enforced: Stage::Decided(decision),
-                    tool: Some(tool.clone()),
-                });
-            }
-            if first.is_none() {
-                first = Some(decision);
-            }
-            None
+        let mut scan = Scan {
+            tool: &plan.name,
+            first: None,
         };
+        let stopped = match self.hidden_stage(message, &plan, facts, &mut scan) {
+            ControlFlow::Continue(()) => self.denied_stage(message, &plan, facts, &mut scan),
+            stop => stop,
+        };
+        match stopped {
+            ControlFlow::Break(decision) => scan.decided(decision),
+            ControlFlow::Continue(()) => self.allowed_stage(message, &plan, scan),
+        }
+    }
 
-        // 2. hidden.
+    /// Step 2: `hide`, unlisted under `"default": "deny"`, unreviewed pins under `hide`.
+    /// `Break` with the decision of an enforced rule that applies.
+    fn hidden_stage(
+        &self,
+        message: &Message<'_>,
+        plan: &Plan,
+        facts: ToolFacts,
+        scan: &mut Scan<'_>,
+    ) -> ControlFlow<Decision> {
+        let top = self.mode.enforced();
+        let tool = scan.tool;
         if let Some(rule) = plan.hidden_by.and_then(|i| self.hide_pointers.get(i)) {
-            if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
-                return v;
-            }
+            scan.hit(Decision::hidden_tool(message, tool, rule), top)?;
         }
         if plan.entries.is_empty() && self.default == DefaultAction::Deny {
             let rule = &self.default_pointer;
-            if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
-                return v;
-            }
+            scan.hit(Decision::hidden_tool(message, tool, rule), top)?;
         }
         if let Some(pin) = self.pin {
             let unreviewed = facts.pin == PinState::New
                 || (facts.pin == PinState::Changed && pin.on_change == OnChange::Hide);
             if unreviewed {
                 let rule = &self.pin_pointer;
-                if let Some(v) = hit(Decision::hidden_tool(message, tool, rule), top) {
-                    return v;
-                }
+                scan.hit(Decision::hidden_tool(message, tool, rule), top)?;
             }
         }
+        ControlFlow::Continue(())
+    }
 
-        // 3. denied. The message is the entry's `on_deny`, else one written for the case.
-        for entry in entries() {
-            let enforced = entry.mode.enforced();
-            let deny = |rule: &Text, why: &dyn Fn() -> Text| {
-                let text = entry.on_deny.clone().unwrap_or_else(why);
-                Decision::denied_tool(message, tool, rule, text)
-            };
-            if entry.deny {
-                let why = || concat(&["calling `", tool, "` is not allowed by policy"]);
-                if let Some(v) = hit(deny(&entry.action_pointer, &why), enforced) {
-                    return v;
-                }
-            }
-            for condition in &entry.deny_if {
-                let why = match self.holds(condition, arguments, Quantifier::Any) {
-                    Ok(false) => continue,
-                    Ok(true) => None,
-                    Err(why) => Some(why),
-                };
-                let why = || match &why {
-                    None => concat(&[
-                        "calling `",
-                        tool,
-                        "` is not allowed when `",
-                        &condition.shown,
-                        "`",
-                    ]),
-                    Some(why) => {
-                        concat(&["cannot evaluate `", &condition.shown, "`: ", &why.text()])
-                    }
-                };
-                if let Some(v) = hit(deny(&condition.pointer, &why), enforced) {
-                    return v;
-                }
-            }
-            for condition in &entry.require {
-                let why = match self.holds(condition, arguments, Quantifier::Every) {
-                    Ok(true) => continue,
-                    Ok(false) => None,
-                    Err(why) => Some(why),
-                };
-                let why = || match &why {
-                    None => concat(&["calling `", tool, "` requires `", &condition.shown, "`"]),
-                    Some(why) => {
-                        concat(&["cannot evaluate `", &condition.shown, "`: ", &why.text()])
-                    }
-                };
-                if let Some(v) = hit(deny(&condition.pointer, &why), enforced) {
-                    return v;
-                }
-            }
+    /// Step 3: `action`, `deny_if` and `require` of every matching entry, then changed
+    /// tools under `pin.on_change: "deny"`. The message is the entry's `on_deny`, else
+    /// one written for the case.
+    fn denied_stage(
+        &self,
+        message: &Message<'_>,
+        plan: &Plan,
+        facts: ToolFacts,
+        scan: &mut Scan<'_>,
+    ) -> ControlFlow<Decision> {
+        for entry in plan.entries.iter().filter_map(|i| self.entries.get(*i)) {
+            self.entry_denies(message, entry, scan)?;
         }
+        let tool = scan.tool;
         if self.pin.is_some_and(|p| p.on_change == OnChange::Deny) && facts.pin == PinState::Changed
         {
             let why = format!(
                 "`{tool}` has changed at the origin since it was reviewed (its definition no longer matches its pin); an operator must review and accept the change before it can be called"
             );
             let rule = &self.pin_pointer;
-            if let Some(v) = hit(Decision::denied_tool(message, tool, rule, why.into()), top) {
-                return v;
-            }
+            let top = self.mode.enforced();
+            scan.hit(Decision::denied_tool(message, tool, rule, why.into()), top)?;
         }
+        ControlFlow::Continue(())
+    }
 
-        // 4. approval, and 5. the limits that apply after it.
+    /// One entry's part of step 3.
+    fn entry_denies(
+        &self,
+        message: &Message<'_>,
+        entry: &Entry,
+        scan: &mut Scan<'_>,
+    ) -> ControlFlow<Decision> {
+        let tool = scan.tool;
+        let arguments = message.arguments();
+        let enforced = entry.mode.enforced();
+        let deny = |rule: &Text, why: &dyn Fn() -> Text| {
+            let text = entry.on_deny.clone().unwrap_or_else(why);
+            Decision::denied_tool(message, tool, rule, text)
+        };
+        let unevaluable = |condition: &Condition, why: &Unevaluable| {
+            concat(&["cannot evaluate `", &condition.shown, "`: ", &why.text()])
+        };
+        if entry.deny {
+            let why = || concat(&["calling `", tool, "` is not allowed by policy"]);
+            scan.hit(deny(&entry.action_pointer, &why), enforced)?;
+        }
+        for condition in &entry.deny_if {
+            let why = match self.holds(condition, arguments, Quantifier::Any) {
+                Ok(false) => continue,
+                Ok(true) => None,
+                Err(why) => Some(why),
+            };
+            let why = || match &why {
+                None => concat(&[
+                    "calling `",
+                    tool,
+                    "` is not allowed when `",
+                    &condition.shown,
+                    "`",
+                ]),
+                Some(why) => unevaluable(condition, why),
+            };
+            scan.hit(deny(&condition.pointer, &why), enforced)?;
+        }
+        for condition in &entry.require {
+            let why = match self.holds(condition, arguments, Quantifier::Every) {
+                Ok(true) => continue,
+                Ok(false) => None,
+                Err(why) => Some(why),
+            };
+            let why = || match &why {
+                None => concat(&["calling `", tool, "` requires `", &condition.shown, "`"]),
+                Some(why) => unevaluable(condition, why),
+            };
+            scan.hit(deny(&condition.pointer, &why), enforced)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Steps 4 and 5: the approval the call needs, if any, and the limits that apply
+    /// after it; with the monitor decision (the first monitored rule that applied, else a
+    /// monitored approval the enforced policy does not ask for).
+    fn allowed_stage<'p>(
+        &'p self,
+        message: &Message<'_>,
+        plan: &Plan,
+        scan: Scan<'_>,
+    ) -> Verdict<'p> {
+        let arguments = message.arguments();
+        let entries = || plan.entries.iter().filter_map(|i| self.entries.get(*i));
         let allow_rule = entries()
             .next()
             .map_or(&self.default_pointer, |e| &e.pointer);
         let limits_at = |indexes: &[usize]| -> Vec<&'p Limit> {
             indexes.iter().filter_map(|i| self.limits.get(*i)).collect()
         };
-        let limits = limits_at(&plan.enforced_limits);
-        let monitored = limits_at(&plan.monitored_limits);
+        let (limits, monitored) = (
+            limits_at(&plan.enforced_limits),
+            limits_at(&plan.monitored_limits),
+        );
         let approval_of = |enforced_only: bool| {
             if !plan.approval {
                 return None;
@@ -824,28 +852,22 @@ impl Policy {
                 allow_rule,
             },
         };
-        // The monitor decision: the first monitored rule that applied, else a monitored
-        // approval the enforced policy does not ask for.
-        let monitor = match (first, any_approval, enforced_approval) {
+        let monitored_approval = |approval| Stage::Approval {
+            approval,
+            limits: Vec::new(),
+            monitored: Vec::new(),
+            allow_rule,
+        };
+        let monitor = match (scan.first, any_approval, enforced_approval) {
             (Some(decision), _, _) => Some(Stage::Decided(decision)),
-            (None, Some(approval), None) => Some(Stage::Approval {
-                approval,
-                limits: Vec::new(),
-                monitored: Vec::new(),
-                allow_rule,
-            }),
-            (None, Some(a), Some(b)) if !std::ptr::eq(a, b) => Some(Stage::Approval {
-                approval: a,
-                limits: Vec::new(),
-                monitored: Vec::new(),
-                allow_rule,
-            }),
+            (None, Some(approval), None) => Some(monitored_approval(approval)),
+            (None, Some(a), Some(b)) if !std::ptr::eq(a, b) => Some(monitored_approval(a)),
             _ => None,
         };
         Verdict {
             enforced,
             monitor,
-            tool: Some(tool.clone()),
+            tool: Some(scan.tool.clone()),
         }
     }
 
@@ -873,6 +895,39 @@ impl Policy {
 /// Whether a monitor stage says the same as an enforced decision.
 fn same_stage(stage: &Stage<'_>, decision: &Decision) -> bool {
     matches!(stage, Stage::Decided(d) if d.decision == decision.decision && d.rule == decision.rule)
+}
+
+/// A call's way through the rules: the first rule that applied with every rule enforced
+/// (the monitor decision, while no enforced rule has applied).
+struct Scan<'t> {
+    tool: &'t Text,
+    first: Option<Decision>,
+}
+
+impl Scan<'_> {
+    /// A rule applies: an enforced one decides (`Break`); a monitored one is remembered
+    /// if it is the first.
+    #[inline]
+    fn hit(&mut self, decision: Decision, enforced: bool) -> ControlFlow<Decision> {
+        if enforced {
+            return ControlFlow::Break(decision);
+        }
+        if self.first.is_none() {
+            self.first = Some(decision);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The verdict of an enforced rule that decided, with the monitor decision if it
+    /// differs.
+    fn decided<'p>(self, decision: Decision) -> Verdict<'p> {
+        let monitor = self.first.map(Stage::Decided);
+        Verdict {
+            monitor: monitor.filter(|m| !same_stage(m, &decision)),
+            enforced: Stage::Decided(decision),
+            tool: Some(self.tool.clone()),
+        }
+    }
 }
 
 /// The monitor decision of a stage that asks for approval: reported, never created.

@@ -92,6 +92,21 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
+    /// A response (`result` or `error`) with its id.
+    fn response(doc: Document<'a>, id: Option<String>, at: u32) -> Self {
+        Message {
+            kind: Kind::Response,
+            method: None,
+            id,
+            mirrored: None,
+            meta_protocol_version: None,
+            arguments: None,
+            cursor: None,
+            at,
+            doc,
+        }
+    }
+
     /// What the `Mcp-Name` header mirrors: `params.name` of `tools/call` and
     /// `prompts/get`, `params.uri` of `resources/read`.
     pub fn header_name(&self) -> Option<&str> {
@@ -212,136 +227,25 @@ pub fn classify(doc: Document<'_>) -> Result<Message<'_>, Invalid> {
 /// line holds its message as its `body` member).
 pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
     let root = doc.node(at).unwrap_or_else(|| doc.root());
-    match root.kind() {
-        json::Kind::Object => {}
-        json::Kind::Array => {
-            return Err(Invalid::new(
-                INVALID_REQUEST,
-                "invalid request: batches (json arrays) are not supported",
-            ))
-        }
-        _ => {
-            return Err(Invalid::new(
-                INVALID_REQUEST,
-                "invalid request: a message must be a json object",
-            ))
-        }
-    }
-    const MEMBERS: [&str; 6] = ["jsonrpc", "id", "method", "params", "result", "error"];
-    let mut found: [Option<Node<'_>>; 6] = [None; 6];
-    let mut folds = Ok(());
-    root.pick(&MEMBERS, &mut found, &mut |key, _| {
-        if folds.is_ok() {
-            folds = check_fold(key, &MEMBERS, "message");
-        }
-    });
-    folds?;
-    let [jsonrpc, id_node, method_node, params_node, result_node, error_node] = found;
-    if !jsonrpc.is_some_and(|v| v.str_eq("2.0")) {
-        return Err(Invalid::new(
-            INVALID_REQUEST,
-            "invalid request: `jsonrpc` must be \"2.0\"",
-        ));
-    }
-    let id = match id_node {
-        None => None,
-        Some(id) if id.kind() == json::Kind::String => Some(id.raw().to_owned()),
-        Some(id) if id.as_number().is_some_and(|n| is_integer_id(n.as_str())) => {
-            Some(id.raw().to_owned())
-        }
-        Some(_) => {
-            return Err(Invalid::new(
-                INVALID_REQUEST,
-                "invalid request: `id` must be a string or an integer",
-            ))
-        }
-    };
-    let method = match method_node {
-        None => None,
-        Some(m) => match m.as_str() {
-            Some(m) => Some(intern_method(m)),
-            None => {
-                return Err(Invalid::new(
-                    INVALID_REQUEST,
-                    "invalid request: `method` must be a string",
-                ))
-            }
-        },
-    };
-    let has_result = result_node.is_some();
-    let has_error = error_node.is_some();
-    let Some(method) = method else {
-        if id.is_some() && has_result != has_error && params_node.is_none() {
-            return Ok(Message {
-                kind: Kind::Response,
-                method: None,
-                id,
-                mirrored: None,
-                meta_protocol_version: None,
-                arguments: None,
-                cursor: None,
-                at,
-                doc,
-            });
+    let [_, id_node, method_node, params_node, result_node, error_node] = envelope(root)?;
+    let id = request_id(id_node)?;
+    let Some(method) = method_name(method_node)? else {
+        if id.is_some() && result_node.is_some() != error_node.is_some() && params_node.is_none() {
+            return Ok(Message::response(doc, id, at));
         }
         return Err(Invalid::new(
             INVALID_REQUEST,
             "invalid request: a message needs a `method`, or an `id` and one of `result` or `error`",
         ));
     };
-    if has_result || has_error {
+    if result_node.is_some() || error_node.is_some() {
         return Err(Invalid::new(
             INVALID_REQUEST,
             "invalid request: a request cannot carry `result` or `error`",
         ));
     }
-    let params = match params_node {
-        None => None,
-        Some(p) if p.is_object() => Some(p),
-        Some(_) => {
-            return Err(Invalid {
-                method: Some(method.into_owned()),
-                ..Invalid::new(
-                    INVALID_REQUEST,
-                    "invalid request: `params` must be an object",
-                )
-            })
-        }
-    };
-    let mut arguments = None;
-    let mut cursor = None;
-    let kind = match method.as_ref() {
-        "tools/call" => {
-            let (name, args) = tool_call(params).map_err(|mut e| {
-                e.method = Some(method.to_string());
-                e.id.clone_from(&id);
-                if e.code == INVALID_REQUEST {
-                    e.id = None;
-                }
-                e
-            })?;
-            arguments = args;
-            Kind::ToolCall { name }
-        }
-        "tools/list" => {
-            cursor = params.and_then(|p| p.get("cursor")).map(|c| c.index());
-            Kind::ToolsList
-        }
-        _ => Kind::Other,
-    };
-    if matches!(kind, Kind::ToolCall { .. }) && id.is_none() {
-        return Err(Invalid {
-            method: Some(method.into_owned()),
-            tool: match &kind {
-                Kind::ToolCall { name } => Some(name.clone()),
-                _ => None,
-            },
-            ..Invalid::new(
-                INVALID_REQUEST,
-                "invalid request: `tools/call` must be a request with an `id`, not a notification",
-            )
-        });
-    }
+    let params = request_params(&method, params_node)?;
+    let (kind, arguments, cursor) = request_kind(&method, params, &id)?;
     let header_field = match method.as_ref() {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
@@ -365,6 +269,125 @@ pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
         at,
         doc,
     })
+}
+
+/// The members of a message, in the order of [`ENVELOPE`]: an object, with `jsonrpc`
+/// "2.0" and no key that folds to a member's without being it.
+fn envelope(root: Node<'_>) -> Result<[Option<Node<'_>>; 6], Invalid> {
+    match root.kind() {
+        json::Kind::Object => {}
+        json::Kind::Array => {
+            return Err(Invalid::new(
+                INVALID_REQUEST,
+                "invalid request: batches (json arrays) are not supported",
+            ))
+        }
+        _ => {
+            return Err(Invalid::new(
+                INVALID_REQUEST,
+                "invalid request: a message must be a json object",
+            ))
+        }
+    }
+    let mut found: [Option<Node<'_>>; 6] = [None; 6];
+    let mut folds = Ok(());
+    root.pick(&ENVELOPE, &mut found, &mut |key, _| {
+        if folds.is_ok() {
+            folds = check_fold(key, &ENVELOPE, "message");
+        }
+    });
+    folds?;
+    if !found[0].is_some_and(|v| v.str_eq("2.0")) {
+        return Err(Invalid::new(
+            INVALID_REQUEST,
+            "invalid request: `jsonrpc` must be \"2.0\"",
+        ));
+    }
+    Ok(found)
+}
+
+/// The members of a JSON-RPC message.
+const ENVELOPE: [&str; 6] = ["jsonrpc", "id", "method", "params", "result", "error"];
+
+/// The request id's JSON text: a string or an integer.
+fn request_id(id: Option<Node<'_>>) -> Result<Option<String>, Invalid> {
+    match id {
+        None => Ok(None),
+        Some(id) if id.kind() == json::Kind::String => Ok(Some(id.raw().to_owned())),
+        Some(id) if id.as_number().is_some_and(|n| is_integer_id(n.as_str())) => {
+            Ok(Some(id.raw().to_owned()))
+        }
+        Some(_) => Err(Invalid::new(
+            INVALID_REQUEST,
+            "invalid request: `id` must be a string or an integer",
+        )),
+    }
+}
+
+/// The method, which must be a string when present.
+fn method_name(method: Option<Node<'_>>) -> Result<Option<Cow<'static, str>>, Invalid> {
+    match method {
+        None => Ok(None),
+        Some(m) => match m.as_str() {
+            Some(m) => Ok(Some(intern_method(m))),
+            None => Err(Invalid::new(
+                INVALID_REQUEST,
+                "invalid request: `method` must be a string",
+            )),
+        },
+    }
+}
+
+/// A request's `params`, which must be an object when present.
+fn request_params<'d>(method: &str, params: Option<Node<'d>>) -> Result<Option<Node<'d>>, Invalid> {
+    match params {
+        None => Ok(None),
+        Some(p) if p.is_object() => Ok(Some(p)),
+        Some(_) => Err(Invalid {
+            method: Some(method.to_owned()),
+            ..Invalid::new(
+                INVALID_REQUEST,
+                "invalid request: `params` must be an object",
+            )
+        }),
+    }
+}
+
+/// What a request is, with the slots of a call's arguments and of a list's cursor. A
+/// `tools/call` must have an id.
+fn request_kind(
+    method: &str,
+    params: Option<Node<'_>>,
+    id: &Option<String>,
+) -> Result<(Kind, Option<u32>, Option<u32>), Invalid> {
+    match method {
+        "tools/call" => {
+            let (name, arguments) = tool_call(params).map_err(|mut e| {
+                e.method = Some(method.to_owned());
+                e.id.clone_from(id);
+                if e.code == INVALID_REQUEST {
+                    e.id = None;
+                }
+                e
+            })?;
+            if id.is_none() {
+                return Err(Invalid {
+                    method: Some(method.to_owned()),
+                    tool: Some(name),
+                    ..Invalid::new(
+                        INVALID_REQUEST,
+                        "invalid request: `tools/call` must be a request with an `id`, not a notification",
+                    )
+                });
+            }
+            Ok((Kind::ToolCall { name }, arguments, None))
+        }
+        "tools/list" => {
+            let cursor = params.and_then(|p| p.get("cursor")).map(|c| c.index());
+            Ok((Kind::ToolsList, None, cursor))
+        }
+        _ => Ok((Kind::Other, None, None)),
+    }
 }
 
 /// The methods clients send most, kept without a copy.
