@@ -25,7 +25,6 @@
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Arguments up to this size are shown in approval lists; larger ones only by id.
@@ -100,6 +99,42 @@ pub struct Approval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
+
+crate::json_names!(Status {
+    Pending = "pending",
+    Approved = "approved",
+    Denied = "denied",
+    Used = "used",
+    Expired = "expired",
+});
+
+crate::json_struct!(Approval {
+    id: req,
+    binding: req,
+    grant: req,
+    tool: req,
+    arguments_sha256: req,
+    policy_version: req,
+    rule: req,
+    arguments_sealed: req,
+    status: req,
+    created_at: req,
+    expires_at: req,
+    decided_by: skip,
+    decided_at: skip,
+    note: skip,
+});
+
+crate::json_struct!(Request {
+    binding: req,
+    grant: req,
+    tool: req,
+    arguments_sha256: req,
+    policy_version: req,
+    rule: req,
+    ttl_ms: req,
+    arguments_sealed: req,
+});
 
 impl Approval {
     /// The status as of `now_ms`: expired once `expires_at` has passed, unless used.
@@ -270,7 +305,6 @@ pub fn open(key: &[u8; 32], sealed: &str) -> Option<String> {
 /// they are gone or cannot be opened. Unless `whole`, arguments over
 /// [`LIST_ARGUMENTS_BYTES`] are left out with `"arguments_truncated": true`.
 pub fn for_admin(approval: &Approval, key: Option<&[u8; 32]>, whole: bool) -> String {
-    let mut value = serde_json::to_value(approval).unwrap_or(Value::Null);
     // Only an approval that may still let a call through shows what it would let through.
     let live = matches!(approval.status, Status::Pending | Status::Approved);
     let opened = approval
@@ -280,35 +314,39 @@ pub fn for_admin(approval: &Approval, key: Option<&[u8; 32]>, whole: bool) -> St
         .zip(key)
         .and_then(|(sealed, key)| open(key, sealed))
         .filter(|text| crate::json::Document::parse(text.as_bytes()).is_ok());
-    let mut tail = String::new();
-    if let Some(map) = value.as_object_mut() {
-        map.remove("arguments_sealed");
-        map.remove("binding");
-        match &opened {
-            Some(text) if !whole && text.len() > LIST_ARGUMENTS_BYTES => {
-                map.insert("arguments_truncated".to_owned(), Value::Bool(true));
-                map.insert("arguments_bytes".to_owned(), Value::from(text.len()));
-            }
-            Some(text) => {
-                tail = format!(
-                    r#","arguments":{text},"arguments_json":{}"#,
-                    crate::json::quote(text)
-                );
-            }
-            None => {
-                map.insert("arguments".to_owned(), Value::Null);
-            }
-        }
+    // The members in the order of their names (as this API has always written them),
+    // the opened arguments last.
+    let mut out = String::with_capacity(512);
+    let mut obj = crate::wire::Obj::new(&mut out);
+    let truncated = opened
+        .as_deref()
+        .filter(|text| !whole && text.len() > LIST_ARGUMENTS_BYTES);
+    if opened.is_none() {
+        obj.raw("arguments", "null");
     }
-    let mut out = value.to_string();
-    if !tail.is_empty() && out.ends_with('}') {
-        out.pop();
-        if out.len() == 1 {
-            tail.remove(0);
-        }
-        out.push_str(&tail);
-        out.push('}');
+    if let Some(text) = truncated {
+        obj.field("arguments_bytes", &text.len());
     }
+    obj.field("arguments_sha256", &approval.arguments_sha256);
+    if truncated.is_some() {
+        obj.field("arguments_truncated", &true);
+    }
+    obj.field("created_at", &approval.created_at)
+        .skip_none("decided_at", &approval.decided_at)
+        .skip_none("decided_by", &approval.decided_by)
+        .field("expires_at", &approval.expires_at)
+        .field("grant", &approval.grant)
+        .field("id", &approval.id)
+        .skip_none("note", &approval.note)
+        .field("policy_version", &approval.policy_version)
+        .field("rule", &approval.rule)
+        .field("status", &approval.status)
+        .field("tool", &approval.tool);
+    if let (Some(text), None) = (&opened, truncated) {
+        obj.raw("arguments", text)
+            .field("arguments_json", text.as_str());
+    }
+    obj.end();
     out
 }
 
@@ -323,14 +361,14 @@ pub fn webhook_body(
         || "the admin page".to_owned(),
         |url| format!("{url}#approval={}", approval.id),
     );
-    serde_json::json!({
-        "text": format!(
-            "toolgate: grant `{}` wants to call `{}` (approval `{}`, expires at {} ms). Approve or deny it at {place}, or with POST /admin/approvals/{}/approve.",
-            approval.grant, approval.tool, approval.id, approval.expires_at, approval.id
-        ),
-    })
-    .to_string()
-    .strip_suffix('}')
-    .map(|head| format!(r#"{head},"approval":{}}}"#, for_admin(approval, key, true)))
-    .unwrap_or_default()
+    let text = format!(
+        "toolgate: grant `{}` wants to call `{}` (approval `{}`, expires at {} ms). Approve or deny it at {place}, or with POST /admin/approvals/{}/approve.",
+        approval.grant, approval.tool, approval.id, approval.expires_at, approval.id
+    );
+    let mut out = String::with_capacity(1024);
+    crate::wire::Obj::new(&mut out)
+        .field("text", &text)
+        .raw("approval", &for_admin(approval, key, true))
+        .end();
+    out
 }

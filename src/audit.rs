@@ -99,6 +99,29 @@ pub struct Record {
     pub pin: Option<crate::catalogue::Change>,
 }
 
+crate::json_struct!(Record {
+    id: req,
+    at: req,
+    request_id: req,
+    grant: req,
+    session: req,
+    method: req,
+    tool: req,
+    decision: req,
+    rule: req,
+    message: req,
+    argument_keys: req,
+    argument_key_count: default,
+    arguments_sha256: req,
+    policy_version: req,
+    origin_status: req,
+    latency_ms: req,
+    monitor: skip,
+    removed: skip,
+    monitor_hidden: skip,
+    pin: skip,
+});
+
 /// What a record is made from.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -207,6 +230,17 @@ impl Record {
         }
     }
 }
+
+crate::json_struct!(Query {
+    since: req,
+    until: req,
+    grant: req,
+    tool: req,
+    decision: req,
+    monitor_refused: default,
+    limit: req,
+    cursor: req,
+});
 
 /// A filter over audit records, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

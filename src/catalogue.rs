@@ -174,6 +174,13 @@ impl PinStatus {
     }
 }
 
+crate::json_names!(PinStatus {
+    Pinned = "pinned",
+    Changed = "changed",
+    New = "new",
+    Removed = "removed",
+});
+
 /// One tool the gateway has seen: its pinned definition and its current one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinRecord {
@@ -215,6 +222,27 @@ pub struct Change {
     pub pinned_sha256: Option<String>,
     pub current_sha256: Option<String>,
 }
+
+crate::json_struct!(PinRecord {
+    tool: req,
+    pinned_sha256: req,
+    pinned: req,
+    current_sha256: req,
+    current: req,
+});
+
+crate::json_struct!(Seen {
+    name: req,
+    sha256: req,
+    raw: req,
+});
+
+crate::json_struct!(Change {
+    tool: req,
+    status: req,
+    pinned_sha256: req,
+    current_sha256: req,
+});
 
 /// Why an operator's acceptance was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -375,6 +403,21 @@ pub struct SnapshotTool {
     /// The pinned definition, kept only for a changed tool (served under `deny`).
     pub pinned: Option<String>,
 }
+
+crate::json_struct!(Snapshot {
+    version: req,
+    seeded: req,
+    tools: req,
+});
+
+crate::json_struct!(SnapshotTool {
+    name: req,
+    status: req,
+    current_sha256: req,
+    current: req,
+    pinned_sha256: req,
+    pinned: req,
+});
 
 /// A [`Snapshot`] indexed by name, for the hot path.
 #[derive(Debug, Clone, Default)]

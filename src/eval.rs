@@ -95,6 +95,22 @@ pub struct MonitorDecision {
     pub retry_after_ms: Option<u64>,
 }
 
+crate::json_names!(Outcome {
+    Allow = "allow",
+    Deny = "deny",
+    Hidden = "hidden",
+    RateLimited = "rate_limited",
+    ApprovalRequired = "approval_required",
+    Invalid = "invalid",
+});
+
+crate::json_struct!(MonitorDecision {
+    decision: req,
+    rule: skip,
+    message: skip,
+    retry_after_ms: skip,
+});
+
 /// A decision object (CONTRACT §2). Fields that do not apply are left out. Its JSON is
 /// written by [`Decision::write_json`], in this field order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1120,5 +1136,12 @@ fn hold(
 
 /// The binding of an approval: grant, tool, arguments hash and policy version.
 pub fn approval_binding(grant: &str, tool: &str, arguments_sha256: &str, version: u64) -> String {
-    serde_json::to_string(&(grant, tool, arguments_sha256, version)).unwrap_or_default()
+    let mut out = String::from("[");
+    for text in [grant, tool, arguments_sha256] {
+        crate::json::write_canonical_str(text, &mut out);
+        out.push(',');
+    }
+    crate::wire::write_u64(version, &mut out);
+    out.push(']');
+    out
 }

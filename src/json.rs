@@ -741,7 +741,36 @@ impl Decimal<'_> {
     fn is_zero(&self) -> bool {
         self.last == self.first
     }
+
+    /// Whether the number reads as a finite double, exactly as `str::parse::<f64>` reads
+    /// it: its magnitude is below [`F64_OVERFLOW`], the least value that rounds to
+    /// infinity. Compared digit by digit, so that the Worker carries no float parser
+    /// (its tables are about 30 KB of wasm).
+    fn is_finite_f64(&self) -> bool {
+        let limit = F64_OVERFLOW.as_bytes();
+        let digits = i64::try_from(limit.len()).unwrap_or(i64::MAX);
+        if self.is_zero() || self.point < digits {
+            return true;
+        }
+        if self.point > digits {
+            return false;
+        }
+        for (i, &bound) in limit.iter().enumerate() {
+            match self.digit(i).cmp(&bound) {
+                Ordering::Less => return true,
+                Ordering::Greater => return false,
+                Ordering::Equal => {}
+            }
+        }
+        // Equal to the bound over its digits: the bound itself (a tie, which rounds to
+        // even, to infinity) or more.
+        false
+    }
 }
+
+/// 2^1024 − 2^970, halfway between `f64::MAX` and 2^1024: the least magnitude that rounds
+/// to infinity (a tie goes to the even neighbour, 2^1024).
+const F64_OVERFLOW: &str = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
 
 impl<'d> Number<'d> {
     /// The number as written.
@@ -1713,7 +1742,7 @@ impl<'t> Parser<'t> {
             let decimal = Number { text }.decimal();
             let exponent = (decimal.point - 1).unsigned_abs();
             let exact = decimal.is_zero() || exponent < 10u64.pow(MAX_EXPONENT_DIGITS as u32);
-            if !exact || !text.parse::<f64>().is_ok_and(f64::is_finite) {
+            if !exact || !decimal.is_finite_f64() {
                 return Err(self.error_at(JsonErrorKind::NumberOutOfRange, start));
             }
         }

@@ -19,6 +19,7 @@
 //! - [`config`]: the gateway's vars and secrets, and authentication;
 //! - [`pipeline`]: one gateway request as a state machine the Worker drives;
 //! - [`json_api`]: strings in, strings out, for the CLI and the playground.
+//! - [`wire`]: the JSON of stored records and Durable Object messages, without serde.
 //!
 //! Adapters: [`gateway`] (feature `worker`, with its Durable Objects and admin API under
 //! `gateway/`) is the Cloudflare Worker; `playground` (feature `playground`) is the
@@ -39,6 +40,7 @@ pub mod ratelimit;
 pub mod sessions;
 pub mod sort;
 pub mod sse;
+pub mod wire;
 
 #[cfg(feature = "worker")]
 pub mod gateway;

@@ -182,8 +182,17 @@ impl CounterKey {
     /// A stable, unambiguous name for the key (a JSON array), used to address the
     /// Durable Object that holds it.
     pub fn storage_name(&self) -> String {
-        serde_json::to_string(&(&self.counter, &self.scope, &self.grant, &self.session))
-            .unwrap_or_default()
+        use crate::wire::ToJson;
+        let mut out = String::from("[");
+        self.counter.write_json(&mut out);
+        out.push(',');
+        self.scope.write_json(&mut out);
+        out.push(',');
+        self.grant.write_json(&mut out);
+        out.push(',');
+        self.session.write_json(&mut out);
+        out.push(']');
+        out
     }
 }
 

@@ -80,3 +80,71 @@ fn numbers_order_by_exact_value_whether_written_as_small_integers_or_not() {
         assert_eq!(y.cmp_exact(&x), expected.reverse(), "{b} against {a}");
     }
 }
+
+/// 2^1024 − 2^970: the least magnitude a double cannot hold (it rounds to infinity).
+const F64_OVERFLOW: &str = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+
+/// Whether the parser takes `number` in range: as `str::parse::<f64>` finds it finite.
+#[cfg(test)]
+fn in_range_as_f64_says(number: &str) {
+    let finite = number.parse::<f64>().unwrap().is_finite();
+    let taken = error_of(number) != Some(JsonErrorKind::NumberOutOfRange);
+    assert_eq!(taken, finite, "{number}");
+}
+
+#[test]
+fn a_number_is_in_range_exactly_when_it_is_a_finite_double() {
+    let below = format!("{}1", &F64_OVERFLOW[..F64_OVERFLOW.len() - 1]);
+    for number in [
+        "1.7976931348623157e308",
+        "1.7976931348623158e308",
+        "1.7976931348623159e308",
+        "1.797693134862315807937289714053034150799341327100378269361e308",
+        "1e308",
+        "9.99e308",
+        "1e309",
+        "10e308",
+        "0.0001e312",
+        "0.00001e312",
+        "-1.7976931348623159e308",
+        "-1e308",
+        "1e-400",
+        "0e999999",
+        F64_OVERFLOW,
+        &format!("-{F64_OVERFLOW}"),
+        &format!("{F64_OVERFLOW}.0"),
+        &format!("{F64_OVERFLOW}.0000001"),
+        &format!("{F64_OVERFLOW}e-1"),
+        &format!("0.{F64_OVERFLOW}e309"),
+        &format!("0.{F64_OVERFLOW}1e309"),
+        &below,
+        &format!("{below}.99999999999"),
+        &format!("{F64_OVERFLOW}0e-1"),
+        &format!("{F64_OVERFLOW}1e-1"),
+    ] {
+        in_range_as_f64_says(number);
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn numbers_near_the_largest_double_are_in_range_as_doubles_say(
+        keep in 1usize..330,
+        change in 0usize..330,
+        up in proptest::bool::ANY,
+        shift in -3i64..4,
+        negative in proptest::bool::ANY,
+    ) {
+        let mut digits: Vec<u8> = F64_OVERFLOW.bytes().chain(std::iter::repeat(b'0')).take(keep).collect();
+        if let Some(d) = digits.get_mut(change) {
+            // The first digit stays non-zero: a leading zero is not JSON.
+            let least = if change == 0 { b'1' } else { b'0' };
+            *d = if up { (*d + 1).min(b'9') } else { d.saturating_sub(1).max(least) };
+        }
+        let digits = String::from_utf8(digits).unwrap();
+        let exponent = 309 - i64::try_from(keep).unwrap() + shift;
+        let sign = if negative { "-" } else { "" };
+        in_range_as_f64_says(&format!("{sign}{digits}e{exponent}"));
+        in_range_as_f64_says(&format!("{sign}0.{digits}e{}", 309 + shift));
+    }
+}

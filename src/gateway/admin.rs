@@ -27,11 +27,36 @@ use crate::config::Config;
 use crate::json::{self, Document};
 use crate::pipeline::{bearer, unauthorized};
 use crate::policy::Policy;
-use serde_json::json as value;
+use crate::wire::{self, FromJson, Members, Obj};
 use worker::{Env, Method, Request, Response, Result};
 
 fn error(status: u16, message: &str) -> Result<Response> {
-    json(status, &value!({ "error": message }).to_string())
+    let mut body = String::new();
+    Obj::new(&mut body).field("error", message).end();
+    json(status, &body)
+}
+
+/// A page of approvals as the control object sends it.
+struct Listed {
+    approvals: Vec<Approval>,
+    cursor: Option<String>,
+}
+
+crate::json_struct!(Listed {
+    approvals: req,
+    cursor: req,
+});
+
+/// One approval as the control object sends it.
+struct One {
+    approval: Approval,
+}
+
+crate::json_struct!(One { approval: req });
+
+/// Reads a control object's answer; a bad one is the Worker's error.
+fn read<T: FromJson>(text: &str) -> Result<T> {
+    wire::from_str(text).map_err(worker::Error::RustError)
 }
 
 /// Answers one `/admin/*` request.
@@ -150,13 +175,7 @@ impl Admin<'_> {
         if code != 200 {
             return json(code, &text);
         }
-        #[derive(serde::Deserialize)]
-        struct Listed {
-            approvals: Vec<Approval>,
-            cursor: Option<String>,
-        }
-        let listed: Listed =
-            serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let listed: Listed = read(&text)?;
         let key = self.config.approval_key.as_ref();
         let items: Vec<String> = listed
             .approvals
@@ -168,7 +187,7 @@ impl Admin<'_> {
             &format!(
                 r#"{{"approvals":[{}],"cursor":{}}}"#,
                 items.join(","),
-                serde_json::to_string(&listed.cursor).unwrap_or_else(|_| "null".to_owned())
+                wire::to_string(&listed.cursor)
             ),
         )
     }
@@ -182,12 +201,7 @@ impl Admin<'_> {
         if code != 200 {
             return json(code, text);
         }
-        #[derive(serde::Deserialize)]
-        struct One {
-            approval: Approval,
-        }
-        let one: One =
-            serde_json::from_str(text).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let one: One = read(text)?;
         let shown = approval::for_admin(&one.approval, self.config.approval_key.as_ref(), true);
         json(200, &format!(r#"{{"approval":{shown}}}"#))
     }
@@ -273,7 +287,19 @@ impl Admin<'_> {
         let text = String::from_utf8_lossy(body).into_owned();
         let policy = match Policy::from_json(&text) {
             Ok(policy) => policy,
-            Err(errors) => return json(400, &value!(errors.0).to_string()),
+            Err(errors) => {
+                // Each error's members in the order of their names, as always.
+                let list: Vec<Members<_>> = errors
+                    .0
+                    .iter()
+                    .map(|e| {
+                        Members(move |o| {
+                            o.field("message", &e.message).field("pointer", &e.pointer);
+                        })
+                    })
+                    .collect();
+                return json(400, &wire::to_string(&list));
+            }
         };
         let op = ControlOp::PutPolicy {
             policy: text,
@@ -301,21 +327,26 @@ impl Admin<'_> {
         if code != 200 {
             return json(code, &text);
         }
-        let mut reply: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let reply = Document::parse(text.as_bytes())
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let Some(versions) = reply.root().get("versions").filter(|v| v.is_array()) else {
+            return json(200, &text);
+        };
+        // The stored versions as the object wrote them, then the base policy, version 0.
         let base = self.config.policy.source_text();
-        if let Some(versions) = reply
-            .get_mut("versions")
-            .and_then(serde_json::Value::as_array_mut)
-        {
-            versions.push(value!({
-                "version": 0,
-                "sha256": json::sha256_hex(base.as_bytes()),
-                "updated_at": null,
-                "updated_by": "POLICY",
-            }));
+        let mut out = String::from("{\"versions\":[");
+        for item in versions.items() {
+            out.push_str(item.raw());
+            out.push(',');
         }
-        json(200, &reply.to_string())
+        Obj::new(&mut out)
+            .field("sha256", &json::sha256_hex(base.as_bytes()))
+            .raw("updated_at", "null")
+            .field("updated_by", "POLICY")
+            .field("version", &0u64)
+            .end();
+        out.push_str("]}");
+        json(200, &out)
     }
 
     async fn catalogue_op(&self, op: &CatalogueOp) -> Result<Response> {
@@ -391,7 +422,7 @@ impl Admin<'_> {
             let sep = if doc.root().is_empty() { "" } else { "," };
             items.push(format!(
                 r#"{head}{sep}"pin_status":"{status}","warnings":{}}}"#,
-                serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".to_owned())
+                wire::to_string(&warnings)
             ));
         }
         json(

@@ -9,8 +9,8 @@
 
 use super::objects::{fail, faulty, int, json_answer, rows, sql_int, text};
 use crate::audit::{Query, Record, MAX_PAGE_BYTES};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use crate::json::Node;
+use crate::wire::{self, field, FromJson, Members, ToJson};
 use std::cell::Cell;
 use worker::{
     durable_object, wasm_bindgen, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
@@ -20,8 +20,7 @@ use worker::{
 const DAY_MS: u64 = 86_400_000;
 
 /// Requests to the audit object.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum AuditOp {
     Append {
         records: Vec<Record>,
@@ -30,6 +29,40 @@ pub enum AuditOp {
     Query {
         query: Query,
     },
+}
+
+impl ToJson for AuditOp {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            AuditOp::Append {
+                records,
+                retention_days,
+            } => wire::write_variant(out, "append", |o| {
+                o.field("records", records)
+                    .field("retention_days", retention_days);
+            }),
+            AuditOp::Query { query } => wire::write_variant(out, "query", |o| {
+                o.field("query", query);
+            }),
+        }
+    }
+}
+
+impl FromJson for AuditOp {
+    fn from_json(node: Node<'_>) -> std::result::Result<Self, String> {
+        let (name, fields) = wire::variant(node)?;
+        let f = wire::fields(&name, fields)?;
+        match &*name {
+            "append" => Ok(AuditOp::Append {
+                records: field(f, "records")?,
+                retention_days: field(f, "retention_days")?,
+            }),
+            "query" => Ok(AuditOp::Query {
+                query: field(f, "query")?,
+            }),
+            other => Err(wire::unknown_variant(other)),
+        }
+    }
 }
 
 #[durable_object]
@@ -75,7 +108,7 @@ impl AuditStore {
     fn append(&self, records: &[Record], retention_days: u64) -> Result<usize> {
         let mut written = 0;
         for record in records {
-            let body = serde_json::to_string(record).map_err(|e| e.to_string())?;
+            let body = wire::to_string(record);
             let monitor_refused = record
                 .monitor
                 .as_ref()
@@ -155,7 +188,7 @@ impl AuditStore {
             }
             bytes += row.len();
             kept.push(row);
-            last = serde_json::from_str(row).ok();
+            last = wire::from_str(row).ok();
         }
         let cursor = if more {
             last.as_ref().map(Query::cursor_after)
@@ -166,7 +199,7 @@ impl AuditStore {
         Ok(format!(
             r#"{{"records":[{}],"cursor":{}}}"#,
             kept.join(","),
-            serde_json::to_string(&cursor).unwrap_or_else(|_| "null".to_owned())
+            wire::to_string(&cursor)
         ))
     }
 }
@@ -196,9 +229,11 @@ impl DurableObject for AuditStore {
             AuditOp::Append {
                 records,
                 retention_days,
-            } => self
-                .append(records, *retention_days)
-                .map(|n| json!({ "written": n }).to_string()),
+            } => self.append(records, *retention_days).map(|n| {
+                wire::to_string(&Members(|o| {
+                    o.field("written", &n);
+                }))
+            }),
             AuditOp::Query { query } => self.query(query),
         });
         let value = match result {

@@ -366,16 +366,19 @@ pub fn changes_to_sides(changes: Vec<crate::catalogue::Change>) -> Vec<Side> {
                 change.pinned_sha256.as_deref().unwrap_or("none"),
                 change.current_sha256.as_deref().unwrap_or("none"),
             );
-            let body = serde_json::json!({
-                "text": text,
-                "pin": {
-                    "tool": change.tool,
-                    "status": change.status.name(),
-                    "pinned_sha256": change.pinned_sha256,
-                    "current_sha256": change.current_sha256,
-                },
-            })
-            .to_string();
+            // The members in the order of their names, as this body has always been written.
+            let body = crate::wire::to_string(&crate::wire::Members(|o| {
+                o.field(
+                    "pin",
+                    &crate::wire::Members(|p| {
+                        p.field("current_sha256", &change.current_sha256)
+                            .field("pinned_sha256", &change.pinned_sha256)
+                            .field("status", &change.status)
+                            .field("tool", &change.tool);
+                    }),
+                )
+                .field("text", &text);
+            }));
             [Side::Audit(Box::new(record)), Side::Webhook(body)]
         })
         .collect()
@@ -387,13 +390,13 @@ pub async fn perform_simple(env: &Env, config: &Config, side: Side) {
         Side::Audit(record) => {
             let mut record = *record;
             record.latency_ms = isolate::now().saturating_sub(record.at);
-            console_log!("{}", serde_json::to_string(&record).unwrap_or_default());
+            console_log!("{}", crate::wire::to_string(&record));
             let op = AuditOp::Append {
                 records: vec![record],
                 retention_days: config.audit_retention_days,
             };
             if let Err(why) =
-                objects::call::<_, serde_json::Value>(env, AUDIT, AUDIT_NAME, &op).await
+                objects::call::<_, crate::wire::Ignored>(env, AUDIT, AUDIT_NAME, &op).await
             {
                 console_error!("toolgate: audit write failed: {why}");
             }

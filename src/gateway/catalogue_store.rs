@@ -8,10 +8,12 @@
 //! (each bounded by the 8 MiB a `tools/list` answer may have; the Odoo server's largest
 //! tool is under 4 KiB).
 
-use super::objects::{self, fail, faulty, int, json_answer, rows, text, CATALOGUE, CATALOGUE_NAME};
+use super::objects::{
+    self, fail, faulty, int, json_answer, reply, rows, text, CATALOGUE, CATALOGUE_NAME,
+};
 use crate::catalogue::{Change, Pins, Seen, Snapshot, View};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use crate::json::Node;
+use crate::wire::{self, field, FromJson, Members, ToJson};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::{
@@ -19,8 +21,7 @@ use worker::{
 };
 
 /// Requests to the catalogue object.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum CatalogueOp {
     /// The snapshot, unless it is still version `have`.
     Snapshot { have: Option<u64> },
@@ -39,13 +40,69 @@ pub enum CatalogueOp {
     Forget,
 }
 
-#[derive(Deserialize)]
-struct Reply {
-    version: u64,
-    snapshot: Option<Snapshot>,
-    #[serde(default)]
-    changes: Vec<Change>,
+impl ToJson for CatalogueOp {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            CatalogueOp::Snapshot { have } => wire::write_variant(out, "snapshot", |o| {
+                o.field("have", have);
+            }),
+            CatalogueOp::Observe { seen, complete } => wire::write_variant(out, "observe", |o| {
+                o.field("seen", seen).field("complete", complete);
+            }),
+            CatalogueOp::Pins => "pins".write_json(out),
+            CatalogueOp::Pin { tool } => wire::write_variant(out, "pin", |o| {
+                o.field("tool", tool);
+            }),
+            CatalogueOp::Accept { tool, sha256 } => wire::write_variant(out, "accept", |o| {
+                o.field("tool", tool).field("sha256", sha256);
+            }),
+            CatalogueOp::Forget => "forget".write_json(out),
+        }
+    }
 }
+
+impl FromJson for CatalogueOp {
+    fn from_json(node: Node<'_>) -> std::result::Result<Self, String> {
+        let (name, fields) = wire::variant(node)?;
+        match &*name {
+            "pins" => return Ok(CatalogueOp::Pins),
+            "forget" => return Ok(CatalogueOp::Forget),
+            _ => {}
+        }
+        let f = wire::fields(&name, fields)?;
+        Ok(match &*name {
+            "snapshot" => CatalogueOp::Snapshot {
+                have: field(f, "have")?,
+            },
+            "observe" => CatalogueOp::Observe {
+                seen: field(f, "seen")?,
+                complete: field(f, "complete")?,
+            },
+            "pin" => CatalogueOp::Pin {
+                tool: field(f, "tool")?,
+            },
+            "accept" => CatalogueOp::Accept {
+                tool: field(f, "tool")?,
+                sha256: field(f, "sha256")?,
+            },
+            other => return Err(wire::unknown_variant(other)),
+        })
+    }
+}
+
+/// The catalogue object's answer to [`CatalogueOp::Snapshot`] and
+/// [`CatalogueOp::Observe`].
+pub struct Reply {
+    pub version: u64,
+    pub snapshot: Option<Snapshot>,
+    pub changes: Vec<Change>,
+}
+
+crate::json_struct!(Reply {
+    changes: default,
+    snapshot: req,
+    version: req,
+});
 
 /// Tells the catalogue object what an answer listed; returns the new view (also made
 /// this isolate's) and the changes detected.
@@ -109,7 +166,7 @@ impl CatalogueStore {
             ..Pins::default()
         };
         for row in &bodies {
-            if let Ok(record) = serde_json::from_str::<crate::catalogue::PinRecord>(&text(row, 0)) {
+            if let Ok(record) = wire::from_str::<crate::catalogue::PinRecord>(&text(row, 0)) {
                 pins.records.insert(record.tool.clone(), record);
             }
         }
@@ -120,7 +177,7 @@ impl CatalogueStore {
     fn store(&self, before: &Pins, after: &Pins, version: u64) -> Result<()> {
         for (tool, record) in &after.records {
             if before.records.get(tool) != Some(record) {
-                let body = serde_json::to_string(record).map_err(|e| e.to_string())?;
+                let body = wire::to_string(record);
                 self.sql.exec(
                     "INSERT INTO pins (tool, body) VALUES (?, ?) ON CONFLICT (tool) DO UPDATE SET body = excluded.body",
                     vec![tool.as_str().into(), body.into()],
@@ -167,33 +224,40 @@ impl CatalogueStore {
                 let (pins, version) = self.load()?;
                 let snapshot = (have != Some(version)).then(|| pins.snapshot(version));
                 *self.pins.borrow_mut() = Some((pins, version));
-                reply(json!({ "version": version, "snapshot": snapshot }))
+                reply(&Members(|o| {
+                    o.field("snapshot", &snapshot).field("version", &version);
+                }))
             }
             CatalogueOp::Observe { seen, complete } => {
                 let (changes, pins, version, _) = self.change(|p| p.observe(&seen, complete))?;
-                reply(json!({
-                    "version": version,
-                    "snapshot": pins.snapshot(version),
-                    "changes": changes,
-                }))
+                reply(&Reply {
+                    version,
+                    snapshot: Some(pins.snapshot(version)),
+                    changes,
+                })
             }
             CatalogueOp::Pins => {
                 let (pins, version) = self.load()?;
-                let list: Vec<serde_json::Value> = pins
+                let list: Vec<Members<_>> = pins
                     .records
                     .values()
                     .map(|r| {
-                        json!({
-                            "tool": r.tool,
-                            "status": r.status().name(),
-                            "pinned_sha256": r.pinned_sha256,
-                            "current_sha256": r.current_sha256,
+                        Members(move |o| {
+                            o.field("current_sha256", &r.current_sha256)
+                                .field("pinned_sha256", &r.pinned_sha256)
+                                .field("status", &r.status())
+                                .field("tool", &r.tool);
                         })
                     })
                     .collect();
-                let out = json!({ "pins": list, "seeded": pins.seeded, "version": version });
+                let out = wire::to_string(&Members(|o| {
+                    o.field("pins", &list)
+                        .field("seeded", &pins.seeded)
+                        .field("version", &version);
+                }));
+                drop(list);
                 *self.pins.borrow_mut() = Some((pins, version));
-                reply(out)
+                json_answer(200, out)
             }
             CatalogueOp::Pin { tool } => {
                 let (pins, version) = self.load()?;
@@ -216,7 +280,9 @@ impl CatalogueStore {
             }
             CatalogueOp::Forget => {
                 let (_, _, version, _) = self.change(Pins::forget)?;
-                reply(json!({ "forgotten": true, "version": version }))
+                reply(&Members(|o| {
+                    o.field("forgotten", &true).field("version", &version);
+                }))
             }
         }
     }
@@ -225,20 +291,19 @@ impl CatalogueStore {
 /// A pin with both definitions, as the admin API shows it: the definitions as the
 /// origin's exact JSON.
 fn pin_json(record: &crate::catalogue::PinRecord) -> String {
-    let definition = |d: &Option<String>| d.clone().unwrap_or_else(|| "null".to_owned());
-    format!(
-        r#"{{"tool":{},"status":"{}","pinned_sha256":{},"current_sha256":{},"pinned":{},"current":{}}}"#,
-        crate::json::quote(&record.tool),
-        record.status().name(),
-        serde_json::to_string(&record.pinned_sha256).unwrap_or_default(),
-        serde_json::to_string(&record.current_sha256).unwrap_or_default(),
-        definition(&record.pinned),
-        definition(&record.current),
-    )
-}
-
-fn reply(value: serde_json::Value) -> Result<Response> {
-    json_answer(200, value.to_string())
+    fn definition(d: &Option<String>) -> &str {
+        d.as_deref().unwrap_or("null")
+    }
+    let mut out = String::new();
+    wire::Obj::new(&mut out)
+        .field("tool", &record.tool)
+        .field("status", &record.status())
+        .field("pinned_sha256", &record.pinned_sha256)
+        .field("current_sha256", &record.current_sha256)
+        .raw("pinned", definition(&record.pinned))
+        .raw("current", definition(&record.current))
+        .end();
+    out
 }
 
 impl DurableObject for CatalogueStore {

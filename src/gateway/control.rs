@@ -12,12 +12,11 @@
 //! expire. A stored approval is at most about 130 KiB (its sealed arguments in hex), a
 //! list page at most 100 × (4 KiB of arguments + 1 KiB) ≈ 500 KiB.
 
-use super::objects::{fail, faulty, int, json_answer, rows, sql_int, text};
+use super::objects::{fail, faulty, int, reply, rows, sql_int, text};
 use crate::approval::{self, Approval, OnCall, Status};
-use crate::json;
+use crate::json::{self, Node};
 use crate::pipeline::{ApprovalReply, ApprovalUse};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use crate::wire::{self, field, FromJson, Members, Obj, ToJson};
 use std::cell::Cell;
 use worker::{
     durable_object, wasm_bindgen, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
@@ -31,8 +30,7 @@ pub const MAX_PAGE: usize = 100;
 const SCRUB_EVERY_MS: u64 = 60_000;
 
 /// Requests to the control object.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum ControlOp {
     /// A call that needs approval arrived: find or create its approval.
     Call {
@@ -67,16 +65,108 @@ pub enum ControlOp {
     History,
 }
 
+impl ToJson for ControlOp {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            ControlOp::Call { request, new_id } => wire::write_variant(out, "call", |o| {
+                o.field("request", request).field("new_id", new_id);
+            }),
+            ControlOp::Use { id } => wire::write_variant(out, "use", |o| {
+                o.field("id", id);
+            }),
+            ControlOp::List {
+                status,
+                limit,
+                cursor,
+            } => wire::write_variant(out, "list", |o| {
+                o.field("status", status)
+                    .field("limit", limit)
+                    .field("cursor", cursor);
+            }),
+            ControlOp::Get { id } => wire::write_variant(out, "get", |o| {
+                o.field("id", id);
+            }),
+            ControlOp::Decide {
+                id,
+                approve,
+                admin,
+                note,
+            } => wire::write_variant(out, "decide", |o| {
+                o.field("id", id)
+                    .field("approve", approve)
+                    .field("admin", admin)
+                    .field("note", note);
+            }),
+            ControlOp::Policy { have, new_key } => wire::write_variant(out, "policy", |o| {
+                o.field("have", have).field("new_key", new_key);
+            }),
+            ControlOp::PutPolicy { policy, admin } => wire::write_variant(out, "put_policy", |o| {
+                o.field("policy", policy).field("admin", admin);
+            }),
+            ControlOp::History => "history".write_json(out),
+        }
+    }
+}
+
+impl FromJson for ControlOp {
+    fn from_json(node: Node<'_>) -> std::result::Result<Self, String> {
+        let (name, fields) = wire::variant(node)?;
+        if name == "history" {
+            return Ok(ControlOp::History);
+        }
+        let f = wire::fields(&name, fields)?;
+        Ok(match &*name {
+            "call" => ControlOp::Call {
+                request: field(f, "request")?,
+                new_id: field(f, "new_id")?,
+            },
+            "use" => ControlOp::Use {
+                id: field(f, "id")?,
+            },
+            "list" => ControlOp::List {
+                status: field(f, "status")?,
+                limit: field(f, "limit")?,
+                cursor: field(f, "cursor")?,
+            },
+            "get" => ControlOp::Get {
+                id: field(f, "id")?,
+            },
+            "decide" => ControlOp::Decide {
+                id: field(f, "id")?,
+                approve: field(f, "approve")?,
+                admin: field(f, "admin")?,
+                note: field(f, "note")?,
+            },
+            "policy" => ControlOp::Policy {
+                have: field(f, "have")?,
+                new_key: field(f, "new_key")?,
+            },
+            "put_policy" => ControlOp::PutPolicy {
+                policy: field(f, "policy")?,
+                admin: field(f, "admin")?,
+            },
+            other => return Err(wire::unknown_variant(other)),
+        })
+    }
+}
+
 /// The control object's answer to [`ControlOp::Call`].
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct CallReply {
     pub outcome: String,
     pub created: bool,
     pub approval: Approval,
 }
 
+// The members in the order of their names, as the object has always written them.
+crate::json_struct!(CallReply {
+    approval: req,
+    created: req,
+    outcome: req,
+});
+
 /// The control object's answer to [`ControlOp::Use`].
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct UseReply {
     /// Whether this call used the approval; if not, `status` says what it is now.
     pub used: bool,
@@ -95,6 +185,12 @@ impl UseReply {
         }
     }
 }
+
+// The members in the order of their names, as json! wrote them.
+crate::json_struct!(UseReply {
+    status: req,
+    used: req,
+});
 
 impl CallReply {
     /// The answer as the call's state machine takes it.
@@ -145,7 +241,7 @@ impl ControlStore {
     }
 
     fn save(&self, approval: &Approval) -> Result<()> {
-        let body = serde_json::to_string(approval).map_err(|e| e.to_string())?;
+        let body = wire::to_string(approval);
         self.sql.exec(
             "INSERT INTO approval (id, binding, grant_id, status, created_at, expires_at, sealed, body)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -206,7 +302,7 @@ impl ControlStore {
         let rows = rows(&self.sql, query, bindings)?;
         Ok(rows
             .iter()
-            .filter_map(|r| serde_json::from_str(&text(r, 0)).ok())
+            .filter_map(|r| wire::from_str(&text(r, 0)).ok())
             .collect())
     }
 
@@ -222,9 +318,7 @@ impl ControlStore {
         if matches!(outcome, OnCall::Pending { created: true, .. })
             && self.pending_of(&request.grant, now)? >= approval::MAX_PENDING_PER_GRANT
         {
-            return reply(
-                json!({ "outcome": "full", "created": false, "approval": outcome.approval() }),
-            );
+            return reply(&Called("full", false, outcome.approval()));
         }
         // An approved approval is used only once its call has passed its limits (`Use`).
         if !matches!(outcome, OnCall::Pass { .. }) {
@@ -235,19 +329,28 @@ impl ControlStore {
             OnCall::Pass { .. } => ("pass", false),
             OnCall::Denied { .. } => ("denied", false),
         };
-        reply(json!({ "outcome": kind, "created": created, "approval": outcome.approval() }))
+        reply(&Called(kind, created, outcome.approval()))
     }
 
     fn use_approval(&self, id: &str, now: u64) -> Result<Response> {
         let Some(approval) = self.find(id)? else {
-            return reply(json!({ "used": false, "status": "expired" }));
+            return reply(&UseReply {
+                used: false,
+                status: "expired".to_owned(),
+            });
         };
         match approval::use_approved(approval, now) {
             Ok(used) => {
                 self.save(&used)?;
-                reply(json!({ "used": true, "status": used.status.name() }))
+                reply(&UseReply {
+                    used: true,
+                    status: used.status.name().to_owned(),
+                })
             }
-            Err(status) => reply(json!({ "used": false, "status": status.name() })),
+            Err(status) => reply(&UseReply {
+                used: false,
+                status: status.name().to_owned(),
+            }),
         }
     }
 
@@ -297,7 +400,9 @@ impl ControlStore {
         } else {
             None
         };
-        reply(json!({ "approvals": list, "cursor": cursor }))
+        reply(&Members(|o| {
+            o.field("approvals", &list).field("cursor", &cursor);
+        }))
     }
 
     fn decide(
@@ -314,7 +419,9 @@ impl ControlStore {
         match approval::decide(found, approve, admin, note, now) {
             Ok(decided) => {
                 self.save(&decided)?;
-                reply(json!({ "approval": decided }))
+                reply(&Members(|o| {
+                    o.field("approval", &decided);
+                }))
             }
             Err(e) => fail(409, &e.to_string()),
         }
@@ -348,17 +455,19 @@ impl ControlStore {
             Vec::new(),
         )?;
         match rows.first() {
-            None => reply(json!({ "version": 0, "session_key": session_key })),
-            Some(row) if Some(int(row, 0)) == have => reply(json!({
-                "version": int(row, 0),
-                "session_key": session_key,
-                "updated_at": int(row, 2),
+            None => reply(&Members(|o| {
+                o.field("session_key", &session_key).field("version", &0u64);
             })),
-            Some(row) => reply(json!({
-                "version": int(row, 0),
-                "policy": text(row, 1),
-                "updated_at": int(row, 2),
-                "session_key": session_key,
+            Some(row) if Some(int(row, 0)) == have => reply(&Members(|o| {
+                o.field("session_key", &session_key)
+                    .field("updated_at", &int(row, 2))
+                    .field("version", &int(row, 0));
+            })),
+            Some(row) => reply(&Members(|o| {
+                o.field("policy", &text(row, 1))
+                    .field("session_key", &session_key)
+                    .field("updated_at", &int(row, 2))
+                    .field("version", &int(row, 0));
             })),
         }
     }
@@ -381,7 +490,11 @@ impl ControlStore {
                 admin.into(),
             ],
         )?;
-        reply(json!({ "version": version, "updated_at": now, "sha256": sha256 }))
+        reply(&Members(|o| {
+            o.field("sha256", &sha256)
+                .field("updated_at", &now)
+                .field("version", &version);
+        }))
     }
 
     fn history(&self) -> Result<Response> {
@@ -390,18 +503,18 @@ impl ControlStore {
             "SELECT version, sha256, updated_at, updated_by FROM policies ORDER BY version DESC LIMIT 1000",
             Vec::new(),
         )?;
-        let versions: Vec<serde_json::Value> = rows
+        let versions: Vec<Version> = rows
             .iter()
-            .map(|r| {
-                json!({
-                    "version": int(r, 0),
-                    "sha256": text(r, 1),
-                    "updated_at": int(r, 2),
-                    "updated_by": text(r, 3),
-                })
+            .map(|r| Version {
+                sha256: text(r, 1),
+                updated_at: int(r, 2),
+                updated_by: text(r, 3),
+                version: int(r, 0),
             })
             .collect();
-        reply(json!({ "versions": versions }))
+        reply(&Members(|o| {
+            o.field("versions", &versions);
+        }))
     }
 
     fn handle(&self, op: ControlOp) -> Result<Response> {
@@ -419,7 +532,9 @@ impl ControlStore {
             ControlOp::Get { id } => match self.find(&id)? {
                 Some(mut approval) => {
                     approval.status = approval.status_at(now);
-                    reply(json!({ "approval": approval }))
+                    reply(&Members(|o| {
+                        o.field("approval", &approval);
+                    }))
                 }
                 None => fail(404, &format!("no approval `{id}`")),
             },
@@ -436,9 +551,33 @@ impl ControlStore {
     }
 }
 
-fn reply(value: serde_json::Value) -> Result<Response> {
-    json_answer(200, value.to_string())
+/// An answer to [`ControlOp::Call`]: outcome, created, approval.
+struct Called<'a>(&'a str, bool, &'a Approval);
+
+impl ToJson for Called<'_> {
+    fn write_json(&self, out: &mut String) {
+        Obj::new(out)
+            .field("approval", self.2)
+            .field("created", &self.1)
+            .field("outcome", self.0)
+            .end();
+    }
 }
+
+/// One stored policy version, as [`ControlOp::History`] lists it.
+struct Version {
+    sha256: String,
+    updated_at: u64,
+    updated_by: String,
+    version: u64,
+}
+
+crate::json_struct!(Version {
+    sha256: req,
+    updated_at: req,
+    updated_by: req,
+    version: req,
+});
 
 impl DurableObject for ControlStore {
     fn new(state: State, env: Env) -> Self {

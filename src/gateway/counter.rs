@@ -14,8 +14,9 @@
 //! - `{"op":"refund","at":T}` → `{"ok":true}`.
 
 use super::objects::{fail, faulty, int, rows, sql_int};
+use crate::json::Node;
 use crate::ratelimit::WindowLog;
-use serde::{Deserialize, Serialize};
+use crate::wire::{self, FromJson, Obj, ToJson};
 use std::cell::RefCell;
 use worker::{
     durable_object, wasm_bindgen, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
@@ -23,8 +24,7 @@ use worker::{
 };
 
 /// A request to a counter object.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum CounterOp {
     /// Admit one call if it fits.
     Reserve { window_ms: u64, max: u32 },
@@ -33,13 +33,51 @@ pub enum CounterOp {
 }
 
 /// A counter object's answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct CounterReply {
     pub ok: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+}
+
+crate::json_struct!(CounterReply {
+    ok: req,
+    at: skip,
+    retry_after_ms: skip,
+});
+
+impl ToJson for CounterOp {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            CounterOp::Reserve { window_ms, max } => {
+                wire::write_variant(out, "reserve", |o: &mut Obj<'_>| {
+                    o.field("window_ms", window_ms).field("max", max);
+                })
+            }
+            CounterOp::Refund { at } => wire::write_variant(out, "refund", |o: &mut Obj<'_>| {
+                o.field("at", at);
+            }),
+        }
+    }
+}
+
+impl FromJson for CounterOp {
+    fn from_json(node: Node<'_>) -> std::result::Result<Self, String> {
+        let (name, fields) = wire::variant(node)?;
+        match &*name {
+            "reserve" => {
+                let f = wire::fields(&name, fields)?;
+                Ok(CounterOp::Reserve {
+                    window_ms: wire::field(f, "window_ms")?,
+                    max: wire::field(f, "max")?,
+                })
+            }
+            "refund" => Ok(CounterOp::Refund {
+                at: wire::field(wire::fields(&name, fields)?, "at")?,
+            }),
+            other => Err(wire::unknown_variant(other)),
+        }
+    }
 }
 
 #[durable_object]
@@ -136,7 +174,7 @@ impl DurableObject for RateCounter {
             return fail(500, "counter storage failed (injected fault)");
         }
         match self.apply(op) {
-            Ok(reply) => Response::from_json(&reply),
+            Ok(reply) => super::objects::reply(&reply),
             Err(e) => {
                 // Forget the in-memory copy: storage is the truth after a failed write.
                 *self.log.borrow_mut() = None;

@@ -139,13 +139,17 @@ pub fn config(env: &Env) -> Rc<Result<Config, String>> {
     loaded
 }
 
-#[derive(serde::Deserialize)]
 struct PolicyReply {
     version: u64,
-    #[serde(default)]
     policy: Option<String>,
     session_key: String,
 }
+
+crate::json_struct!(PolicyReply {
+    version: req,
+    policy: req,
+    session_key: req,
+});
 
 /// The policy in force and the session key. Costs nothing on most requests: at most once
 /// every [`RECHECK_MS`] per isolate, one round trip asks the control object whether a
@@ -206,12 +210,15 @@ fn set_active(active: Active) {
     STATE.with(|s| s.borrow_mut().active = Some(active));
 }
 
-#[derive(serde::Deserialize)]
 struct SnapshotReply {
     version: u64,
-    #[serde(default)]
     snapshot: Option<Snapshot>,
 }
+
+crate::json_struct!(SnapshotReply {
+    version: req,
+    snapshot: req,
+});
 
 /// The catalogue view, confirmed with the catalogue object at most every
 /// [`RECHECK_MS`]. If that object cannot be reached, the last view is kept (or an empty

@@ -1,7 +1,6 @@
 //! How the Worker talks to its Durable Objects: one JSON request, one JSON answer.
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use crate::wire::{self, FromJson, ToJson};
 use worker::{Env, Method, Request, RequestInit, Response};
 
 /// The namespace binding of the rate counters (one object per counter and scope key).
@@ -21,7 +20,7 @@ pub const AUDIT_NAME: &str = "audit";
 pub const CATALOGUE_NAME: &str = "catalogue";
 
 /// Sends `op` to the object `name` of namespace `binding`, returning its raw answer.
-pub async fn send<Op: Serialize>(
+pub async fn send<Op: ToJson>(
     env: &Env,
     binding: &str,
     name: &str,
@@ -32,7 +31,7 @@ pub async fn send<Op: Serialize>(
         .id_from_name(name)
         .and_then(|id| id.get_stub())
         .map_err(|e| e.to_string())?;
-    let body = serde_json::to_string(op).map_err(|e| e.to_string())?;
+    let body = wire::to_string(op);
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
@@ -44,7 +43,7 @@ pub async fn send<Op: Serialize>(
 
 /// Sends `op` and reads a 200 answer as `Reply`; any other status is an error with the
 /// object's message.
-pub async fn call<Op: Serialize, Reply: DeserializeOwned>(
+pub async fn call<Op: ToJson, Reply: FromJson>(
     env: &Env,
     binding: &str,
     name: &str,
@@ -55,11 +54,12 @@ pub async fn call<Op: Serialize, Reply: DeserializeOwned>(
         let text = response.text().await.unwrap_or_default();
         return Err(format!("status {}: {text}", response.status_code()));
     }
-    response.json().await.map_err(|e| e.to_string())
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    wire::from_str(&text)
 }
 
 /// Sends `op` and reads a 200 answer as text.
-pub async fn call_text<Op: Serialize>(
+pub async fn call_text<Op: ToJson>(
     env: &Env,
     binding: &str,
     name: &str,
@@ -83,7 +83,9 @@ pub fn json_answer(status: u16, body: String) -> worker::Result<Response> {
 
 /// An object's error answer: `{"error": message}`.
 pub fn fail(status: u16, message: &str) -> worker::Result<Response> {
-    json_answer(status, serde_json::json!({ "error": message }).to_string())
+    let mut body = String::with_capacity(message.len() + 12);
+    wire::Obj::new(&mut body).field("error", message).end();
+    json_answer(status, body)
 }
 
 /// Whether the test-only fault switch `TOOLGATE_FAULTS` names `object` (a
@@ -129,7 +131,12 @@ pub fn sql_int(n: u64) -> worker::SqlStorageValue {
 
 /// An operation sent to a Durable Object, read from its JSON text. (`Request::json`
 /// would go through a JS object and a second deserializer, kept out of the Worker.)
-pub async fn read_op<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<T, String> {
+pub async fn read_op<T: FromJson>(req: &mut Request) -> Result<T, String> {
     let text = req.text().await.map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    wire::from_str(&text)
+}
+
+/// A 200 answer of JSON written by `value`.
+pub fn reply<T: ToJson + ?Sized>(value: &T) -> worker::Result<Response> {
+    json_answer(200, wire::to_string(value))
 }
