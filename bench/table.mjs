@@ -85,10 +85,32 @@ for (const [file, profile] of [['cedar-release.jsonl', 'opt-level 3'], ['cedar-s
       `decisions, whole process, ${tg.calls} calls: \`toolgate eval\` (${profile}) vs ${c.label}${ok}`,
       `${us(tg)} a decision`,
       `${us(c)} a decision (${c.ratio_to_toolgate.toFixed(2)} × toolgate)`,
-      'faster than tuned Cedar',
+      key === 'cedar-tuned' ? `≥ 10× tuned Cedar${c.ratio_to_toolgate >= 10 ? ' ✓' : ' ✗'}` : '—',
       tg.harness + (profile === 'opt-level z' ? ' (with TOOLGATE_BIN=target/size/release/toolgate)' : ''),
     );
   }
+}
+
+const playground = read('playground.jsonl');
+const nativeRun = read('cedar-release.jsonl');
+if (playground) {
+  const p = jsonLines(playground.text)[0];
+  const tgNative = nativeRun ? jsonLines(nativeRun.text).find((r) => r.engine === 'toolgate') : null;
+  const ratio = tgNative ? p.best_us / tgNative.us_per_decision : null;
+  row(
+    `playground wasm in node: the same ${p.calls} calls (eval_jsonl), outputs equal to \`toolgate eval\`'s`,
+    `${p.best_us.toFixed(2)} µs a call (first pass, V8 still tiering up: ${p.first_us.toFixed(2)} µs)`,
+    tgNative ? `native \`toolgate eval\`, whole process: ${tgNative.us_per_decision.toFixed(2)} µs (wasm ${ratio.toFixed(2)} ×)` : 'native: cedar part not run',
+    `≤ 3× native${ratio === null ? '' : ratio <= 3 ? ' ✓' : ' ✗'}`,
+    'node bench/playground.mjs --work target/cedar-bench/work',
+  );
+}
+const sizes = read('sizes.jsonl');
+if (sizes) {
+  const z = jsonLines(sizes.text)[0];
+  const kb = (b) => `${(b / 1000).toFixed(1)} KB`;
+  row('Worker wasm (build/index_bg.wasm), gzip -9', `${kb(z.worker_gzip)} (raw ${kb(z.worker_raw)})`, 'v1: 529 KB', `≤ 300 KB${z.worker_gzip <= 300_000 ? ' ✓' : ' ✗'}`, 'bash scripts/build-worker.sh && gzip -9 -c build/index_bg.wasm | wc -c');
+  row('playground wasm (www/pkg/toolgate_bg.wasm), gzip -9', `${kb(z.playground_gzip)} (raw ${kb(z.playground_raw)})`, 'v1: 334 KB', '—', 'bash scripts/build-playground.sh && gzip -9 -c www/pkg/toolgate_bg.wasm | wc -c');
 }
 
 const gateway = read('gateway.jsonl');
@@ -114,7 +136,7 @@ const cpu = (() => {
     return os.cpus()[0]?.model;
   }
 })();
-const when = [release, size, read('cedar-release.jsonl'), gateway].filter(Boolean).map((p) => p.at);
+const when = [release, size, read('cedar-release.jsonl'), playground, gateway].filter(Boolean).map((p) => p.at);
 const date = when.length ? new Date(Math.max(...when)).toISOString().slice(0, 10) : 'never';
 console.log(`Measured ${date} on ${os.availableParallelism()} CPUs (${cpu}); load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.\n`);
 console.log('| measure | toolgate | baseline | goal | reproduce |');
