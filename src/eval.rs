@@ -773,35 +773,30 @@ impl Policy {
             let why = || concat(&["calling `", tool, "` is not allowed by policy"]);
             scan.hit(deny(&entry.action_pointer, &why), enforced)?;
         }
-        for condition in &entry.deny_if {
-            let why = match self.holds(condition, arguments, Quantifier::Any) {
-                Ok(false) => continue,
-                Ok(true) => None,
-                Err(why) => Some(why),
-            };
-            let why = || match &why {
-                None => concat(&[
-                    "calling `",
-                    tool,
-                    "` is not allowed when `",
-                    &condition.shown,
-                    "`",
-                ]),
-                Some(why) => unevaluable(condition, why),
-            };
-            scan.hit(deny(&condition.pointer, &why), enforced)?;
-        }
-        for condition in &entry.require {
-            let why = match self.holds(condition, arguments, Quantifier::Every) {
-                Ok(true) => continue,
-                Ok(false) => None,
-                Err(why) => Some(why),
-            };
-            let why = || match &why {
-                None => concat(&["calling `", tool, "` requires `", &condition.shown, "`"]),
-                Some(why) => unevaluable(condition, why),
-            };
-            scan.hit(deny(&condition.pointer, &why), enforced)?;
+        // `deny_if` denies when its condition holds for any match, `require` unless it
+        // holds for every one.
+        let kinds: [(&[Condition], Quantifier, bool, &str); 2] = [
+            (
+                &entry.deny_if,
+                Quantifier::Any,
+                true,
+                "` is not allowed when `",
+            ),
+            (&entry.require, Quantifier::Every, false, "` requires `"),
+        ];
+        for (conditions, quantifier, denies_when, says) in kinds {
+            for condition in conditions {
+                let why = match self.holds(condition, arguments, quantifier) {
+                    Ok(held) if held != denies_when => continue,
+                    Ok(_) => None,
+                    Err(why) => Some(why),
+                };
+                let why = || match &why {
+                    None => concat(&["calling `", tool, says, &condition.shown, "`"]),
+                    Some(why) => unevaluable(condition, why),
+                };
+                scan.hit(deny(&condition.pointer, &why), enforced)?;
+            }
         }
         ControlFlow::Continue(())
     }
