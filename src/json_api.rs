@@ -524,6 +524,15 @@ pub fn tools_warnings(policy: &Policy, tools: &[catalogue::Tool]) -> Vec<PolicyE
 /// agent would receive: `{"decision":{...},"response":{"status":200,"body":{...}}}`, where
 /// `response` is `null` when the call would go to the origin.
 pub fn simulate(policy: &str, line: &str) -> String {
+    simulate_with(policy, line, None)
+}
+
+/// [`simulate`], with the gateway's pin statuses when there are some.
+fn simulate_with(
+    policy: &str,
+    line: &str,
+    pins: Option<std::collections::HashMap<String, crate::eval::PinState>>,
+) -> String {
     let mut evaluator = match Evaluator::new(policy) {
         Ok(e) => e,
         Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
@@ -533,6 +542,9 @@ pub fn simulate(policy: &str, line: &str) -> String {
             .ok()
             .and_then(|d| d.root().get("id").map(|i| i.raw().to_owned()))
     });
+    if let Some(pins) = pins {
+        evaluator.session.set_pins(pins);
+    }
     let Some(decision) = evaluator.line(line) else {
         return json!({ "ok": false, "errors": [{"pointer": "", "message": "empty call"}] })
             .to_string();
@@ -632,33 +644,7 @@ pub fn simulate_pinned(policy: &str, line: &str, pins: &str) -> String {
         Ok(p) => p,
         Err(e) => return json!({ "ok": false, "errors": [e] }).to_string(),
     };
-    if pins.is_empty() {
-        return simulate(policy, line);
-    }
-    let mut evaluator = match Evaluator::new(policy) {
-        Ok(e) => e,
-        Err(errors) => return json!({ "ok": false, "errors": errors }).to_string(),
-    };
-    let id = parse_eval_line(line, false).ok().and_then(|l| {
-        Document::parse(&l.body)
-            .ok()
-            .and_then(|d| d.root().get("id").map(|i| i.raw().to_owned()))
-    });
-    evaluator.session.set_pins(pins);
-    let Some(decision) = evaluator.line(line) else {
-        return json!({ "ok": false, "errors": [{"pointer": "", "message": "empty call"}] })
-            .to_string();
-    };
-    let response = (decision.decision != Outcome::Allow).then(|| {
-        let status = if decision.decision == Outcome::Invalid {
-            400
-        } else {
-            200
-        };
-        let body = crate::pipeline::refusal_body(&decision, id.as_deref(), false);
-        json!({ "status": status, "body": serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default() })
-    });
-    json!({ "ok": true, "decision": decision, "response": response }).to_string()
+    simulate_with(policy, line, (!pins.is_empty()).then_some(pins))
 }
 
 /// [`eval_jsonl`] for a catalogue with pins (see [`simulate_pinned`]).
