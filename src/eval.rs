@@ -40,11 +40,12 @@
 //! tool ([`ToolFacts`]); step 5 needs counter state, which the caller holds ([`Session`]
 //! here, Durable Objects in the gateway).
 
-use crate::json::{json_eq, Kind, Node};
+use crate::json::{json_eq, same_bytes, Kind, Node};
 use crate::mcp::{self, Invalid, Kind as MessageKind, Message};
 use crate::policy::path::{ArgPath, Target};
 use crate::policy::{
-    Approval, Condition, DefaultAction, Entry, Limit, OnChange, Op, Plan, Policy, Text, Visibility,
+    Approval, Condition, DefaultAction, Entry, Limit, OnChange, Op, Operand, Plan, Policy, Text,
+    Visibility,
 };
 use crate::ratelimit::{Counters, LimitRefused};
 use serde::Serialize;
@@ -433,11 +434,17 @@ fn unknown_tool(name: &str) -> Text {
 
 /// Pieces of text joined (a message built on the hot path, without `fmt`).
 fn concat(pieces: &[&str]) -> Text {
-    let mut text = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
-    for piece in pieces {
-        text.push_str(piece);
+    thread_local! {
+        // Joined here and copied once into the text's own allocation.
+        static JOINED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    text.into()
+    JOINED.with_borrow_mut(|joined| {
+        joined.clear();
+        for piece in pieces {
+            joined.push_str(piece);
+        }
+        Text::from(joined.as_str())
+    })
 }
 
 /// Milliseconds as a short human duration, rounded up to what it shows (so that
@@ -565,6 +572,44 @@ impl Unevaluable<'_> {
     }
 }
 
+/// A condition's outcome for a present value, decided from its decoded operand alone:
+/// `None` when [`Policy::test`] must decide (another operand, a value the operand does
+/// not settle, or a value the op cannot evaluate, whose reason `test` words).
+#[inline]
+fn quick_test(condition: &Condition, value: Node<'_>) -> Option<bool> {
+    let small = || value.as_number().and_then(|n| n.as_small_integer());
+    match (&condition.op, &condition.operand) {
+        (Op::Exists(want), _) => Some(*want),
+        (Op::Eq(_), Operand::Str(text)) => Some(value.str_eq(text)),
+        (Op::Neq(_), Operand::Str(text)) => Some(!value.str_eq(text)),
+        (Op::In(_) | Op::NotIn(_), Operand::Strs(texts)) if value.kind() == Kind::String => {
+            let text = value.as_str()?;
+            let found = texts
+                .iter()
+                .any(|t| same_bytes(t.as_bytes(), text.as_bytes()));
+            Some(found == matches!(condition.op, Op::In(_)))
+        }
+        (Op::In(_), Operand::Strs(_)) => Some(false),
+        (Op::NotIn(_), Operand::Strs(_)) => Some(true),
+        (Op::Lt(_) | Op::Lte(_) | Op::Gt(_) | Op::Gte(_), Operand::Int(bound)) => {
+            let order = small()?.cmp(bound);
+            Some(match condition.op {
+                Op::Lt(_) => order == Ordering::Less,
+                Op::Lte(_) => order != Ordering::Greater,
+                Op::Gt(_) => order == Ordering::Greater,
+                _ => order != Ordering::Less,
+            })
+        }
+        (Op::Regex(re), _) if value.kind() == Kind::String => Some(re.is_match(&value.as_str()?)),
+        (Op::Contains(_), Operand::Str(needle)) => match value.kind() {
+            Kind::String => Some(value.as_str()?.contains(&**needle)),
+            Kind::Array => Some(value.items().any(|item| item.str_eq(needle))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// How a condition over several elements (`*`) combines them.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Quantifier {
@@ -584,6 +629,11 @@ impl Policy {
     ) -> Result<bool, Unevaluable<'p>> {
         if let Some(target) = condition.path.single(arguments) {
             // One target: "any" and "every" agree.
+            if let Target::Value(value) = target {
+                if let Some(held) = quick_test(condition, value) {
+                    return Ok(held);
+                }
+            }
             return self.test(condition, target);
         }
         let mut any = false;
@@ -633,16 +683,32 @@ impl Policy {
             found: value.kind(),
             wanted,
         };
+        let decoded = &condition.operand;
         let compare = |index: u32| -> Result<Ordering, Unevaluable<'p>> {
             let target = value.as_number().ok_or_else(|| wrong("a number"))?;
+            if let (Operand::Int(bound), Some(target)) = (decoded, target.as_small_integer()) {
+                return Ok(target.cmp(bound));
+            }
             let bound = operand(index)
                 .and_then(|n| n.as_number())
                 .ok_or_else(|| wrong("a number"))?;
             Ok(target.cmp_exact(&bound))
         };
-        let equals = |index: u32| operand(index).is_some_and(|o| json_eq(value, o));
-        let one_of =
-            |index: u32| operand(index).is_some_and(|list| list.items().any(|o| json_eq(value, o)));
+        let equals = |index: u32| match decoded {
+            Operand::Str(text) => value.str_eq(text),
+            Operand::Int(_) if value.kind() != Kind::Number => false,
+            Operand::Int(n) => match value.as_number().and_then(|v| v.as_small_integer()) {
+                Some(v) => v == *n,
+                None => operand(index).is_some_and(|o| json_eq(value, o)),
+            },
+            _ => operand(index).is_some_and(|o| json_eq(value, o)),
+        };
+        let one_of = |index: u32| match decoded {
+            Operand::Strs(texts) => value
+                .as_str()
+                .is_some_and(|s| texts.iter().any(|t| **t == *s)),
+            _ => operand(index).is_some_and(|list| list.items().any(|o| json_eq(value, o))),
+        };
         Ok(match &condition.op {
             Op::Exists(want) => *want,
             Op::Eq(v) => equals(*v),
@@ -657,6 +723,16 @@ impl Policy {
                 Some(s) => re.is_match(&s),
                 None => return Err(wrong("a string")),
             },
+            Op::Contains(_) if matches!(decoded, Operand::Str(_)) => {
+                let Operand::Str(needle) = decoded else {
+                    return Ok(false);
+                };
+                match value.kind() {
+                    Kind::String => value.as_str().unwrap_or_default().contains(&**needle),
+                    Kind::Array => value.items().any(|item| item.str_eq(needle)),
+                    _ => return Err(wrong("a string or an array")),
+                }
+            }
             Op::Contains(v) => {
                 let needle = operand(*v);
                 match (value.kind(), needle) {

@@ -403,12 +403,8 @@ impl<'d> Node<'d> {
         match slot.tag {
             Tag::Str => {
                 let text = self.doc.text.as_bytes();
-                // The length and the first byte first: most keys differ there.
-                end - start == s.len()
-                    && s.as_bytes()
-                        .first()
-                        .is_none_or(|first| text.get(start) == Some(first))
-                    && text.get(start..end) == Some(s.as_bytes())
+                text.get(start..end)
+                    .is_some_and(|t| same_bytes(t, s.as_bytes()))
             }
             Tag::StrEsc => unescape(self.doc.text.get(start..end).unwrap_or_default()) == s,
             _ => false,
@@ -459,7 +455,32 @@ impl<'d> Node<'d> {
 
     /// The member `key` of an object.
     pub fn get(&self, key: &str) -> Option<Node<'d>> {
-        self.members().find(|(k, _)| k.str_eq(key)).map(|(_, v)| v)
+        let slots = &self.doc.slots;
+        let object = slots.get(self.at as usize)?;
+        if object.tag != Tag::Object {
+            return None;
+        }
+        let text = self.doc.text.as_bytes();
+        let want = key.as_bytes();
+        let mut at = self.at + 1;
+        for _ in 0..object.len {
+            let name = slots.get(at as usize)?;
+            let found = match name.tag {
+                // The length first: most keys differ there.
+                Tag::Str => {
+                    (name.end - name.start) as usize == want.len()
+                        && text
+                            .get(name.start as usize..name.end as usize)
+                            .is_some_and(|t| same_bytes(t, want))
+                }
+                _ => self.at(at).str_eq(key),
+            };
+            if found {
+                return Some(self.at(at + 1));
+            }
+            at = slots.get(at as usize + 1)?.next;
+        }
+        None
     }
 
     /// Reads an object's members in one pass: `out[i]` gets the value of the member named
@@ -480,11 +501,7 @@ impl<'d> Node<'d> {
                     .as_bytes()
                     .get(slot.start as usize..slot.end as usize)
                     .unwrap_or_default();
-                names.iter().position(|n| {
-                    n.len() == raw.len()
-                        && n.as_bytes().first() == raw.first()
-                        && n.as_bytes() == raw
-                })
+                names.iter().position(|n| same_bytes(n.as_bytes(), raw))
             } else {
                 names.iter().position(|n| key.str_eq(n))
             };
@@ -856,6 +873,13 @@ impl<'d> Number<'d> {
         }
     }
 
+    /// The value of a number written as an integer of at most 18 digits (`-42`, `500`),
+    /// read without decimal arithmetic; `None` for any other text, whatever its value.
+    #[inline]
+    pub fn as_small_integer(&self) -> Option<i64> {
+        small_integer(self.text)
+    }
+
     /// The value as a `u64`, when it is a non-negative integer that fits.
     pub fn as_u64(&self) -> Option<u64> {
         if self.text.len() <= 19 && self.text.bytes().all(|b| b.is_ascii_digit()) {
@@ -1094,6 +1118,32 @@ fn scan_plain(bytes: &[u8], i: usize) -> usize {
     scan_plain_ascii(bytes, i).0
 }
 
+/// Whether two byte strings are equal; strings of up to 16 bytes (keys, names, short
+/// values) are compared as two words each, without a call.
+#[inline(always)]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        s.get(at..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map(|w| u64::from_le_bytes(*w))
+    };
+    let half = |s: &[u8], at: usize| {
+        s.get(at..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map(|w| u32::from_le_bytes(*w))
+    };
+    match n {
+        // The first and the last 8 (or 4) bytes, which overlap for shorter strings.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
 /// [`scan_plain`], and whether the bytes it passed are all ASCII.
 #[inline(always)]
 fn scan_plain_ascii(bytes: &[u8], mut i: usize) -> (usize, bool) {
@@ -1158,8 +1208,34 @@ struct Frame {
     signatures: u64,
     /// Whether some key so far is not simple (its comparisons need decoding).
     complex: bool,
-    /// For large objects: folded-key hash → index into `Parser::keys`.
-    index: Option<HashMap<u64, Vec<usize>>>,
+    /// For large objects: the keys by the hash of their folded text.
+    index: Option<KeyIndex>,
+}
+
+/// The keys of a large object by folded-key hash: for each hash the last key that has
+/// it, and for each key the one before it with the same hash (positions in
+/// `Parser::keys`).
+#[derive(Debug, Clone)]
+struct KeyIndex {
+    last: HashMap<u64, usize>,
+    /// For the key at `from + i`, the position of the previous key with its hash.
+    previous: Vec<Option<usize>>,
+}
+
+impl KeyIndex {
+    fn add(&mut self, hash: u64, position: usize) {
+        let before = self.last.insert(hash, position);
+        self.previous.push(before);
+    }
+
+    /// The key before the one at `position` with the same hash, in an object whose keys
+    /// start at `from`.
+    fn before(&self, position: usize, from: usize) -> Option<usize> {
+        self.previous
+            .get(position.checked_sub(from)?)
+            .copied()
+            .flatten()
+    }
 }
 
 struct Parser<'t> {
@@ -1450,6 +1526,7 @@ impl<'t> Parser<'t> {
     }
 
     /// Refuses a key that repeats, or folds to, an earlier key of the same object.
+    #[inline(always)]
     fn check_key(&mut self, key: u32, key_start: usize, simple: bool) -> Result<(), Fail> {
         let slot = self.slots.get(key as usize).copied().unwrap_or(NULL_SLOT);
         let raw = self
@@ -1466,51 +1543,59 @@ impl<'t> Parser<'t> {
         let Some(frame) = self.open.last_mut() else {
             return Ok(());
         };
-        let from = frame.keys_from;
-        let seen = keys - from;
+        let seen = keys - frame.keys_from;
         let bit = 1u64 << (this.signature.wrapping_mul(0x9e37_79b9) >> 26);
         let unseen = simple && !frame.complex && frame.signatures & bit == 0;
         frame.signatures |= bit;
         frame.complex |= !simple;
-        if unseen && seen < LINEAR_KEYS {
-            self.keys.push(this);
-            return Ok(());
-        }
-        if seen < LINEAR_KEYS {
-            for i in from..self.keys.len() {
-                let Some(&earlier) = self.keys.get(i) else {
-                    continue;
-                };
-                if simple && earlier.signature != 0 {
-                    // Two simple keys: equal or case-equal only at equal signatures.
-                    if earlier.signature != this.signature {
-                        continue;
-                    }
-                    let start = earlier.start as usize;
-                    let other = self
-                        .bytes
-                        .get(start..start + earlier.len as usize)
-                        .unwrap_or_default();
-                    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-                    if other == raw {
-                        return Err(
-                            self.key_error(JsonErrorKind::DuplicateKey(text(raw)), key_start)
-                        );
-                    }
-                    if other.eq_ignore_ascii_case(raw) {
-                        return Err(self.key_error(
-                            JsonErrorKind::AmbiguousKeys(text(other), text(raw)),
-                            key_start,
-                        ));
-                    }
-                } else {
-                    self.compare_keys(earlier.slot, key, key_start)?;
-                }
-            }
-        } else {
-            self.check_key_indexed(key, key_start)?;
+        if !(unseen && seen < LINEAR_KEYS) {
+            self.check_key_against(this, key_start, simple)?;
         }
         self.keys.push(this);
+        Ok(())
+    }
+
+    /// [`Parser::check_key`] for a key that may repeat an earlier one: compares it with
+    /// each candidate.
+    #[inline(never)]
+    fn check_key_against(&mut self, this: Key, key_start: usize, simple: bool) -> Result<(), Fail> {
+        let key = this.slot;
+        let from = self.open.last().map_or(0, |f| f.keys_from);
+        let raw = self
+            .bytes
+            .get(this.start as usize..(this.start + this.len) as usize)
+            .unwrap_or_default();
+        if self.keys.len() - from >= LINEAR_KEYS {
+            return self.check_key_indexed(key, key_start);
+        }
+        for i in from..self.keys.len() {
+            let Some(&earlier) = self.keys.get(i) else {
+                continue;
+            };
+            if simple && earlier.signature != 0 {
+                // Two simple keys: equal or case-equal only at equal signatures.
+                if earlier.signature != this.signature {
+                    continue;
+                }
+                let start = earlier.start as usize;
+                let other = self
+                    .bytes
+                    .get(start..start + earlier.len as usize)
+                    .unwrap_or_default();
+                let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+                if other == raw {
+                    return Err(self.key_error(JsonErrorKind::DuplicateKey(text(raw)), key_start));
+                }
+                if other.eq_ignore_ascii_case(raw) {
+                    return Err(self.key_error(
+                        JsonErrorKind::AmbiguousKeys(text(other), text(raw)),
+                        key_start,
+                    ));
+                }
+            } else {
+                self.compare_keys(earlier.slot, key, key_start)?;
+            }
+        }
         Ok(())
     }
 
@@ -1555,33 +1640,36 @@ impl<'t> Parser<'t> {
         };
         if self.open.last().is_some_and(|f| f.index.is_none()) {
             let earlier = self.keys.get(from..).unwrap_or_default();
-            let mut index: HashMap<u64, Vec<usize>> = HashMap::with_capacity(earlier.len() * 2);
+            let mut index = KeyIndex {
+                last: HashMap::with_capacity(earlier.len() * 2),
+                previous: Vec::with_capacity(earlier.len() * 2),
+            };
             for (i, k) in earlier.iter().enumerate() {
-                index
-                    .entry(folded_hash(&self.key_text(k.slot)))
-                    .or_default()
-                    .push(from + i);
+                index.add(folded_hash(&self.key_text(k.slot)), from + i);
             }
             if let Some(frame) = self.open.last_mut() {
                 frame.index = Some(index);
             }
         }
         let hash = folded_hash(&self.key_text(key));
-        let candidates: Vec<usize> = self
+        let mut candidate = self
             .open
             .last()
             .and_then(|f| f.index.as_ref())
-            .and_then(|index| index.get(&hash))
-            .cloned()
-            .unwrap_or_default();
-        for at in candidates {
+            .and_then(|index| index.last.get(&hash).copied());
+        while let Some(at) = candidate {
             if let Some(earlier) = self.keys.get(at).map(|k| k.slot) {
                 self.compare_keys(earlier, key, key_start)?;
             }
+            candidate = self
+                .open
+                .last()
+                .and_then(|f| f.index.as_ref())
+                .and_then(|index| index.before(at, from));
         }
         let position = self.keys.len();
         if let Some(index) = self.open.last_mut().and_then(|f| f.index.as_mut()) {
-            index.entry(hash).or_default().push(position);
+            index.add(hash, position);
         }
         Ok(())
     }
@@ -1904,11 +1992,17 @@ pub fn fold_key(key: &str) -> String {
 /// Appends `token` to a JSON Pointer, escaping `~` and `/` (RFC 6901).
 pub fn push_pointer(pointer: &str, token: &str) -> String {
     let mut out = String::with_capacity(pointer.len() + token.len() + 1);
+    write_pointer(&mut out, pointer, token);
+    out
+}
+
+/// Appends [`push_pointer`]`(pointer, token)` to `out`.
+pub fn write_pointer(out: &mut String, pointer: &str, token: &str) {
     out.push_str(pointer);
     out.push('/');
     if !token.contains(['~', '/']) {
         out.push_str(token);
-        return out;
+        return;
     }
     for c in token.chars() {
         match c {
@@ -1917,7 +2011,6 @@ pub fn push_pointer(pointer: &str, token: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

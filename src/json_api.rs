@@ -168,7 +168,10 @@ fn line_fields(doc: &Document<'_>, test: bool) -> Option<LineFields> {
             if !n.as_str().bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            fields.at_ms = n.as_u64()?;
+            fields.at_ms = match n.as_small_integer() {
+                Some(small) => small.unsigned_abs(),
+                None => n.as_u64()?,
+            };
         } else if test && key.str_eq("expect") && value.is_object() {
             fields.expect = Some(value.span());
         } else {
@@ -234,7 +237,8 @@ impl Evaluator {
         line: &'l str,
         test: bool,
     ) -> Option<(Decision, Option<&'l str>)> {
-        if line.trim().is_empty() {
+        // A line of a call starts with `{`; anything else may be blank.
+        if !line.starts_with('{') && line.trim().is_empty() {
             return None;
         }
         // The fast path: the line is strict JSON and its body a message object, read once.

@@ -8,7 +8,7 @@
 pub mod path;
 pub mod spec;
 
-use crate::json::{push_pointer, Document, JsonError, Kind, Node};
+use crate::json::{push_pointer, write_pointer, Document, JsonError, Kind, Node};
 use regex_lite::Regex;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -198,13 +198,25 @@ impl Pattern {
             .get(first.len()..name.len() - last.len())
             .unwrap_or_default();
         for part in self.parts.get(1..self.parts.len() - 1).unwrap_or_default() {
-            match rest.find(part.as_str()) {
+            match find(rest.as_bytes(), part.as_bytes()) {
                 Some(at) => rest = rest.get(at + part.len()..).unwrap_or_default(),
                 None => return false,
             }
         }
         true
     }
+}
+
+/// Where `needle` first occurs in `haystack`: names and their pieces are short, so each
+/// place where the first byte matches is compared (no searcher to set up).
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, _)) = needle.split_first() else {
+        return Some(0);
+    };
+    let last_start = haystack.len().checked_sub(needle.len())?;
+    (0..=last_start).find(|&at| {
+        haystack.get(at) == Some(&first) && haystack.get(at..at + needle.len()) == Some(needle)
+    })
 }
 
 /// A compiled condition operator. Operands are values of the policy document
@@ -250,14 +262,54 @@ pub struct Condition {
     pub pointer: Text,
     pub path: ArgPath,
     pub op: Op,
+    /// The operand decoded at load, when it is of a kind the evaluator compares directly.
+    pub operand: Operand,
     /// The operand as written, for messages.
     pub value_text: Option<String>,
     /// The condition as messages show it: `args.model in ["res.users"]`.
     pub shown: Text,
 }
 
+/// A condition's operand decoded at load, for the comparisons calls make most: with a
+/// string, a short integer, or a list of strings. Every other operand is compared as the
+/// policy document's value ([`Policy::operand`]); so is a called value these do not
+/// settle (a number such as `1.0` against `Int(1)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Operand {
+    /// Compared as the document's value.
+    #[default]
+    Node,
+    /// A string, decoded.
+    Str(Box<str>),
+    /// A number written as an integer of at most 18 digits.
+    Int(i64),
+    /// An array of strings only, decoded.
+    Strs(Box<[Box<str>]>),
+}
+
+impl Operand {
+    fn decode(value: Node<'_>) -> Operand {
+        let text = |node: Node<'_>| node.as_str().map(|s| Box::<str>::from(s.as_ref()));
+        match value.kind() {
+            Kind::String => text(value).map_or(Operand::Node, Operand::Str),
+            Kind::Number => value
+                .as_number()
+                .and_then(|n| n.as_small_integer())
+                .map_or(Operand::Node, Operand::Int),
+            Kind::Array => value
+                .items()
+                .map(text)
+                .collect::<Option<Box<[Box<str>]>>>()
+                .map_or(Operand::Node, Operand::Strs),
+            _ => Operand::Node,
+        }
+    }
+}
+
 impl Condition {
-    fn new(pointer: &str, path: ArgPath, op: Op, value_text: Option<String>) -> Condition {
+    fn new(pointer: &str, path: ArgPath, op: Op, value: Option<Node<'_>>) -> Condition {
+        let value_text = value.map(|v| v.raw().to_owned());
+        let operand = value.map_or(Operand::Node, Operand::decode);
         let mut shown = format!("{} {}", path.as_str(), op.name());
         if let Some(v) = &value_text {
             shown.push(' ');
@@ -267,6 +319,7 @@ impl Condition {
             pointer: pointer.into(),
             path,
             op,
+            operand,
             value_text,
             shown: shown.into(),
         }
@@ -296,6 +349,7 @@ pub struct Entry {
     /// `/tools/<key>`.
     pub pointer: Text,
     /// `/tools/<key>/action`.
+    /// The pointer of its `action` when that is `deny` (the entry's own otherwise).
     pub action_pointer: Text,
     pub pattern: Pattern,
     /// The entry's mode: its own `mode`, or the policy's.
@@ -414,7 +468,7 @@ pub struct Policy {
     pub(crate) all_tools_limits: Vec<usize>,
     pub(crate) entries: Vec<Entry>,
     /// Plans of the exact keys and exact `hide` names.
-    plans: HashMap<String, Plan, FastHash>,
+    plans: HashMap<Text, Plan, FastHash>,
     /// Plans of other names, computed when first asked for (at most [`PLAN_CACHE`]).
     cache: RefCell<HashMap<Box<str>, Rc<Plan>>>,
     globs: Vec<usize>,
@@ -466,18 +520,21 @@ impl Policy {
         }
     }
 
-    fn build_plans(&self) -> HashMap<String, Plan, FastHash> {
+    fn build_plans(&self) -> HashMap<Text, Plan, FastHash> {
         let mut plans =
             HashMap::with_capacity_and_hasher(self.entries.len() + self.hide_exact.len(), FastHash);
-        for (i, entry) in self.entries.iter().enumerate() {
-            let name = entry.pattern.as_str();
-            if !entry.pattern.is_glob() && !plans.contains_key(name) {
-                plans.insert(name.to_owned(), self.compute_plan(name, Some(i)));
-            }
-        }
-        for name in self.hide_exact.keys() {
-            if !plans.contains_key(name.as_str()) {
-                plans.insert(name.clone(), self.compute_plan(name, None));
+        let names = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| !entry.pattern.is_glob())
+            .map(|(i, entry)| (entry.pattern.as_str(), Some(i)))
+            .chain(self.hide_exact.keys().map(|name| (name.as_str(), None)));
+        for (name, exact) in names {
+            if !plans.contains_key(name) {
+                // The map's key is the plan's own name.
+                let plan = self.compute_plan(name, exact);
+                plans.insert(plan.name.clone(), plan);
             }
         }
         plans
@@ -485,16 +542,12 @@ impl Policy {
 
     /// The plan of `tool`, whose exact key (if the policy has one) is entry `exact`.
     fn compute_plan(&self, tool: &str, exact: Option<usize>) -> Plan {
-        let mut entries: Vec<usize> = self
-            .globs
-            .iter()
-            .copied()
-            .filter(|i| {
-                self.entries
-                    .get(*i)
-                    .is_some_and(|e| e.pattern.matches(tool))
-            })
-            .collect();
+        let mut entries: Vec<usize> = Vec::with_capacity(usize::from(exact.is_some()) + 2);
+        entries.extend(self.globs.iter().copied().filter(|i| {
+            self.entries
+                .get(*i)
+                .is_some_and(|e| e.pattern.matches(tool))
+        }));
         if let Some(i) = exact {
             entries.push(i);
             crate::sort::sort(&mut entries);
@@ -982,9 +1035,11 @@ impl Loader {
         let mut globs = Vec::new();
         if let Some(tools) = map.get("tools") {
             if tools.is_object() {
+                let mut pointer = String::new();
                 for (key, rule) in tools.members() {
                     let key = key.as_str().unwrap_or_default();
-                    let pointer = push_pointer("/tools", &key);
+                    pointer.clear();
+                    write_pointer(&mut pointer, "/tools", &key);
                     let pattern = self.key_pattern(&key, &pointer);
                     if let Some(entry) = self.entry(rule, &pointer, pattern, mode) {
                         if entry.pattern.is_glob() {
@@ -1047,6 +1102,10 @@ impl Loader {
                 format!("tool name or pattern is longer than {MAX_TOOL_NAME} characters"),
             );
             return false;
+        }
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'*');
+        if text.bytes().all(allowed) {
+            return true;
         }
         if let Some((at, bad)) = text
             .chars()
@@ -1140,16 +1199,12 @@ impl Loader {
         let approval = map
             .get("approval")
             .and_then(|v| self.approval(v, &push_pointer(pointer, "approval")));
-        let on_deny = self.message(
-            map.get("on_deny"),
-            &push_pointer(pointer, "on_deny"),
-            "on_deny",
-        );
-        let reason = self.message(
-            map.get("reason"),
-            &push_pointer(pointer, "reason"),
-            "reason",
-        );
+        let on_deny = map
+            .get("on_deny")
+            .and_then(|v| self.message(v, &push_pointer(pointer, "on_deny"), "on_deny"));
+        let reason = map
+            .get("reason")
+            .and_then(|v| self.message(v, &push_pointer(pointer, "reason"), "reason"));
         let on_deny = match (on_deny, reason) {
             (Some(_), Some(_)) => {
                 self.error(
@@ -1160,9 +1215,15 @@ impl Loader {
             }
             (a, b) => a.or(b),
         };
+        let pointer = Text::from(pointer);
         Some(Entry {
-            pointer: pointer.into(),
-            action_pointer: push_pointer(pointer, "action").into(),
+            // Named only when it denies.
+            action_pointer: if deny {
+                push_pointer(&pointer, "action").into()
+            } else {
+                pointer.clone()
+            },
+            pointer,
             pattern: pattern?,
             mode,
             deny,
@@ -1174,8 +1235,7 @@ impl Loader {
         })
     }
 
-    fn message(&mut self, value: Option<Node<'_>>, pointer: &str, field: &str) -> Option<String> {
-        let value = value?;
+    fn message(&mut self, value: Node<'_>, pointer: &str, field: &str) -> Option<String> {
         match value.as_str() {
             Some(s) if s.trim().is_empty() => {
                 self.error(pointer, format!("{field} must not be empty"));
@@ -1292,12 +1352,7 @@ impl Loader {
         let value_pointer = push_pointer(pointer, "value");
         let operand = map.get("value");
         let op = op_name.and_then(|name| self.op(name, operand, &value_pointer));
-        Some(Condition::new(
-            pointer,
-            path?,
-            op?,
-            operand.map(|v| v.raw().to_owned()),
-        ))
+        Some(Condition::new(pointer, path?, op?, operand))
     }
 
     fn op(&mut self, name: &str, operand: Option<Node<'_>>, value_pointer: &str) -> Option<Op> {

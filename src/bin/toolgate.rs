@@ -1,6 +1,6 @@
 //! The `toolgate` command line: `check`, `eval`, `test` and `schema` (CONTRACT §4).
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use toolgate::json_api::{self, Evaluator};
 use toolgate::policy::Policy;
@@ -124,38 +124,99 @@ fn eval(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut stdin = std::io::BufReader::with_capacity(1 << 16, std::io::stdin().lock());
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let mut line = Vec::new();
-    let mut json = String::with_capacity(256);
+    let mut input = Lines::new(std::io::stdin().lock());
+    let mut out = std::io::stdout().lock();
+    // Decisions are written into one buffer and handed to stdout when it is full.
+    let mut json = String::with_capacity(OUT_BUFFER + 4096);
     loop {
-        line.clear();
-        match stdin.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let line = match input.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
             Err(e) => {
                 eprintln!("error: cannot read standard input: {e}");
                 return ExitCode::FAILURE;
             }
-        }
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        };
+        let text = line.strip_suffix(b"\r").unwrap_or(line);
         if let Some(decision) = evaluator.line_bytes(text) {
-            json.clear();
             decision.write_json(&mut json);
             json.push('\n');
-            if out.write_all(json.as_bytes()).is_err() {
-                return ExitCode::FAILURE;
+            if json.len() >= OUT_BUFFER {
+                if out.write_all(json.as_bytes()).is_err() {
+                    return ExitCode::FAILURE;
+                }
+                json.clear();
             }
         }
     }
-    if out.flush().is_err() {
+    if out.write_all(json.as_bytes()).is_err() || out.flush().is_err() {
         return ExitCode::FAILURE;
     }
     if evaluator.had_bad_line {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Output is written in blocks of about this many bytes.
+const OUT_BUFFER: usize = 1 << 16;
+
+/// The lines of an input, without their `\n`, read in large blocks and handed out from
+/// the block itself: a line is copied only when it spans two blocks.
+struct Lines<R> {
+    reader: R,
+    block: Vec<u8>,
+    /// The unread part of `block`.
+    start: usize,
+    end: usize,
+    /// A line that began in an earlier block.
+    carry: Vec<u8>,
+}
+
+impl<R: std::io::Read> Lines<R> {
+    const BLOCK: usize = 1 << 17;
+
+    fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            block: vec![0; Self::BLOCK],
+            start: 0,
+            end: 0,
+            carry: Vec::new(),
+        }
+    }
+
+    /// The next line, or `None` at the end of the input.
+    fn next_line(&mut self) -> std::io::Result<Option<&[u8]>> {
+        self.carry.clear();
+        loop {
+            let unread = self.block.get(self.start..self.end).unwrap_or_default();
+            if let Some(newline) = unread.iter().position(|b| *b == b'\n') {
+                let (from, to) = (self.start, self.start + newline);
+                self.start = to + 1;
+                if self.carry.is_empty() {
+                    return Ok(self.block.get(from..to));
+                }
+                self.carry
+                    .extend_from_slice(unread.get(..newline).unwrap_or_default());
+                return Ok(Some(self.carry.as_slice()));
+            }
+            self.carry.extend_from_slice(unread);
+            self.start = 0;
+            self.end = 0;
+            let read = loop {
+                match self.reader.read(&mut self.block) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            if read == 0 {
+                // The end: a last line without its `\n`.
+                return Ok((!self.carry.is_empty()).then_some(self.carry.as_slice()));
+            }
+            self.end = read;
+        }
     }
 }
 
