@@ -137,7 +137,7 @@ impl Record {
     pub fn new(context: Context<'_>, message: Option<&Message<'_>>, decision: &Decision) -> Self {
         let (argument_keys, argument_key_count, arguments_sha256) =
             match message.map(|m| (&m.kind, m)) {
-                Some((Kind::ToolCall { .. }, m)) => {
+                Some((Kind::ToolCall, m)) => {
                     let arguments = m.arguments();
                     let mut keys: Vec<String> = arguments
                         .members()
@@ -159,7 +159,7 @@ impl Record {
             id: context.id.to_owned(),
             at: context.at,
             request_id: message
-                .and_then(|m| m.id.as_deref())
+                .and_then(|m| m.id())
                 .map(|id| bounded(id, MAX_ID_BYTES)),
             grant: context.grant.to_owned(),
             session: context.session.map(|s| bounded(s, MAX_ID_BYTES)),

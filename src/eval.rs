@@ -41,7 +41,7 @@
 //! here, Durable Objects in the gateway).
 
 use crate::json::{json_eq, same_bytes, Kind, Node};
-use crate::mcp::{self, Invalid, Kind as MessageKind, Message};
+use crate::mcp::{self, Invalid, Message};
 use crate::policy::path::{ArgPath, Target};
 use crate::policy::{
     Approval, Condition, DefaultAction, Entry, Limit, OnChange, Op, Operand, Plan, Policy, Text,
@@ -153,25 +153,33 @@ fn num_field(out: &mut String, name: &str, value: Option<i128>) {
 
 /// Appends an integer in decimal, without going through `fmt`.
 pub fn write_integer(value: i128, out: &mut String) {
+    if value < 0 {
+        out.push('-');
+    }
     let mut digits = [0u8; 40];
     let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
+    let mut put = |digit: u8| {
         at -= 1;
         if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (rest % 10) as u8;
+            *d = b'0' + digit;
         }
+    };
+    let mut rest = value.unsigned_abs();
+    // 128-bit division only for what does not fit 64 bits (no integer a decision holds).
+    while rest > u128::from(u64::MAX) {
+        put((rest % 10) as u8);
+        rest /= 10;
+    }
+    let mut rest = rest as u64;
+    loop {
+        put((rest % 10) as u8);
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    if value < 0 {
-        out.push('-');
-    }
-    for d in digits.get(at..).unwrap_or_default() {
-        out.push(char::from(*d));
-    }
+    let digits = digits.get(at..).unwrap_or_default();
+    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
 }
 
 impl Decision {
@@ -755,7 +763,7 @@ impl Policy {
 
     /// Steps 1–4 of the module docs for a parsed message, and the limits of step 5.
     pub fn verdict<'p>(&'p self, message: &Message<'_>, facts: ToolFacts) -> Verdict<'p> {
-        let MessageKind::ToolCall { name, .. } = &message.kind else {
+        let Some(name) = message.tool() else {
             return Verdict::decided(Decision::new(Outcome::Allow, message));
         };
         let plan = self.plan(name);

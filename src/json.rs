@@ -395,6 +395,16 @@ impl<'d> Node<'d> {
         }
     }
 
+    /// The text of a string written without escapes (its value as it is); `None` for
+    /// any other value.
+    #[inline]
+    pub fn raw_str(&self) -> Option<&'d str> {
+        let slot = self.slot();
+        (slot.tag == Tag::Str)
+            .then(|| self.doc.text.get(slot.start as usize..slot.end as usize))
+            .flatten()
+    }
+
     /// Whether this is the string `s`.
     #[inline]
     pub fn str_eq(&self, s: &str) -> bool {

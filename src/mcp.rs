@@ -57,16 +57,22 @@ impl Invalid {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// A `tools/call` request.
-    ToolCall {
-        /// The tool's name (decoded, and valid: `[A-Za-z0-9_.-]{1,128}`).
-        name: String,
-    },
+    /// Its name is [`Message::tool`].
+    ToolCall,
     /// A `tools/list` request.
     ToolsList,
     /// Any other request or notification.
     Other,
     /// A response from the client to a request of the server.
     Response,
+}
+
+/// Where a message keeps its tool's name: its text in the document (no escapes), or
+/// decoded.
+#[derive(Debug, Clone)]
+enum ToolName {
+    Slot(u32),
+    Decoded(String),
 }
 
 /// A strictly parsed MCP message. It owns (or borrows) its document.
@@ -76,8 +82,10 @@ pub struct Message<'a> {
     pub kind: Kind,
     /// The method, for requests and notifications (the common ones are not copied).
     pub method: Option<Cow<'static, str>>,
-    /// The request id's JSON text (a string or an integer); `None` for notifications.
-    pub id: Option<String>,
+    /// The slot of the request id (a string or an integer); `None` for notifications.
+    id: Option<u32>,
+    /// A `tools/call`'s name, as the slot of its string, or decoded when it is escaped.
+    tool: Option<ToolName>,
     /// What the `Mcp-Name` header mirrors, for `prompts/get` (`params.name`) and
     /// `resources/read` (`params.uri`); see [`Message::header_name`].
     mirrored: Option<String>,
@@ -93,11 +101,12 @@ pub struct Message<'a> {
 
 impl<'a> Message<'a> {
     /// A response (`result` or `error`) with its id.
-    fn response(doc: Document<'a>, id: Option<String>, at: u32) -> Self {
+    fn response(doc: Document<'a>, id: Option<u32>, at: u32) -> Self {
         Message {
             kind: Kind::Response,
             method: None,
             id,
+            tool: None,
             mirrored: None,
             meta_protocol_version: None,
             arguments: None,
@@ -113,12 +122,18 @@ impl<'a> Message<'a> {
         self.tool().or(self.mirrored.as_deref())
     }
 
-    /// The tool name, for a `tools/call`.
+    /// The tool name, for a `tools/call` (decoded, and valid: `[A-Za-z0-9_.-]{1,128}`).
     pub fn tool(&self) -> Option<&str> {
-        match &self.kind {
-            Kind::ToolCall { name } => Some(name),
-            _ => None,
+        match self.tool.as_ref()? {
+            ToolName::Slot(slot) => self.doc.node(*slot)?.raw_str(),
+            ToolName::Decoded(name) => Some(name),
         }
+    }
+
+    /// The request id's JSON text (a string with its quotes, or an integer); `None` for
+    /// notifications.
+    pub fn id(&self) -> Option<&str> {
+        Some(self.doc.node(self.id?)?.raw())
     }
 
     /// The call's arguments; an empty object when it has none (or is not a call).
@@ -160,6 +175,7 @@ impl<'a> Message<'a> {
             kind: self.kind,
             method: self.method,
             id: self.id,
+            tool: self.tool,
             mirrored: self.mirrored,
             meta_protocol_version: self.meta_protocol_version,
             arguments: self.arguments,
@@ -229,6 +245,7 @@ pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
     let root = doc.node(at).unwrap_or_else(|| doc.root());
     let [_, id_node, method_node, params_node, result_node, error_node] = envelope(root)?;
     let id = request_id(id_node)?;
+    let id_text = id_node.filter(|_| id.is_some()).map(|n| n.raw());
     let Some(method) = method_name(method_node)? else {
         if id.is_some() && result_node.is_some() != error_node.is_some() && params_node.is_none() {
             return Ok(Message::response(doc, id, at));
@@ -245,14 +262,14 @@ pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
         ));
     }
     let params = request_params(&method, params_node)?;
-    let (kind, arguments, cursor) = request_kind(&method, params, &id)?;
+    let (kind, tool, arguments, cursor) = request_kind(&method, params, id_text)?;
     let header_field = match method.as_ref() {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
         _ => None,
     };
     let mirrored = header_field
-        .filter(|_| !matches!(kind, Kind::ToolCall { .. }))
+        .filter(|_| kind != Kind::ToolCall)
         .and_then(|f| params?.get(f)?.as_str())
         .map(|s| s.into_owned());
     let meta_protocol_version = params
@@ -262,6 +279,7 @@ pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
         kind,
         method: Some(method),
         id,
+        tool,
         mirrored,
         meta_protocol_version,
         arguments,
@@ -310,12 +328,12 @@ fn envelope(root: Node<'_>) -> Result<[Option<Node<'_>>; 6], Invalid> {
 const ENVELOPE: [&str; 6] = ["jsonrpc", "id", "method", "params", "result", "error"];
 
 /// The request id's JSON text: a string or an integer.
-fn request_id(id: Option<Node<'_>>) -> Result<Option<String>, Invalid> {
+fn request_id(id: Option<Node<'_>>) -> Result<Option<u32>, Invalid> {
     match id {
         None => Ok(None),
-        Some(id) if id.kind() == json::Kind::String => Ok(Some(id.raw().to_owned())),
+        Some(id) if id.kind() == json::Kind::String => Ok(Some(id.index())),
         Some(id) if id.as_number().is_some_and(|n| is_integer_id(n.as_str())) => {
-            Ok(Some(id.raw().to_owned()))
+            Ok(Some(id.index()))
         }
         Some(_) => Err(Invalid::new(
             INVALID_REQUEST,
@@ -355,22 +373,28 @@ fn request_params<'d>(method: &str, params: Option<Node<'d>>) -> Result<Option<N
 
 /// What a request is, with the slots of a call's arguments and of a list's cursor. A
 /// `tools/call` must have an id.
+#[allow(clippy::type_complexity)]
 fn request_kind(
     method: &str,
     params: Option<Node<'_>>,
-    id: &Option<String>,
-) -> Result<(Kind, Option<u32>, Option<u32>), Invalid> {
+    id: Option<&str>,
+) -> Result<(Kind, Option<ToolName>, Option<u32>, Option<u32>), Invalid> {
     match method {
         "tools/call" => {
             let (name, arguments) = tool_call(params).map_err(|mut e| {
                 e.method = Some(method.to_owned());
-                e.id.clone_from(id);
-                if e.code == INVALID_REQUEST {
-                    e.id = None;
+                if e.code != INVALID_REQUEST {
+                    e.id = id.map(str::to_owned);
                 }
                 e
             })?;
             if id.is_none() {
+                let name = match (&name, params) {
+                    (ToolName::Decoded(name), _) => name.clone(),
+                    (ToolName::Slot(_), p) => p
+                        .and_then(|p| p.get("name")?.raw_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                };
                 return Err(Invalid {
                     method: Some(method.to_owned()),
                     tool: Some(name),
@@ -380,13 +404,13 @@ fn request_kind(
                     )
                 });
             }
-            Ok((Kind::ToolCall { name }, arguments, None))
+            Ok((Kind::ToolCall, Some(name), arguments, None))
         }
         "tools/list" => {
             let cursor = params.and_then(|p| p.get("cursor")).map(|c| c.index());
-            Ok((Kind::ToolsList, None, cursor))
+            Ok((Kind::ToolsList, None, None, cursor))
         }
-        _ => Ok((Kind::Other, None, None)),
+        _ => Ok((Kind::Other, None, None, None)),
     }
 }
 
@@ -458,7 +482,7 @@ pub fn check_headers(message: &Message<'_>, headers: &McpHeaders<'_>) -> Result<
     let mismatch = |what: String| Invalid {
         method: message.method.as_deref().map(str::to_owned),
         tool: message.tool().map(str::to_owned),
-        id: message.id.clone(),
+        id: message.id().map(str::to_owned),
         ..Invalid::new(HEADER_MISMATCH, format!("header mismatch: {what}"))
     };
     let modern = is_modern(headers.protocol_version);
@@ -517,7 +541,7 @@ pub fn param_headers<'h>(
     let mismatch = |what: String| Invalid {
         method: message.method.as_deref().map(str::to_owned),
         tool: message.tool().map(str::to_owned),
-        id: message.id.clone(),
+        id: message.id().map(str::to_owned),
         ..Invalid::new(HEADER_MISMATCH, format!("header mismatch: {what}"))
     };
     let sent: Vec<(&str, &str)> = headers
@@ -662,7 +686,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     (bits < 6).then_some(out)
 }
 
-fn tool_call(params: Option<Node<'_>>) -> Result<(String, Option<u32>), Invalid> {
+fn tool_call(params: Option<Node<'_>>) -> Result<(ToolName, Option<u32>), Invalid> {
     let Some(params) = params else {
         return Err(Invalid::new(
             INVALID_REQUEST,
@@ -679,9 +703,10 @@ fn tool_call(params: Option<Node<'_>>) -> Result<(String, Option<u32>), Invalid>
     });
     folds?;
     let [name_node, arguments_node, _, _] = found;
-    let name = match name_node {
+    let (name, slot) = match name_node {
         Some(n) => match n.as_str() {
-            Some(name) => name.into_owned(),
+            Some(Cow::Borrowed(name)) => (Cow::Borrowed(name), Some(n.index())),
+            Some(name) => (name, None),
             None => {
                 return Err(Invalid::new(
                     INVALID_REQUEST,
@@ -701,7 +726,7 @@ fn tool_call(params: Option<Node<'_>>) -> Result<(String, Option<u32>), Invalid>
         Some(args) if args.is_object() => Some(args.index()),
         Some(_) => {
             return Err(Invalid {
-                tool: Some(name),
+                tool: Some(name.into_owned()),
                 ..Invalid::new(
                     INVALID_REQUEST,
                     "invalid request: `params.arguments` must be an object",
@@ -711,13 +736,17 @@ fn tool_call(params: Option<Node<'_>>) -> Result<(String, Option<u32>), Invalid>
     };
     if !is_valid_tool_name(&name) {
         return Err(Invalid {
-            tool: Some(name),
+            tool: Some(name.into_owned()),
             ..Invalid::new(
                 INVALID_PARAMS,
                 "invalid params: a tool name is 1 to 128 of `A-Z a-z 0-9 _ . -`",
             )
         });
     }
+    let name = match slot {
+        Some(slot) => ToolName::Slot(slot),
+        None => ToolName::Decoded(name.into_owned()),
+    };
     Ok((name, arguments))
 }
 

@@ -498,7 +498,10 @@ impl Call {
                 None
             }
             None => {
-                let id = self.message.as_ref().and_then(|m| m.id.clone());
+                let id = self
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.id().map(str::to_owned));
                 Some(self.finish(own(
                     404,
                     &mcp::error_response(
@@ -513,7 +516,10 @@ impl Call {
 
     fn claim(&mut self) -> Option<Step> {
         self.state = State::Catalogue;
-        let id = self.message.as_ref().and_then(|m| m.id.clone())?;
+        let id = self
+            .message
+            .as_ref()
+            .and_then(|m| m.id().map(str::to_owned))?;
         Some(Step::Claim {
             key: json::quote(&format!(
                 "{}\u{0}{}\u{0}{}",
@@ -529,7 +535,10 @@ impl Call {
         if claimed {
             return;
         }
-        let id = self.message.as_ref().and_then(|m| m.id.clone());
+        let id = self
+            .message
+            .as_ref()
+            .and_then(|m| m.id().map(str::to_owned));
         let answer = own(
             409,
             &mcp::error_response(
@@ -550,7 +559,7 @@ impl Call {
         let is_call = self
             .message
             .as_ref()
-            .is_some_and(|m| matches!(m.kind, Kind::ToolCall { .. }));
+            .is_some_and(|m| matches!(m.kind, Kind::ToolCall));
         if is_call && !cx.view.is_known() && !self.catalogue_fetched {
             self.catalogue_fetched = true;
             self.state = State::Catalogue;
@@ -640,7 +649,7 @@ impl Call {
         self.audit(message, &decision, None);
         self.finish(own(
             502,
-            &mcp::error_response(message.id.as_deref(), mcp::INTERNAL_ERROR, why),
+            &mcp::error_response(message.id(), mcp::INTERNAL_ERROR, why),
         ))
     }
 
@@ -931,7 +940,7 @@ impl Call {
         }
         // The allowed call's record, completed when the origin answers.
         if let Some(message) = self.message.take() {
-            if matches!(message.kind, Kind::ToolCall { .. }) {
+            if matches!(message.kind, Kind::ToolCall) {
                 let decision = self.final_decision(&message);
                 self.record = Some(self.make_record(&message, &decision));
             }
@@ -952,7 +961,10 @@ impl Call {
     }
 
     fn answer(&mut self, cx: &Context<'_>) -> Option<Step> {
-        let id = self.message.as_ref().and_then(|m| m.id.clone());
+        let id = self
+            .message
+            .as_ref()
+            .and_then(|m| m.id().map(str::to_owned));
         let (status, headers) = match self.forwarded.take() {
             Some(Forwarded::Answered { status, headers }) => (status, headers),
             other => return Some(self.not_answered(cx, id.as_deref(), other)),
@@ -1057,7 +1069,10 @@ impl Call {
 
     /// The origin's body (for a JSON answer, or an answer of another type).
     pub fn on_body(&mut self, body: Result<Vec<u8>, String>, cx: &Context<'_>) {
-        let id = self.message.as_ref().and_then(|m| m.id.clone());
+        let id = self
+            .message
+            .as_ref()
+            .and_then(|m| m.id().map(str::to_owned));
         let Some(PendingAnswer {
             status,
             headers,
@@ -1116,7 +1131,10 @@ impl Call {
                 })
             }
             Err(why) => {
-                let id = self.message.as_ref().and_then(|m| m.id.clone());
+                let id = self
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.id().map(str::to_owned));
                 self.bad_gateway(id.as_deref(), &why.to_string(), false, Some(status))
             }
         }
@@ -1255,7 +1273,7 @@ impl Call {
             None => decision,
         };
         self.audit(message, &decision, None);
-        let body = refusal_body(&decision, message.id.as_deref(), self.modern);
+        let body = refusal_body(&decision, message.id(), self.modern);
         self.finish(own(200, &body))
     }
 
@@ -1282,7 +1300,7 @@ impl Call {
     }
 
     fn audit(&mut self, message: &Message<'_>, decision: &Decision, status: Option<u16>) {
-        if matches!(message.kind, Kind::ToolCall { .. } | Kind::ToolsList) {
+        if matches!(message.kind, Kind::ToolCall | Kind::ToolsList) {
             let mut record = self.make_record(message, decision);
             record.origin_status = status;
             self.sides.push(Side::Audit(Box::new(record)));

@@ -333,59 +333,64 @@ fn accepts_what_is_strict_and_valid() {
 
 #[test]
 fn classifies_messages() {
-    // (case, body, kind, method, id)
-    type Case<'a> = (&'a str, &'a str, Kind, Option<&'a str>, Option<&'a str>);
+    // (case, body, (kind, tool), method, id)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        (Kind, Option<&'a str>),
+        Option<&'a str>,
+        Option<&'a str>,
+    );
     let cases: Vec<Case> = vec![
         (
             "call",
             CALL,
-            Kind::ToolCall {
-                name: "odoo_read".into(),
-            },
+            (Kind::ToolCall, Some("odoo_read")),
             Some("tools/call"),
             Some("1"),
         ),
         (
             "call_without_arguments",
             r#"{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"t"}}"#,
-            Kind::ToolCall { name: "t".into() },
+            (Kind::ToolCall, Some("t")),
             Some("tools/call"),
             Some(r#""x""#),
         ),
         (
             "list",
             r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
-            Kind::ToolsList,
+            (Kind::ToolsList, None),
             Some("tools/list"),
             Some("2"),
         ),
         (
             "other",
             r#"{"jsonrpc":"2.0","id":3,"method":"prompts/get","params":{"name":"p"}}"#,
-            Kind::Other,
+            (Kind::Other, None),
             Some("prompts/get"),
             Some("3"),
         ),
         (
             "notification",
             r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#,
-            Kind::Other,
+            (Kind::Other, None),
             Some("notifications/progress"),
             None,
         ),
         (
             "response",
             r#"{"jsonrpc":"2.0","id":4,"error":{"code":1,"message":"m"}}"#,
-            Kind::Response,
+            (Kind::Response, None),
             None,
             Some("4"),
         ),
     ];
-    for (name, body, kind, method, id) in cases {
+    for (name, body, (kind, tool), method, id) in cases {
         let message = mcp::parse_message(body.as_bytes()).unwrap();
         assert_eq!(message.kind, kind, "case {name}");
+        assert_eq!(message.tool(), tool, "case {name}");
         assert_eq!(message.method.as_deref(), method, "case {name}");
-        assert_eq!(message.id.as_deref(), id, "case {name}");
+        assert_eq!(message.id(), id, "case {name}");
     }
 }
 

@@ -159,6 +159,25 @@ fn eval(path: &str) -> ExitCode {
     }
 }
 
+/// Where the first `\n` of `bytes` is, looked for a word at a time.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        // A byte of `w` is zero where a byte of the word is `\n`; the lowest bit of
+        // `hit` marks the first of them exactly.
+        let w = u64::from_le_bytes(*word) ^ (ONES * u64::from(b'\n'));
+        let hit = w.wrapping_sub(ONES) & !w & HIGH;
+        if hit != 0 {
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    tail.iter().position(|b| *b == b'\n').map(|p| at + p)
+}
+
 /// Output is written in blocks of about this many bytes.
 const OUT_BUFFER: usize = 1 << 16;
 
@@ -192,7 +211,7 @@ impl<R: std::io::Read> Lines<R> {
         self.carry.clear();
         loop {
             let unread = self.block.get(self.start..self.end).unwrap_or_default();
-            if let Some(newline) = unread.iter().position(|b| *b == b'\n') {
+            if let Some(newline) = find_newline(unread) {
                 let (from, to) = (self.start, self.start + newline);
                 self.start = to + 1;
                 if self.carry.is_empty() {

@@ -338,7 +338,7 @@ pub async fn stream(
 
 /// The 502 for a stream refused at its start.
 fn bad_start(call: &Call, why: &str) -> worker::Result<Response> {
-    let id = call.message().and_then(|m| m.id.clone());
+    let id = call.message().and_then(|m| m.id().map(str::to_owned));
     super::routing::json(
         502,
         &crate::mcp::error_response(
