@@ -1211,6 +1211,10 @@ fn key_signature(bytes: &[u8]) -> u32 {
 #[derive(Debug, Clone)]
 struct Frame {
     slot: u32,
+    /// Whether it is an object (else an array).
+    object: bool,
+    /// Its members or items so far (its slot's `len` once it closes).
+    len: u32,
     /// Where this frame's keys start in `Parser::keys`.
     keys_from: usize,
     /// A filter of the signatures of the keys so far, one bit each, while every key is
@@ -1219,7 +1223,7 @@ struct Frame {
     /// Whether some key so far is not simple (its comparisons need decoding).
     complex: bool,
     /// For large objects: the keys by the hash of their folded text.
-    index: Option<KeyIndex>,
+    index: Option<Box<KeyIndex>>,
 }
 
 /// The keys of a large object by folded-key hash: for each hash the last key that has
@@ -1321,10 +1325,7 @@ impl<'t> Parser<'t> {
             if depth + 1 == self.open.len() && !self.in_value {
                 break;
             }
-            let Some(slot) = self.slots.get(frame.slot as usize) else {
-                continue;
-            };
-            if slot.tag == Tag::Object {
+            if frame.object {
                 let keys_to = self
                     .open
                     .get(depth + 1)
@@ -1338,7 +1339,7 @@ impl<'t> Parser<'t> {
                     pointer = push_pointer(&pointer, &key);
                 }
             } else {
-                pointer = push_pointer(&pointer, &slot.len.to_string());
+                pointer = push_pointer(&pointer, &frame.len.to_string());
             }
         }
         pointer
@@ -1431,15 +1432,11 @@ impl<'t> Parser<'t> {
             }
             // A value ended: go on in the innermost open container, closing each that ends.
             loop {
-                let Some(frame) = self.open.last() else {
+                let Some(frame) = self.open.last_mut() else {
                     return Ok(());
                 };
-                let at = frame.slot as usize;
-                let Some(container) = self.slots.get_mut(at) else {
-                    return Ok(());
-                };
-                container.len += 1;
-                let object = container.tag == Tag::Object;
+                frame.len += 1;
+                let object = frame.object;
                 self.in_value = false;
                 self.skip_ws();
                 match (self.peek(), object) {
@@ -1472,6 +1469,8 @@ impl<'t> Parser<'t> {
         self.in_value = false;
         self.open.push(Frame {
             slot,
+            object: tag == Tag::Object,
+            len: 0,
             keys_from: self.keys.len(),
             signatures: 0,
             complex: false,
@@ -1489,6 +1488,7 @@ impl<'t> Parser<'t> {
             self.keys.truncate(frame.keys_from);
             let next = self.slots.len() as u32;
             if let Some(s) = self.slots.get_mut(frame.slot as usize) {
+                s.len = frame.len;
                 s.end = self.pos as u32;
                 s.next = next;
             }
@@ -1658,7 +1658,7 @@ impl<'t> Parser<'t> {
                 index.add(folded_hash(&self.key_text(k.slot)), from + i);
             }
             if let Some(frame) = self.open.last_mut() {
-                frame.index = Some(index);
+                frame.index = Some(Box::new(index));
             }
         }
         let hash = folded_hash(&self.key_text(key));
