@@ -608,9 +608,21 @@ fn quick_test(condition: &Condition, value: Node<'_>) -> Option<bool> {
                 _ => order != Ordering::Less,
             })
         }
+        (Op::Regex(re), Operand::Starts(starts)) if value.kind() == Kind::String => {
+            let text = value.as_str()?;
+            let first = text.as_bytes().first().copied();
+            Some(first.is_some_and(|b| Operand::can_start(starts, b)) && re.is_match(&text))
+        }
         (Op::Regex(re), _) if value.kind() == Kind::String => Some(re.is_match(&value.as_str()?)),
         (Op::Contains(_), Operand::Str(needle)) => match value.kind() {
-            Kind::String => Some(value.as_str()?.contains(&**needle)),
+            Kind::String => {
+                let text = value.as_str()?;
+                Some(match needle.as_bytes() {
+                    // One byte (`;`, `/`): a byte search, no substring searcher to set up.
+                    [byte] => text.as_bytes().contains(byte),
+                    _ => text.contains(&**needle),
+                })
+            }
             Kind::Array => Some(value.items().any(|item| item.str_eq(needle))),
             _ => None,
         },

@@ -285,6 +285,88 @@ pub enum Operand {
     Int(i64),
     /// An array of strings only, decoded.
     Strs(Box<[Box<str>]>),
+    /// For a `regex` anchored at the start whose first atom is a literal: the bytes a
+    /// matching string can start with (a bit each), so that most strings are turned
+    /// away without running the regex.
+    Starts([u64; 4]),
+}
+
+/// The bytes a match of `source` must start with, when that is plain to see: the regex
+/// starts with `^` and then a literal character or a group of alternatives that each
+/// start with one, and has no `|` outside that group, no flags, no classes. `None` for
+/// every other regex (which then always runs).
+fn regex_starts(source: &str) -> Option<[u64; 4]> {
+    let rest = source.strip_prefix('^')?.as_bytes();
+    if source.contains("(?") || source.contains('[') {
+        return None;
+    }
+    // A literal character, not made optional by what follows it.
+    let literal = |atom: &[u8]| -> Option<u8> {
+        let (byte, len) = match atom {
+            // Escaped punctuation that stands for itself (`\<` and `\>` are word
+            // boundaries, so they are not here).
+            [b'\\', c, ..] if b".\\/$^*+?(){}|-[]@:#&~'\"%!,;=_".contains(c) => (*c, 2),
+            [c, ..] if c.is_ascii_alphanumeric() || b"_-/@:=,;%#!~&'\" <>".contains(c) => (*c, 1),
+            _ => return None,
+        };
+        (!matches!(atom.get(len), Some(b'?' | b'*' | b'{'))).then_some(byte)
+    };
+    let mut set = [0u64; 4];
+    let mut add = |byte: u8| {
+        if let Some(word) = set.get_mut(usize::from(byte >> 6)) {
+            *word |= 1 << (byte & 63);
+        }
+    };
+    let group_end = |bytes: &[u8]| -> Option<usize> {
+        let mut at = 1;
+        while let Some(&b) = bytes.get(at) {
+            match b {
+                b'\\' => at += 1,
+                b'(' => return None,
+                b')' => return Some(at),
+                _ => {}
+            }
+            at += 1;
+        }
+        None
+    };
+    let after_group = if rest.first() == Some(&b'(') {
+        let end = group_end(rest)?;
+        let inside = rest.get(1..end)?;
+        if inside.windows(2).any(|w| w == b"\\|") {
+            return None;
+        }
+        for alternative in inside.split(|b| *b == b'|') {
+            add(literal(alternative)?);
+        }
+        if matches!(rest.get(end + 1), Some(b'?' | b'*' | b'{')) {
+            return None;
+        }
+        end + 1
+    } else {
+        add(literal(rest)?);
+        0
+    };
+    // No `|` after the group but escaped ones: `^a|b` also matches strings starting with b.
+    let mut at = after_group;
+    while let Some(&b) = rest.get(at) {
+        match b {
+            b'\\' => at += 1,
+            b'|' => return None,
+            _ => {}
+        }
+        at += 1;
+    }
+    Some(set)
+}
+
+impl Operand {
+    /// Whether a string starting with `byte` can match (see [`Operand::Starts`]).
+    #[inline]
+    pub fn can_start(set: &[u64; 4], byte: u8) -> bool {
+        set.get(usize::from(byte >> 6))
+            .is_some_and(|word| word & (1 << (byte & 63)) != 0)
+    }
 }
 
 impl Operand {
@@ -309,7 +391,12 @@ impl Operand {
 impl Condition {
     fn new(pointer: &str, path: ArgPath, op: Op, value: Option<Node<'_>>) -> Condition {
         let value_text = value.map(|v| v.raw().to_owned());
-        let operand = value.map_or(Operand::Node, Operand::decode);
+        let operand = match (&op, value.and_then(|v| v.as_str())) {
+            (Op::Regex(_), Some(source)) => {
+                regex_starts(&source).map_or(Operand::Node, Operand::Starts)
+            }
+            _ => value.map_or(Operand::Node, Operand::decode),
+        };
         let mut shown = format!("{} {}", path.as_str(), op.name());
         if let Some(v) = &value_text {
             shown.push(' ');

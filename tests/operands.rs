@@ -101,6 +101,90 @@ fn decoded_operands_decide_as_json_values() {
     }
 }
 
+/// Regexes whose first byte the loader reads (`Operand::Starts`), each beside the same
+/// regex in a form it leaves alone (a `(?:…)` around it).
+const REGEXES: &[&str] = &[
+    r"^(ir|base)\.",
+    r"^/backups/",
+    r"^a+b",
+    r"^\.env$",
+    r"^(res\.users|ir\.|base\.)",
+    r"^(a|b)c|d",
+    r"^x\|y",
+    r"^\<ab",
+    r"^a?b",
+    r"^a*b",
+    r"^(a|x)?c",
+    r"^x{0,1}y",
+];
+
+/// Strings for [`REGEXES`].
+const TEXTS: &[&str] = &[
+    r#""ir.rule""#,
+    r#""base.x""#,
+    r#""\u0069r.rule""#,
+    r#""IR.rule""#,
+    r#""xir.rule""#,
+    r#""res.users""#,
+    r#""/backups/2026""#,
+    r#""/etc/passwd""#,
+    r#""aab""#,
+    r#""b""#,
+    r#""d""#,
+    r#""c""#,
+    r#""y""#,
+    r#""x|y""#,
+    r#""ab""#,
+    r#"".env""#,
+    r#""""#,
+    r#""é""#,
+    "7",
+];
+
+fn regex_verdicts(regex: &str) -> Vec<bool> {
+    let value = serde_json::to_string(regex).expect("a JSON string");
+    let policy = format!(
+        r#"{{"version":"1","default":"allow","tools":{{"t":{{"deny_if":[{{"path":"args.v","op":"regex","value":{value}}}]}}}}}}"#
+    );
+    let input: String = TEXTS
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                r#"{{"body":{{"jsonrpc":"2.0","id":{i},"method":"tools/call","params":{{"name":"t","arguments":{{"v":{v}}}}}}}}}"#
+            ) + "\n"
+        })
+        .collect();
+    let out = eval_jsonl(&policy, &input);
+    out.lines()
+        .map(|l| l.contains(r#""decision":"deny""#))
+        .collect()
+}
+
+#[test]
+fn regexes_read_at_load_match_as_regexes() {
+    for regex in REGEXES {
+        let read = regex_verdicts(regex);
+        let plain = regex_verdicts(&format!("(?:{regex})"));
+        assert_eq!(read.len(), TEXTS.len(), "{regex}");
+        for ((text, a), b) in TEXTS.iter().zip(&read).zip(&plain) {
+            assert_eq!(a, b, "`{text}` against {regex}");
+        }
+    }
+    // And they match what they say (a number is not a string: denied as unevaluable).
+    let ir = regex_verdicts(r"^(ir|base)\.");
+    let denied: Vec<&str> = TEXTS
+        .iter()
+        .zip(&ir)
+        .filter(|(_, d)| **d)
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(
+        denied,
+        [r#""ir.rule""#, r#""base.x""#, r#""\u0069r.rule""#, "7"]
+    );
+}
+
 #[test]
 fn decoded_operands_decide_what_they_say() {
     // A few verdicts checked outright, so that equal wrong answers cannot pass.
