@@ -641,13 +641,22 @@ enum Quantifier {
 
 impl Policy {
     /// Whether a condition holds for `arguments`, or why it cannot be evaluated.
-    fn holds<'p>(
+    fn holds<'p, 'd>(
         &'p self,
         condition: &'p Condition,
-        arguments: Node<'_>,
+        arguments: Node<'d>,
         quantifier: Quantifier,
+        lookups: &Lookups<'d>,
     ) -> Result<bool, Unevaluable<'p>> {
-        if let Some(target) = condition.path.single(arguments) {
+        let path = &condition.path;
+        let single = if path.has_star() {
+            None
+        } else if path.first_key() != ArgPath::NO_KEY && arguments.is_object() {
+            Some(path.single_after_first(lookups.first(path, arguments)))
+        } else {
+            path.single(arguments)
+        };
+        if let Some(target) = single {
             // One target: "any" and "every" agree.
             if let Target::Value(value) = target {
                 if let Some(held) = quick_test(condition, value) {
@@ -782,6 +791,7 @@ impl Policy {
         let mut scan = Scan {
             tool: &plan.name,
             first: None,
+            lookups: Lookups::default(),
         };
         let stopped = match self.hidden_stage(message, &plan, facts, &mut scan) {
             ControlFlow::Continue(()) => self.denied_stage(message, &plan, facts, &mut scan),
@@ -795,12 +805,12 @@ impl Policy {
 
     /// Step 2: `hide`, unlisted under `"default": "deny"`, unreviewed pins under `hide`.
     /// `Break` with the decision of an enforced rule that applies.
-    fn hidden_stage(
+    fn hidden_stage<'m>(
         &self,
-        message: &Message<'_>,
+        message: &'m Message<'_>,
         plan: &Plan,
         facts: ToolFacts,
-        scan: &mut Scan<'_>,
+        scan: &mut Scan<'_, 'm>,
     ) -> ControlFlow<Decision> {
         let top = self.mode.enforced();
         let tool = scan.tool;
@@ -825,12 +835,12 @@ impl Policy {
     /// Step 3: `action`, `deny_if` and `require` of every matching entry, then changed
     /// tools under `pin.on_change: "deny"`. The message is the entry's `on_deny`, else
     /// one written for the case.
-    fn denied_stage(
+    fn denied_stage<'m>(
         &self,
-        message: &Message<'_>,
+        message: &'m Message<'_>,
         plan: &Plan,
         facts: ToolFacts,
-        scan: &mut Scan<'_>,
+        scan: &mut Scan<'_, 'm>,
     ) -> ControlFlow<Decision> {
         for entry in plan.entries.iter().filter_map(|i| self.entries.get(*i)) {
             self.entry_denies(message, entry, scan)?;
@@ -849,11 +859,11 @@ impl Policy {
     }
 
     /// One entry's part of step 3.
-    fn entry_denies(
+    fn entry_denies<'m>(
         &self,
-        message: &Message<'_>,
+        message: &'m Message<'_>,
         entry: &Entry,
-        scan: &mut Scan<'_>,
+        scan: &mut Scan<'_, 'm>,
     ) -> ControlFlow<Decision> {
         let tool = scan.tool;
         let arguments = message.arguments();
@@ -882,7 +892,7 @@ impl Policy {
         ];
         for (conditions, quantifier, denies_when, says) in kinds {
             for condition in conditions {
-                let why = match self.holds(condition, arguments, quantifier) {
+                let why = match self.holds(condition, arguments, quantifier, &scan.lookups) {
                     Ok(held) if held != denies_when => continue,
                     Ok(_) => None,
                     Err(why) => Some(why),
@@ -900,11 +910,11 @@ impl Policy {
     /// Steps 4 and 5: the approval the call needs, if any, and the limits that apply
     /// after it; with the monitor decision (the first monitored rule that applied, else a
     /// monitored approval the enforced policy does not ask for).
-    fn allowed_stage<'p>(
+    fn allowed_stage<'p, 'm>(
         &'p self,
-        message: &Message<'_>,
+        message: &'m Message<'_>,
         plan: &Plan,
-        scan: Scan<'_>,
+        scan: Scan<'_, 'm>,
     ) -> Verdict<'p> {
         let arguments = message.arguments();
         let entries = || plan.entries.iter().filter_map(|i| self.entries.get(*i));
@@ -926,9 +936,10 @@ impl Policy {
                 .filter(|e| !enforced_only || e.mode.enforced())
                 .filter_map(|e| e.approval.as_ref())
                 .filter(|a| {
-                    a.conditions
-                        .iter()
-                        .all(|c| self.holds(c, arguments, Quantifier::Every).unwrap_or(true))
+                    a.conditions.iter().all(|c| {
+                        self.holds(c, arguments, Quantifier::Every, &scan.lookups)
+                            .unwrap_or(true)
+                    })
                 })
                 .min_by_key(|a| a.ttl_ms)
         };
@@ -994,12 +1005,44 @@ fn same_stage(stage: &Stage<'_>, decision: &Decision) -> bool {
 
 /// A call's way through the rules: the first rule that applied with every rule enforced
 /// (the monitor decision, while no enforced rule has applied).
-struct Scan<'t> {
+struct Scan<'t, 'd> {
     tool: &'t Text,
     first: Option<Decision>,
+    /// The arguments' members looked up so far.
+    lookups: Lookups<'d>,
 }
 
-impl Scan<'_> {
+/// The values of the arguments' first keys looked up so far in one decision: conditions
+/// often share one (`args.model`, `args.limit`), and each is looked up once. Keyed by
+/// [`ArgPath::first_key`]; the first few keys are kept.
+#[derive(Default)]
+struct Lookups<'d> {
+    keys: [std::cell::Cell<u32>; 8],
+    values: [std::cell::Cell<Option<Node<'d>>>; 8],
+    kept: std::cell::Cell<usize>,
+}
+
+impl<'d> Lookups<'d> {
+    /// The value of `path`'s first key in `arguments` (an object), `None` when absent.
+    #[inline]
+    fn first(&self, path: &ArgPath, arguments: Node<'d>) -> Option<Node<'d>> {
+        let key = path.first_key();
+        let kept = self.kept.get();
+        let keys = self.keys.get(..kept).unwrap_or_default();
+        if let Some(at) = keys.iter().position(|k| k.get() == key) {
+            return self.values.get(at).and_then(std::cell::Cell::get);
+        }
+        let value = path.first_key_text().and_then(|text| arguments.get(text));
+        if let (Some(k), Some(v)) = (self.keys.get(kept), self.values.get(kept)) {
+            k.set(key);
+            v.set(value);
+            self.kept.set(kept + 1);
+        }
+        value
+    }
+}
+
+impl Scan<'_, '_> {
     /// A rule applies: an enforced one decides (`Break`); a monitored one is remembered
     /// if it is the first.
     #[inline]

@@ -935,6 +935,8 @@ fn one_of(names: &[&str]) -> String {
 #[derive(Default)]
 struct Loader {
     errors: Vec<PolicyError>,
+    /// The first keys of argument paths, numbered (see `ArgPath::first_key`).
+    arg_keys: HashMap<String, u32>,
     /// Counter name → index into `limits`.
     counters: HashMap<String, usize>,
     limits: Vec<Limit>,
@@ -1515,7 +1517,14 @@ impl Loader {
             return None;
         };
         match ArgPath::parse(&text) {
-            Ok(path) => Some(path),
+            Ok(mut path) => {
+                if let Some(key) = path.first_key_text() {
+                    let next = self.arg_keys.len() as u32;
+                    let id = *self.arg_keys.entry(key.to_owned()).or_insert(next);
+                    path.set_first_key(id);
+                }
+                Some(path)
+            }
             Err(message) => {
                 self.error(pointer, message);
                 None

@@ -34,6 +34,10 @@ pub struct ArgPath {
     segments: Vec<Segment>,
     /// Whether a segment is `*` (else the path reaches one target).
     star: bool,
+    /// The policy's number for the path's first key, shared by every path that starts
+    /// with it (so that a decision looks each key up once); [`ArgPath::NO_KEY`] when the
+    /// first segment is `*`.
+    first_key: u32,
 }
 
 /// What one resolution of a path reached.
@@ -83,7 +87,29 @@ impl ArgPath {
             text: text.to_owned(),
             star: segments.contains(&Segment::Star),
             segments,
+            first_key: Self::NO_KEY,
         })
+    }
+
+    /// [`ArgPath::first_key`] of a path that has none.
+    pub const NO_KEY: u32 = u32::MAX;
+
+    /// The path's first key, when its first segment is one.
+    pub fn first_key_text(&self) -> Option<&str> {
+        match self.segments.first()? {
+            Segment::Key { text, .. } => Some(text),
+            Segment::Star => None,
+        }
+    }
+
+    /// Numbers the path's first key (see [`ArgPath::first_key`]).
+    pub fn set_first_key(&mut self, id: u32) {
+        self.first_key = id;
+    }
+
+    /// The policy's number for the path's first key ([`ArgPath::NO_KEY`] for none).
+    pub fn first_key(&self) -> u32 {
+        self.first_key
     }
 
     /// The path as written (`args.lines.0.amount`).
@@ -107,8 +133,23 @@ impl ArgPath {
         if self.star {
             return None;
         }
-        let mut value = arguments;
-        for (at, segment) in self.segments.iter().enumerate() {
+        self.single_from(arguments, 0)
+    }
+
+    /// [`ArgPath::single`] for a path without `*` whose first key is already looked up
+    /// in an object of arguments: `first` is its value, `None` when absent.
+    pub fn single_after_first<'d>(&self, first: Option<Node<'d>>) -> Target<'d> {
+        match first {
+            None => Target::Absent { at: 0 },
+            Some(value) if self.segments.len() == 1 => Target::Value(value),
+            Some(value) => self.single_from(value, 1).unwrap_or(Target::Value(value)),
+        }
+    }
+
+    /// Resolves segments `from..` starting at `value`.
+    fn single_from<'d>(&self, value: Node<'d>, from: usize) -> Option<Target<'d>> {
+        let mut value = value;
+        for (at, segment) in self.segments.iter().enumerate().skip(from) {
             let next = match (segment, value.kind()) {
                 (Segment::Key { text, .. }, Kind::Object) => value.get(text),
                 (
