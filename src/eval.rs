@@ -641,6 +641,7 @@ enum Quantifier {
 
 impl Policy {
     /// Whether a condition holds for `arguments`, or why it cannot be evaluated.
+    #[inline]
     fn holds<'p, 'd>(
         &'p self,
         condition: &'p Condition,

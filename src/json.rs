@@ -2010,7 +2010,7 @@ pub fn push_pointer(pointer: &str, token: &str) -> String {
 pub fn write_pointer(out: &mut String, pointer: &str, token: &str) {
     out.push_str(pointer);
     out.push('/');
-    if !token.contains(['~', '/']) {
+    if !token.bytes().any(|b| b == b'~' || b == b'/') {
         out.push_str(token);
         return;
     }

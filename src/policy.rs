@@ -168,6 +168,12 @@ impl Pattern {
         }
     }
 
+    /// The byte every name a glob matches starts with; `None` when it starts with `*`
+    /// (or is an exact name).
+    fn first_byte(&self) -> Option<u8> {
+        self.parts.first()?.as_bytes().first().copied()
+    }
+
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -397,7 +403,12 @@ impl Condition {
             }
             _ => value.map_or(Operand::Node, Operand::decode),
         };
-        let mut shown = format!("{} {}", path.as_str(), op.name());
+        let mut shown = String::with_capacity(
+            path.as_str().len() + 10 + value_text.as_ref().map_or(0, String::len),
+        );
+        shown.push_str(path.as_str());
+        shown.push(' ');
+        shown.push_str(op.name());
         if let Some(v) = &value_text {
             shown.push(' ');
             shown.push_str(v);
@@ -549,7 +560,7 @@ pub struct Policy {
     pub(crate) mode: Mode,
     pub(crate) pin: Option<Pin>,
     hide: Vec<Pattern>,
-    hide_exact: HashMap<String, usize>,
+    hide_exact: HashMap<String, usize, FastHash>,
     hide_globs: Vec<usize>,
     /// Indexes into `limits`.
     pub(crate) all_tools_limits: Vec<usize>,
@@ -559,6 +570,9 @@ pub struct Policy {
     /// Plans of other names, computed when first asked for (at most [`PLAN_CACHE`]).
     cache: RefCell<HashMap<Box<str>, Rc<Plan>>>,
     globs: Vec<usize>,
+    /// For each of `globs`, the byte its first piece starts with (`None` when it starts
+    /// with `*`).
+    glob_firsts: Vec<Option<u8>>,
     /// Every limit of the policy, one per place that writes one. All the limits on one
     /// counter agree (the loader checks), and a call counts each counter once.
     pub(crate) limits: Vec<Limit>,
@@ -630,11 +644,21 @@ impl Policy {
     /// The plan of `tool`, whose exact key (if the policy has one) is entry `exact`.
     fn compute_plan(&self, tool: &str, exact: Option<usize>) -> Plan {
         let mut entries: Vec<usize> = Vec::with_capacity(usize::from(exact.is_some()) + 2);
-        entries.extend(self.globs.iter().copied().filter(|i| {
-            self.entries
-                .get(*i)
-                .is_some_and(|e| e.pattern.matches(tool))
-        }));
+        // A glob whose first piece starts with a byte the name does not start with cannot
+        // match: most are turned away here without touching their entry.
+        let first = tool.as_bytes().first().copied();
+        entries.extend(
+            self.globs
+                .iter()
+                .zip(&self.glob_firsts)
+                .filter(|(_, f)| f.is_none() || **f == first)
+                .map(|(i, _)| *i)
+                .filter(|i| {
+                    self.entries
+                        .get(*i)
+                        .is_some_and(|e| e.pattern.matches(tool))
+                }),
+        );
         if let Some(i) = exact {
             entries.push(i);
             crate::sort::sort(&mut entries);
@@ -1093,7 +1117,7 @@ impl Loader {
 
         let mut hide = Vec::new();
         let mut hide_count = 0;
-        let mut hide_exact = HashMap::new();
+        let mut hide_exact = HashMap::with_hasher(FastHash);
         let mut hide_globs = Vec::new();
         if let Some(items) = map.get("hide").and_then(|v| self.array(v, "/hide")) {
             for (i, item) in items.items().enumerate() {
@@ -1124,6 +1148,7 @@ impl Loader {
         let mut globs = Vec::new();
         if let Some(tools) = map.get("tools") {
             if tools.is_object() {
+                entries.reserve_exact(tools.len());
                 let mut pointer = String::new();
                 for (key, rule) in tools.members() {
                     let key = key.as_str().unwrap_or_default();
@@ -1145,6 +1170,10 @@ impl Loader {
             }
         }
 
+        let glob_firsts = globs
+            .iter()
+            .map(|i| entries.get(*i).and_then(|e: &Entry| e.pattern.first_byte()))
+            .collect();
         Some(Policy {
             doc: Document::parse_owned("null".to_owned()).ok()?,
             default: default?,
@@ -1157,6 +1186,7 @@ impl Loader {
             entries,
             plans: HashMap::with_hasher(FastHash),
             cache: RefCell::new(HashMap::new()),
+            glob_firsts,
             globs,
             limits: std::mem::take(&mut self.limits),
             hide_pointers: (0..hide_count)
