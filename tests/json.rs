@@ -148,3 +148,32 @@ proptest::proptest! {
         in_range_as_f64_says(&format!("{sign}0.{digits}e{}", 309 + shift));
     }
 }
+
+#[test]
+fn objects_of_many_keys_refuse_repeated_and_case_equal_keys_wherever_they_are() {
+    // Over 16 keys, the check goes through the parser's index of folded-key hashes.
+    let keys: Vec<String> = (0..300).map(|i| format!("\"key{i}\":{i}")).collect();
+    let object = |extra: &str| format!("{{{},{extra}}}", keys.join(","));
+    assert_eq!(error_of(&object("\"other\":1")), None);
+    for (extra, repeated) in [
+        ("\"key0\":1", "key0"),
+        ("\"key15\":1", "key15"),
+        ("\"key16\":1", "key16"),
+        ("\"key299\":1", "key299"),
+        (r#""\u006bey7":1"#, "key7"),
+    ] {
+        match error_of(&object(extra)) {
+            Some(JsonErrorKind::DuplicateKey(key)) => assert_eq!(key, repeated, "{extra}"),
+            other => panic!("{extra}: {other:?}"),
+        }
+    }
+    for extra in ["\"KEY3\":1", "\"Key250\":1", r#""\u004bey20":1"#] {
+        assert!(
+            matches!(
+                error_of(&object(extra)),
+                Some(JsonErrorKind::AmbiguousKeys(..))
+            ),
+            "{extra}"
+        );
+    }
+}
