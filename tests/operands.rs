@@ -64,11 +64,13 @@ const CASES: &[(&str, &str, &str)] = &[
     ("in", r#"["café"]"#, r#"["café",{"never":1}]"#),
 ];
 
-fn verdicts(op: &str, operand: &str) -> Vec<String> {
+/// The decision lines of `toolgate eval` for one call per value of `values` (JSON texts),
+/// under a policy that denies tool `t` when `args.v` meets `op` with `operand` (JSON).
+fn decide_each(op: &str, operand: &str, values: &[&str]) -> Vec<String> {
     let policy = format!(
         r#"{{"version":"1","default":"allow","tools":{{"t":{{"deny_if":[{{"path":"args.v","op":"{op}","value":{operand}}}]}}}}}}"#
     );
-    let input: String = VALUES
+    let input: String = values
         .iter()
         .enumerate()
         .map(|(i, v)| {
@@ -79,9 +81,13 @@ fn verdicts(op: &str, operand: &str) -> Vec<String> {
         .collect();
     let out = eval_jsonl(&policy, &input);
     let lines: Vec<String> = out.lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), VALUES.len(), "{op} {operand}: {out}");
-    // The verdict and its rule, not the message (which quotes the operand as written).
+    assert_eq!(lines.len(), values.len(), "{op} {operand}: {out}");
     lines
+}
+
+fn verdicts(op: &str, operand: &str) -> Vec<String> {
+    // The verdict and its rule, not the message (which quotes the operand as written).
+    decide_each(op, operand, VALUES)
         .iter()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("a decision object");
@@ -143,20 +149,8 @@ const TEXTS: &[&str] = &[
 
 fn regex_verdicts(regex: &str) -> Vec<bool> {
     let value = serde_json::to_string(regex).expect("a JSON string");
-    let policy = format!(
-        r#"{{"version":"1","default":"allow","tools":{{"t":{{"deny_if":[{{"path":"args.v","op":"regex","value":{value}}}]}}}}}}"#
-    );
-    let input: String = TEXTS
+    decide_each("regex", &value, TEXTS)
         .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            format!(
-                r#"{{"body":{{"jsonrpc":"2.0","id":{i},"method":"tools/call","params":{{"name":"t","arguments":{{"v":{v}}}}}}}}}"#
-            ) + "\n"
-        })
-        .collect();
-    let out = eval_jsonl(&policy, &input);
-    out.lines()
         .map(|l| l.contains(r#""decision":"deny""#))
         .collect()
 }
