@@ -581,8 +581,9 @@ impl Unevaluable<'_> {
 }
 
 /// A condition's outcome for a present value, decided from its decoded operand alone:
-/// `None` when [`Policy::test`] must decide (another operand, a value the operand does
-/// not settle, or a value the op cannot evaluate, whose reason `test` words).
+/// `None` when [`Policy::test`] must compare with the operand as the policy document's
+/// value (another operand, a value the operand does not settle, or a value the op
+/// cannot evaluate, whose reason `test` words). `test` asks this first.
 #[inline]
 fn quick_test(condition: &Condition, value: Node<'_>) -> Option<bool> {
     let small = || value.as_number().and_then(|n| n.as_small_integer());
@@ -590,6 +591,11 @@ fn quick_test(condition: &Condition, value: Node<'_>) -> Option<bool> {
         (Op::Exists(want), _) => Some(*want),
         (Op::Eq(_), Operand::Str(text)) => Some(value.str_eq(text)),
         (Op::Neq(_), Operand::Str(text)) => Some(!value.str_eq(text)),
+        // A number written otherwise (`5.0`) is compared exactly by `Policy::test`.
+        (Op::Eq(_) | Op::Neq(_), Operand::Int(n)) => {
+            let equal = value.kind() == Kind::Number && small()? == *n;
+            Some(equal == matches!(condition.op, Op::Eq(_)))
+        }
         (Op::In(_) | Op::NotIn(_), Operand::Strs(texts)) if value.kind() == Kind::String => {
             let text = value.as_str()?;
             let found = texts
@@ -659,11 +665,6 @@ impl Policy {
         };
         if let Some(target) = single {
             // One target: "any" and "every" agree.
-            if let Target::Value(value) = target {
-                if let Some(held) = quick_test(condition, value) {
-                    return Ok(held);
-                }
-            }
             return self.test(condition, target);
         }
         let mut any = false;
@@ -689,6 +690,9 @@ impl Policy {
         })
     }
 
+    /// Whether a condition holds for one target, or why it cannot be evaluated: from the
+    /// decoded operand when that settles it ([`quick_test`]), else as written.
+    #[inline]
     fn test<'p>(
         &'p self,
         condition: &'p Condition,
@@ -707,38 +711,38 @@ impl Policy {
             }
             Target::Value(value) => value,
         };
+        match quick_test(condition, value) {
+            Some(held) => Ok(held),
+            None => self.test_as_written(condition, value),
+        }
+    }
+
+    /// [`Policy::test`] for a present value, with the operand as the policy document's
+    /// value (its exact text).
+    #[cold]
+    #[inline(never)]
+    fn test_as_written<'p>(
+        &'p self,
+        condition: &'p Condition,
+        value: Node<'_>,
+    ) -> Result<bool, Unevaluable<'p>> {
+        let path = &condition.path;
         let operand = |index: u32| self.operand(index);
         let wrong = |wanted: &'static str| Unevaluable::Not {
             path,
             found: value.kind(),
             wanted,
         };
-        let decoded = &condition.operand;
         let compare = |index: u32| -> Result<Ordering, Unevaluable<'p>> {
             let target = value.as_number().ok_or_else(|| wrong("a number"))?;
-            if let (Operand::Int(bound), Some(target)) = (decoded, target.as_small_integer()) {
-                return Ok(target.cmp(bound));
-            }
             let bound = operand(index)
                 .and_then(|n| n.as_number())
                 .ok_or_else(|| wrong("a number"))?;
             Ok(target.cmp_exact(&bound))
         };
-        let equals = |index: u32| match decoded {
-            Operand::Str(text) => value.str_eq(text),
-            Operand::Int(_) if value.kind() != Kind::Number => false,
-            Operand::Int(n) => match value.as_number().and_then(|v| v.as_small_integer()) {
-                Some(v) => v == *n,
-                None => operand(index).is_some_and(|o| json_eq(value, o)),
-            },
-            _ => operand(index).is_some_and(|o| json_eq(value, o)),
-        };
-        let one_of = |index: u32| match decoded {
-            Operand::Strs(texts) => value
-                .as_str()
-                .is_some_and(|s| texts.iter().any(|t| **t == *s)),
-            _ => operand(index).is_some_and(|list| list.items().any(|o| json_eq(value, o))),
-        };
+        let equals = |index: u32| operand(index).is_some_and(|o| json_eq(value, o));
+        let one_of =
+            |index: u32| operand(index).is_some_and(|list| list.items().any(|o| json_eq(value, o)));
         Ok(match &condition.op {
             Op::Exists(want) => *want,
             Op::Eq(v) => equals(*v),
@@ -753,16 +757,6 @@ impl Policy {
                 Some(s) => re.is_match(&s),
                 None => return Err(wrong("a string")),
             },
-            Op::Contains(_) if matches!(decoded, Operand::Str(_)) => {
-                let Operand::Str(needle) = decoded else {
-                    return Ok(false);
-                };
-                match value.kind() {
-                    Kind::String => value.as_str().unwrap_or_default().contains(&**needle),
-                    Kind::Array => value.items().any(|item| item.str_eq(needle)),
-                    _ => return Err(wrong("a string or an array")),
-                }
-            }
             Op::Contains(v) => {
                 let needle = operand(*v);
                 match (value.kind(), needle) {
