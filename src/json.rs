@@ -1229,14 +1229,57 @@ struct Frame {
 /// The keys of a large object by folded-key hash: for each hash the last key that has
 /// it, and for each key the one before it with the same hash (positions in
 /// `Parser::keys`).
+///
+/// The keys are the input's, so they are hashed with a key drawn at random (SipHash,
+/// `RandomState`): nobody can choose keys that share a hash, or a bucket. That hash is
+/// then the table's own: it is not hashed a second time.
 #[derive(Debug, Clone)]
 struct KeyIndex {
-    last: HashMap<u64, usize>,
+    keyed: std::collections::hash_map::RandomState,
+    last: HashMap<u64, usize, std::hash::BuildHasherDefault<Unhashed>>,
     /// For the key at `from + i`, the position of the previous key with its hash.
     previous: Vec<Option<usize>>,
 }
 
 impl KeyIndex {
+    fn with_capacity(keys: usize) -> KeyIndex {
+        KeyIndex {
+            keyed: std::collections::hash_map::RandomState::new(),
+            last: HashMap::with_capacity_and_hasher(keys, Default::default()),
+            previous: Vec::with_capacity(keys),
+        }
+    }
+
+    /// The hash of a key's folded text. A simple key (unescaped ASCII, so its text is
+    /// its bytes and folds as ASCII) is lowered a word at a time; the hasher sees the
+    /// same bytes either way.
+    fn hash(&self, text: &str, simple: bool) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut hasher = self.keyed.build_hasher();
+        if simple || is_simple_key(text) {
+            let mut words = text.as_bytes().chunks_exact(8);
+            for word in &mut words {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                let w = u64::from_le_bytes(w);
+                // ASCII bytes from `A` (0x41) to `Z` (0x5a): no carry crosses a byte.
+                let upper = w.wrapping_add(ONES * 0x3f) & !w.wrapping_add(ONES * 0x25) & HIGH;
+                hasher.write(&(w | upper >> 2).to_le_bytes());
+            }
+            let mut tail = [0u8; 8];
+            let rest = words.remainder();
+            for (to, from) in tail.iter_mut().zip(rest) {
+                *to = from.to_ascii_lowercase();
+            }
+            hasher.write(tail.get(..rest.len()).unwrap_or_default());
+        } else {
+            hasher.write(fold_key(text).as_bytes());
+        }
+        hasher.finish()
+    }
+
     fn add(&mut self, hash: u64, position: usize) {
         let before = self.last.insert(hash, position);
         self.previous.push(before);
@@ -1249,6 +1292,27 @@ impl KeyIndex {
             .get(position.checked_sub(from)?)
             .copied()
             .flatten()
+    }
+}
+
+/// The hasher of [`KeyIndex::last`], whose keys are hashes already (keyed at random).
+#[derive(Debug, Default, Clone, Copy)]
+struct Unhashed(u64);
+
+impl std::hash::Hasher for Unhashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else still spreads its bytes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -1576,7 +1640,7 @@ impl<'t> Parser<'t> {
             .get(this.start as usize..(this.start + this.len) as usize)
             .unwrap_or_default();
         if self.keys.len() - from >= LINEAR_KEYS {
-            return self.check_key_indexed(key, key_start);
+            return self.check_key_indexed(key, key_start, simple);
         }
         for i in from..self.keys.len() {
             let Some(&earlier) = self.keys.get(i) else {
@@ -1627,41 +1691,32 @@ impl<'t> Parser<'t> {
     }
 
     /// The key checks of a large object, through a hash index of its folded keys.
-    fn check_key_indexed(&mut self, key: u32, key_start: usize) -> Result<(), Fail> {
+    fn check_key_indexed(&mut self, key: u32, key_start: usize, simple: bool) -> Result<(), Fail> {
         let Some(from) = self.open.last().map(|f| f.keys_from) else {
             return Ok(());
         };
-        let folded_hash = |text: &str| {
-            use std::hash::Hasher;
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            if is_simple_key(text) {
-                // Lowercased a block at a time: one hasher write per block, not per byte.
-                let mut block = [0u8; 64];
-                for chunk in text.as_bytes().chunks(block.len()) {
-                    for (to, from) in block.iter_mut().zip(chunk) {
-                        *to = from.to_ascii_lowercase();
-                    }
-                    hasher.write(block.get(..chunk.len()).unwrap_or_default());
-                }
-            } else {
-                hasher.write(fold_key(text).as_bytes());
-            }
-            hasher.finish()
-        };
         if self.open.last().is_some_and(|f| f.index.is_none()) {
             let earlier = self.keys.get(from..).unwrap_or_default();
-            let mut index = KeyIndex {
-                last: HashMap::with_capacity(earlier.len() * 2),
-                previous: Vec::with_capacity(earlier.len() * 2),
-            };
+            let mut index = KeyIndex::with_capacity(earlier.len() * 2);
             for (i, k) in earlier.iter().enumerate() {
-                index.add(folded_hash(&self.key_text(k.slot)), from + i);
+                index.add(
+                    index.hash(&self.key_text(k.slot), k.signature != 0),
+                    from + i,
+                );
             }
             if let Some(frame) = self.open.last_mut() {
                 frame.index = Some(Box::new(index));
             }
         }
-        let hash = folded_hash(&self.key_text(key));
+        let text = self.key_text(key);
+        let Some(hash) = self
+            .open
+            .last()
+            .and_then(|f| f.index.as_ref())
+            .map(|index| index.hash(&text, simple))
+        else {
+            return Ok(());
+        };
         let mut candidate = self
             .open
             .last()

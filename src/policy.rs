@@ -151,7 +151,8 @@ pub struct Limit {
 /// A compiled tool pattern: an exact name or a `*` glob.
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    text: String,
+    /// As written; shared with the plans of the name (an exact key's).
+    text: Text,
     /// The literal pieces between `*`s; none for an exact name.
     parts: Vec<String>,
 }
@@ -159,7 +160,7 @@ pub struct Pattern {
 impl Pattern {
     fn new(text: &str) -> Self {
         Pattern {
-            text: text.to_owned(),
+            text: text.into(),
             parts: if text.contains('*') {
                 text.split('*').map(str::to_owned).collect()
             } else {
@@ -187,18 +188,25 @@ impl Pattern {
     /// Whether `name` matches: `*` matches any run of characters, even an empty one.
     pub fn matches(&self, name: &str) -> bool {
         let (Some(first), Some(last)) = (self.parts.first(), self.parts.last()) else {
-            return name == self.text;
+            return name == &*self.text;
         };
-        // The first byte alone turns most names away from a prefix pattern.
+        // The first byte alone turns most names away from a prefix pattern; pieces of up
+        // to 16 bytes compare as words.
+        let bytes = name.as_bytes();
+        let (first, last) = (first.as_bytes(), last.as_bytes());
         if name.len() < first.len() + last.len()
-            || first
-                .as_bytes()
-                .first()
-                .is_some_and(|b| name.as_bytes().first() != Some(b))
-            || !name.starts_with(first.as_str())
-            || !name.ends_with(last.as_str())
+            || first.first().is_some_and(|b| bytes.first() != Some(b))
+            || !bytes
+                .get(..first.len())
+                .is_some_and(|head| crate::json::same_bytes(head, first))
+            || !bytes
+                .get(name.len() - last.len()..)
+                .is_some_and(|tail| crate::json::same_bytes(tail, last))
         {
             return false;
+        }
+        if self.parts.len() == 2 {
+            return true;
         }
         let mut rest = name
             .get(first.len()..name.len() - last.len())
@@ -214,15 +222,19 @@ impl Pattern {
 }
 
 /// Where `needle` first occurs in `haystack`: names and their pieces are short, so each
-/// place where the first byte matches is compared (no searcher to set up).
+/// place is compared directly (no searcher to set up), by its first two bytes first.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let Some((&first, _)) = needle.split_first() else {
-        return Some(0);
-    };
-    let last_start = haystack.len().checked_sub(needle.len())?;
-    (0..=last_start).find(|&at| {
-        haystack.get(at) == Some(&first) && haystack.get(at..at + needle.len()) == Some(needle)
-    })
+    match *needle {
+        [] => Some(0),
+        [only] => haystack.iter().position(|&b| b == only),
+        [a, b, ..] => {
+            let head = u16::from_le_bytes([a, b]);
+            haystack.windows(needle.len()).position(|w| {
+                w.first_chunk::<2>().map(|h| u16::from_le_bytes(*h)) == Some(head)
+                    && crate::json::same_bytes(w, needle)
+            })
+        }
+    }
 }
 
 /// A compiled condition operator. Operands are values of the policy document
@@ -475,7 +487,7 @@ pub struct Plan {
     /// The tool name.
     pub name: Text,
     /// Indexes into [`Policy::entries`], in document order.
-    pub entries: Vec<usize>,
+    pub entries: Indexes,
     /// The first `hide` item that matches, by index.
     pub hidden_by: Option<usize>,
     /// The limits a call counts, by index into [`Policy::limits`]: the enforced ones,
@@ -485,6 +497,61 @@ pub struct Plan {
     pub monitored_limits: Vec<usize>,
     /// Whether some entry asks for approval.
     pub approval: bool,
+}
+
+/// A plan's entries: the indexes of the entries that match its name. A name matches one
+/// or two entries as a rule (its exact key, a pattern), so up to three are kept in place,
+/// without an allocation for each of the policy's plans.
+#[derive(Debug, Clone, Default)]
+pub struct Indexes {
+    inline: [usize; 3],
+    len: usize,
+    /// All of them, once there are more than fit in place.
+    spilled: Vec<usize>,
+}
+
+impl Indexes {
+    pub fn push(&mut self, index: usize) {
+        if self.spilled.is_empty() {
+            if let Some(place) = self.inline.get_mut(self.len) {
+                *place = index;
+                self.len += 1;
+                return;
+            }
+            self.spilled.extend_from_slice(&self.inline);
+        }
+        self.spilled.push(index);
+    }
+}
+
+impl Extend<usize> for Indexes {
+    fn extend<I: IntoIterator<Item = usize>>(&mut self, indexes: I) {
+        for index in indexes {
+            self.push(index);
+        }
+    }
+}
+
+impl std::ops::Deref for Indexes {
+    type Target = [usize];
+
+    fn deref(&self) -> &[usize] {
+        if self.spilled.is_empty() {
+            self.inline.get(..self.len).unwrap_or_default()
+        } else {
+            &self.spilled
+        }
+    }
+}
+
+impl std::ops::DerefMut for Indexes {
+    fn deref_mut(&mut self) -> &mut [usize] {
+        if self.spilled.is_empty() {
+            self.inline.get_mut(..self.len).unwrap_or_default()
+        } else {
+            &mut self.spilled
+        }
+    }
 }
 
 /// Text the policy holds and decisions share: a pointer, an `on_deny` message, a name.
@@ -560,7 +627,7 @@ pub struct Policy {
     pub(crate) mode: Mode,
     pub(crate) pin: Option<Pin>,
     hide: Vec<Pattern>,
-    hide_exact: HashMap<String, usize, FastHash>,
+    hide_exact: HashMap<Text, usize, FastHash>,
     hide_globs: Vec<usize>,
     /// Indexes into `limits`.
     pub(crate) all_tools_limits: Vec<usize>,
@@ -629,21 +696,22 @@ impl Policy {
             .iter()
             .enumerate()
             .filter(|(_, entry)| !entry.pattern.is_glob())
-            .map(|(i, entry)| (entry.pattern.as_str(), Some(i)))
-            .chain(self.hide_exact.keys().map(|name| (name.as_str(), None)));
+            .map(|(i, entry)| (&entry.pattern.text, Some(i)))
+            .chain(self.hide_exact.keys().map(|name| (name, None)));
         for (name, exact) in names {
-            if !plans.contains_key(name) {
-                // The map's key is the plan's own name.
-                let plan = self.compute_plan(name, exact);
+            if !plans.contains_key(&**name) {
+                // The map's key is the plan's own name, the pattern's text.
+                let plan = self.compute_plan(name.clone(), exact);
                 plans.insert(plan.name.clone(), plan);
             }
         }
         plans
     }
 
-    /// The plan of `tool`, whose exact key (if the policy has one) is entry `exact`.
-    fn compute_plan(&self, tool: &str, exact: Option<usize>) -> Plan {
-        let mut entries: Vec<usize> = Vec::with_capacity(usize::from(exact.is_some()) + 2);
+    /// The plan of `name`, whose exact key (if the policy has one) is entry `exact`.
+    fn compute_plan(&self, name: Text, exact: Option<usize>) -> Plan {
+        let tool: &str = &name;
+        let mut entries = Indexes::default();
         // A glob whose first piece starts with a byte the name does not start with cannot
         // match: most are turned away here without touching their entry.
         let first = tool.as_bytes().first().copied();
@@ -679,7 +747,7 @@ impl Policy {
             .filter_map(|i| self.entries.get(*i))
             .any(|e| e.approval.is_some());
         Plan {
-            name: tool.into(),
+            name,
             entries,
             hidden_by,
             enforced_limits,
@@ -737,7 +805,7 @@ impl Policy {
             return PlanRef::Shared(plan.clone());
         }
         // Every exact key has its plan in `plans`: this name is none of them.
-        let plan = Rc::new(self.compute_plan(tool, None));
+        let plan = Rc::new(self.compute_plan(tool.into(), None));
         let mut cache = self.cache.borrow_mut();
         if cache.len() < PLAN_CACHE {
             cache.insert(tool.into(), plan.clone());
@@ -976,7 +1044,7 @@ const TOP_FIELDS: &[&str] = &[
     "pin",
 ];
 
-const ENTRY_FIELDS: &[&str] = &[
+const ENTRY_FIELDS: [&str; 9] = [
     "action",
     "deny_if",
     "require",
@@ -1031,6 +1099,34 @@ impl Loader {
         Some(value)
     }
 
+    /// [`Loader::object`] without required fields, in one pass: the members named
+    /// `names`, `found[i]` for `names[i]`.
+    fn fields<'d, const N: usize>(
+        &mut self,
+        value: Node<'d>,
+        pointer: &str,
+        names: &[&str; N],
+    ) -> Option<[Option<Node<'d>>; N]> {
+        if !value.is_object() {
+            self.error(
+                pointer,
+                format!("expected an object, found {}", value.kind().described()),
+            );
+            return None;
+        }
+        let mut found = [None; N];
+        let mut unknown = Vec::new();
+        value.pick(names, &mut found, &mut |key, _| unknown.push(key));
+        for key in unknown {
+            let key = key.as_str().unwrap_or_default();
+            self.error(
+                &push_pointer(pointer, &key),
+                format!("unknown field `{key}`, expected {}", one_of(names)),
+            );
+        }
+        Some(found)
+    }
+
     fn array<'d>(&mut self, value: Node<'d>, pointer: &str) -> Option<Node<'d>> {
         if value.is_array() {
             Some(value)
@@ -1050,30 +1146,20 @@ impl Loader {
         what: &str,
         choices: &[(&str, T)],
     ) -> Option<T> {
-        let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-        match value.as_str() {
-            Some(s) => match choices.iter().find(|(n, _)| *n == s) {
-                Some((_, v)) => Some(*v),
-                None => {
-                    self.error(
-                        pointer,
-                        format!("unknown {what} `{s}`, expected {}", one_of(&names)),
-                    );
-                    None
-                }
-            },
-            None => {
-                self.error(
-                    pointer,
-                    format!(
-                        "expected {}, found {}",
-                        one_of(&names),
-                        value.kind().described()
-                    ),
-                );
-                None
-            }
+        if let Some((_, v)) = choices.iter().find(|(n, _)| value.str_eq(n)) {
+            return Some(*v);
         }
+        let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+        let why = match value.as_str() {
+            Some(s) => format!("unknown {what} `{s}`, expected {}", one_of(&names)),
+            None => format!(
+                "expected {}, found {}",
+                one_of(&names),
+                value.kind().described()
+            ),
+        };
+        self.error(pointer, why);
+        None
     }
 
     fn mode(&mut self, value: Option<Node<'_>>, pointer: &str) -> Option<Mode> {
@@ -1222,8 +1308,10 @@ impl Loader {
             );
             return false;
         }
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'*');
-        if text.bytes().all(allowed) {
+        if text
+            .bytes()
+            .all(|b| b == b'*' || NAME_BYTES.get(usize::from(b)) == Some(&true))
+        {
             return true;
         }
         if let Some((at, bad)) = text
@@ -1275,14 +1363,15 @@ impl Loader {
         pattern: Option<Pattern>,
         policy_mode: Mode,
     ) -> Option<Entry> {
-        let map = self.object(value, pointer, ENTRY_FIELDS, &[])?;
-        let mode = match map.get("mode") {
+        let [action, deny_if, require, limits, approval, on_deny, reason, rate_limit, mode] =
+            self.fields(value, pointer, &ENTRY_FIELDS)?;
+        let mode = match mode {
             Some(v) => self
                 .mode(Some(v), &push_pointer(pointer, "mode"))
                 .unwrap_or(policy_mode),
             None => policy_mode,
         };
-        let deny = match map.get("action") {
+        let deny = match action {
             Some(v) => self
                 .keyword(
                     v,
@@ -1293,19 +1382,16 @@ impl Loader {
                 .unwrap_or(true),
             None => false,
         };
-        let deny_if = map
-            .get("deny_if")
+        let deny_if = deny_if
             .map(|v| self.conditions(v, &push_pointer(pointer, "deny_if")))
             .unwrap_or_default();
-        let require = map
-            .get("require")
+        let require = require
             .map(|v| self.conditions(v, &push_pointer(pointer, "require")))
             .unwrap_or_default();
-        let mut limits = map
-            .get("limits")
+        let mut limits = limits
             .map(|v| self.limits(v, &push_pointer(pointer, "limits"), mode))
             .unwrap_or_default();
-        if let Some(rate) = map.get("rate_limit") {
+        if let Some(rate) = rate_limit {
             let key = pattern.as_ref().map_or("", |p| p.as_str()).to_owned();
             if let Some(index) =
                 self.rate_limit(rate, &push_pointer(pointer, "rate_limit"), &key, mode)
@@ -1315,15 +1401,11 @@ impl Loader {
                 }
             }
         }
-        let approval = map
-            .get("approval")
-            .and_then(|v| self.approval(v, &push_pointer(pointer, "approval")));
-        let on_deny = map
-            .get("on_deny")
-            .and_then(|v| self.message(v, &push_pointer(pointer, "on_deny"), "on_deny"));
-        let reason = map
-            .get("reason")
-            .and_then(|v| self.message(v, &push_pointer(pointer, "reason"), "reason"));
+        let approval = approval.and_then(|v| self.approval(v, &push_pointer(pointer, "approval")));
+        let on_deny =
+            on_deny.and_then(|v| self.message(v, &push_pointer(pointer, "on_deny"), "on_deny"));
+        let reason =
+            reason.and_then(|v| self.message(v, &push_pointer(pointer, "reason"), "reason"));
         let on_deny = match (on_deny, reason) {
             (Some(_), Some(_)) => {
                 self.error(

@@ -2691,3 +2691,41 @@ fn the_json_facade_writes_objects_with_sorted_keys() {
         r#"{"ok":true,"response":{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a"},{"name":"b"}]}},"removed":0,"monitor_hidden":1}"#
     );
 }
+
+#[test]
+fn a_name_matched_by_many_keys_is_checked_against_every_one_in_document_order() {
+    // Five keys match `abcd_x` (four patterns and the exact name), more than a plan keeps
+    // in place: each one's `deny_if` must still apply, and the first one that denies in
+    // document order is named.
+    let text = r#"{
+        "version": "1", "default": "deny",
+        "tools": {
+            "a*":     { "deny_if": [ { "path": "args.k", "op": "eq", "value": 1 } ] },
+            "ab*":    { "deny_if": [ { "path": "args.k", "op": "eq", "value": 2 } ] },
+            "abc*":   { "deny_if": [ { "path": "args.k", "op": "eq", "value": 3 } ] },
+            "abcd_x": { "deny_if": [ { "path": "args.k", "op": "eq", "value": 4 } ] },
+            "*_x":    { "deny_if": [ { "path": "args.k", "op": "gte", "value": 4 } ] }
+        }
+    }"#;
+    let mut session = Session::new(policy(text));
+    let rules = [
+        (1, Outcome::Deny, "/tools/a*/deny_if/0"),
+        (2, Outcome::Deny, "/tools/ab*/deny_if/0"),
+        (3, Outcome::Deny, "/tools/abc*/deny_if/0"),
+        (4, Outcome::Deny, "/tools/abcd_x/deny_if/0"),
+        (5, Outcome::Deny, "/tools/*_x/deny_if/0"),
+        (0, Outcome::Allow, ""),
+    ];
+    for (k, outcome, rule) in rules {
+        let decision = call(&mut session, "abcd_x", json!({ "k": k }));
+        assert_eq!(decision.decision, outcome, "k = {k}: {decision:?}");
+        if outcome == Outcome::Deny {
+            assert_eq!(decision.rule.as_deref(), Some(rule), "k = {k}");
+        }
+    }
+    // A name that only some of the patterns match is checked against those alone.
+    let decision = call(&mut session, "ab_y", json!({ "k": 3 }));
+    assert_eq!(decision.decision, Outcome::Allow, "{decision:?}");
+    let decision = call(&mut session, "ab_y", json!({ "k": 2 }));
+    assert_eq!(decision.rule.as_deref(), Some("/tools/ab*/deny_if/0"));
+}
