@@ -1066,11 +1066,19 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 /// and control characters; everything else verbatim. The bytes that need an escape are
 /// all ASCII, so runs between them are found and copied whole.
 pub fn write_canonical_str(s: &str, out: &mut String) {
-    out.push('"');
     let bytes = s.as_bytes();
+    let mut at = scan_plain(bytes, 0);
+    if at == bytes.len() {
+        // Nothing to escape (names, pointers, most messages): one copy.
+        out.reserve(bytes.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    out.push('"');
     let mut start = 0;
     loop {
-        let at = scan_plain(bytes, start);
         out.push_str(s.get(start..at).unwrap_or_default());
         let Some(&b) = bytes.get(at) else {
             break;
@@ -1088,6 +1096,7 @@ pub fn write_canonical_str(s: &str, out: &mut String) {
             }
         }
         start = at + 1;
+        at = scan_plain(bytes, start);
     }
     out.push('"');
 }
@@ -1126,6 +1135,23 @@ fn is_special(b: u8) -> bool {
 #[inline]
 fn scan_plain(bytes: &[u8], i: usize) -> usize {
     scan_plain_ascii(bytes, i).0
+}
+
+/// Whether `bytes` contains `a` or `b`, eight bytes at a time.
+pub fn contains_either(bytes: &[u8], a: u8, b: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let w = u64::from_le_bytes(w);
+        if zero(w ^ (ONES * u64::from(a))) | zero(w ^ (ONES * u64::from(b))) != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&c| c == a || c == b)
 }
 
 /// Whether two byte strings are equal; strings of up to 16 bytes (keys, names, short
@@ -2065,7 +2091,7 @@ pub fn push_pointer(pointer: &str, token: &str) -> String {
 pub fn write_pointer(out: &mut String, pointer: &str, token: &str) {
     out.push_str(pointer);
     out.push('/');
-    if !token.bytes().any(|b| b == b'~' || b == b'/') {
+    if !contains_either(token.as_bytes(), b'~', b'/') {
         out.push_str(token);
         return;
     }

@@ -262,7 +262,13 @@ pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
         ));
     }
     let params = request_params(&method, params_node)?;
-    let (kind, tool, arguments, cursor) = request_kind(&method, params, id_text)?;
+    let Parts {
+        kind,
+        tool,
+        arguments,
+        cursor,
+        meta,
+    } = request_kind(&method, params, id_text)?;
     let header_field = match method.as_ref() {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
@@ -272,8 +278,8 @@ pub fn classify_at(doc: Document<'_>, at: u32) -> Result<Message<'_>, Invalid> {
         .filter(|_| kind != Kind::ToolCall)
         .and_then(|f| params?.get(f)?.as_str())
         .map(|s| s.into_owned());
-    let meta_protocol_version = params
-        .and_then(|p| p.get("_meta")?.get(PROTOCOL_VERSION_META)?.as_str())
+    let meta_protocol_version = meta
+        .and_then(|m| m.get(PROTOCOL_VERSION_META)?.as_str())
         .map(|s| s.into_owned());
     Ok(Message {
         kind,
@@ -371,17 +377,34 @@ fn request_params<'d>(method: &str, params: Option<Node<'d>>) -> Result<Option<N
     }
 }
 
-/// What a request is, with the slots of a call's arguments and of a list's cursor. A
-/// `tools/call` must have an id.
-#[allow(clippy::type_complexity)]
-fn request_kind(
+/// What [`request_kind`] finds in a request.
+struct Parts<'d> {
+    kind: Kind,
+    tool: Option<ToolName>,
+    /// The slots of a call's arguments and of a list's cursor.
+    arguments: Option<u32>,
+    cursor: Option<u32>,
+    /// `params._meta`.
+    meta: Option<Node<'d>>,
+}
+
+/// What a request is. A `tools/call` must have an id.
+fn request_kind<'d>(
     method: &str,
-    params: Option<Node<'_>>,
+    params: Option<Node<'d>>,
     id: Option<&str>,
-) -> Result<(Kind, Option<ToolName>, Option<u32>, Option<u32>), Invalid> {
+) -> Result<Parts<'d>, Invalid> {
+    let parts = |kind, tool, arguments, cursor, meta| Parts {
+        kind,
+        tool,
+        arguments,
+        cursor,
+        meta,
+    };
+    let meta = || params.and_then(|p| p.get("_meta"));
     match method {
         "tools/call" => {
-            let (name, arguments) = tool_call(params).map_err(|mut e| {
+            let (name, arguments, meta) = tool_call(params).map_err(|mut e| {
                 e.method = Some(method.to_owned());
                 if e.code != INVALID_REQUEST {
                     e.id = id.map(str::to_owned);
@@ -404,13 +427,13 @@ fn request_kind(
                     )
                 });
             }
-            Ok((Kind::ToolCall, Some(name), arguments, None))
+            Ok(parts(Kind::ToolCall, Some(name), arguments, None, meta))
         }
         "tools/list" => {
             let cursor = params.and_then(|p| p.get("cursor")).map(|c| c.index());
-            Ok((Kind::ToolsList, None, None, cursor))
+            Ok(parts(Kind::ToolsList, None, None, cursor, meta()))
         }
-        _ => Ok((Kind::Other, None, None, None)),
+        _ => Ok(parts(Kind::Other, None, None, None, meta())),
     }
 }
 
@@ -686,7 +709,10 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     (bits < 6).then_some(out)
 }
 
-fn tool_call(params: Option<Node<'_>>) -> Result<(ToolName, Option<u32>), Invalid> {
+/// A `tools/call`'s name and arguments, and its `params._meta` (read in the same pass).
+fn tool_call(
+    params: Option<Node<'_>>,
+) -> Result<(ToolName, Option<u32>, Option<Node<'_>>), Invalid> {
     let Some(params) = params else {
         return Err(Invalid::new(
             INVALID_REQUEST,
@@ -702,7 +728,7 @@ fn tool_call(params: Option<Node<'_>>) -> Result<(ToolName, Option<u32>), Invali
         }
     });
     folds?;
-    let [name_node, arguments_node, _, _] = found;
+    let [name_node, arguments_node, meta, _] = found;
     let (name, slot) = match name_node {
         Some(n) => match n.as_str() {
             Some(Cow::Borrowed(name)) => (Cow::Borrowed(name), Some(n.index())),
@@ -747,7 +773,7 @@ fn tool_call(params: Option<Node<'_>>) -> Result<(ToolName, Option<u32>), Invali
         Some(slot) => ToolName::Slot(slot),
         None => ToolName::Decoded(name.into_owned()),
     };
-    Ok((name, arguments))
+    Ok((name, arguments, meta))
 }
 
 /// A JSON-RPC error response body. `id` is the request id's JSON text.

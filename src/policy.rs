@@ -161,7 +161,7 @@ impl Pattern {
     fn new(text: &str) -> Self {
         Pattern {
             text: text.into(),
-            parts: if text.contains('*') {
+            parts: if crate::json::contains_either(text.as_bytes(), b'*', b'*') {
                 text.split('*').map(str::to_owned).collect()
             } else {
                 Vec::new()

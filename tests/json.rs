@@ -177,3 +177,31 @@ fn objects_of_many_keys_refuse_repeated_and_case_equal_keys_wherever_they_are() 
         );
     }
 }
+
+#[test]
+fn contains_either_finds_either_byte_at_every_place() {
+    // The word-at-a-time search against the plain one: every length up to three words,
+    // each byte in every place, next to bytes one above and below them.
+    for len in 0..24 {
+        for at in 0..len {
+            for (byte, found) in [
+                (b'~', true),
+                (b'/', true),
+                (b'}', false),
+                (b'.', false),
+                (b'0', false),
+            ] {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = byte;
+                assert_eq!(
+                    toolgate::json::contains_either(&bytes, b'~', b'/'),
+                    found,
+                    "{:?}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+        }
+        let high = vec![0xffu8; len];
+        assert!(!toolgate::json::contains_either(&high, b'~', b'/'));
+    }
+}
