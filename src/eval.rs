@@ -442,15 +442,22 @@ fn unknown_tool(name: &str) -> Text {
 
 /// Pieces of text joined (a message built on the hot path, without `fmt`).
 fn concat(pieces: &[&str]) -> Text {
+    written(|joined| {
+        for piece in pieces {
+            joined.push_str(piece);
+        }
+    })
+}
+
+/// The text `write` writes, built in a buffer kept for it and copied once into the text's
+/// own allocation.
+fn written(write: impl FnOnce(&mut String)) -> Text {
     thread_local! {
-        // Joined here and copied once into the text's own allocation.
         static JOINED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
     JOINED.with_borrow_mut(|joined| {
         joined.clear();
-        for piece in pieces {
-            joined.push_str(piece);
-        }
+        write(joined);
         Text::from(joined.as_str())
     })
 }
@@ -566,6 +573,17 @@ enum Unevaluable<'p> {
 }
 
 impl Unevaluable<'_> {
+    /// Appends [`Unevaluable::text`] to `out`.
+    fn write_text(&self, out: &mut String) {
+        match self {
+            Unevaluable::WrongKind { path, at, found } => {
+                path.write_wrong_kind_reason(*at, *found, out)
+            }
+            Unevaluable::Absent { path, at } => path.write_absent_reason(*at, out),
+            other => out.push_str(&other.text()),
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             Unevaluable::WrongKind { path, at, found } => path.wrong_kind_reason(*at, *found),
@@ -868,7 +886,12 @@ impl Policy {
             Decision::denied_tool(message, tool, rule, text)
         };
         let unevaluable = |condition: &Condition, why: &Unevaluable| {
-            concat(&["cannot evaluate `", &condition.shown, "`: ", &why.text()])
+            written(|out| {
+                out.push_str("cannot evaluate `");
+                out.push_str(&condition.shown);
+                out.push_str("`: ");
+                why.write_text(out);
+            })
         };
         if entry.deny {
             let why = || concat(&["calling `", tool, "` is not allowed by policy"]);

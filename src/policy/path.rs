@@ -173,7 +173,14 @@ impl ArgPath {
     /// The path up to and including segment `at`, as written: `args.values` for segment 0
     /// of `args.values.groups_id`.
     pub fn prefix(&self, at: usize) -> String {
-        let mut out = String::from("args");
+        let mut out = String::new();
+        self.write_prefix(at, &mut out);
+        out
+    }
+
+    /// Appends [`ArgPath::prefix`] to `out`.
+    pub fn write_prefix(&self, at: usize, out: &mut String) {
+        out.push_str("args");
         for segment in self.segments.iter().take(at + 1) {
             out.push('.');
             match segment {
@@ -181,7 +188,14 @@ impl ArgPath {
                 Segment::Star => out.push('*'),
             }
         }
-        out
+    }
+
+    /// Appends the path above segment `at` (`args` for the first).
+    fn write_parent(&self, at: usize, out: &mut String) {
+        match at.checked_sub(1) {
+            Some(above) => self.write_prefix(above, out),
+            None => out.push_str("args"),
+        }
     }
 
     /// Calls `visit` with every target the path reaches from `arguments`, in document
@@ -237,48 +251,63 @@ impl ArgPath {
 
     /// Why segment `at` could not step into a value of kind `found`, for messages.
     pub fn wrong_kind_reason(&self, at: usize, found: Kind) -> String {
-        let parent = if at == 0 {
-            "args".to_owned()
-        } else {
-            self.prefix(at - 1)
-        };
+        let mut out = String::new();
+        self.write_wrong_kind_reason(at, found, &mut out);
+        out
+    }
+
+    /// Appends [`ArgPath::wrong_kind_reason`] to `out` (without `fmt`: these are the
+    /// reasons of denials, written on the request path).
+    pub fn write_wrong_kind_reason(&self, at: usize, found: Kind, out: &mut String) {
+        out.push('`');
+        self.write_parent(at, out);
         match self.segments.get(at) {
-            Some(Segment::Star) => format!(
-                "`{parent}` is {}, so `*` has no elements to stand for",
-                found.described()
-            ),
-            Some(Segment::Key { text, .. }) if found == Kind::Array => format!(
-                "`{parent}` is an array, so the key `{text}` cannot be looked up in it (an array takes an index or `*`)"
-            ),
-            Some(Segment::Key { text, .. }) => format!(
-                "`{parent}` is {}, so `{text}` cannot be looked up in it",
-                found.described()
-            ),
-            None => format!("`{parent}` is {}", found.described()),
+            Some(Segment::Star) => {
+                out.push_str("` is ");
+                out.push_str(found.described());
+                out.push_str(", so `*` has no elements to stand for");
+            }
+            Some(Segment::Key { text, .. }) if found == Kind::Array => {
+                out.push_str("` is an array, so the key `");
+                out.push_str(text);
+                out.push_str("` cannot be looked up in it (an array takes an index or `*`)");
+            }
+            Some(Segment::Key { text, .. }) => {
+                out.push_str("` is ");
+                out.push_str(found.described());
+                out.push_str(", so `");
+                out.push_str(text);
+                out.push_str("` cannot be looked up in it");
+            }
+            None => {
+                out.push_str("` is ");
+                out.push_str(found.described());
+            }
         }
     }
 
     /// Why segment `at` found nothing, for messages.
     pub fn absent_reason(&self, at: usize) -> String {
-        let parent = if at == 0 {
-            "args".to_owned()
-        } else {
-            self.prefix(at - 1)
-        };
-        match self.segments.get(at) {
-            Some(Segment::Key {
-                text, digits: true, ..
-            }) => format!(
-                "`{}` is missing (no key or index `{text}` in `{parent}`)",
-                self.prefix(at)
-            ),
-            Some(Segment::Key { text, .. }) => {
-                format!(
-                    "`{}` is missing (no key `{text}` in `{parent}`)",
-                    self.prefix(at)
-                )
-            }
-            _ => format!("`{}` is missing", self.prefix(at)),
+        let mut out = String::new();
+        self.write_absent_reason(at, &mut out);
+        out
+    }
+
+    /// Appends [`ArgPath::absent_reason`] to `out`.
+    pub fn write_absent_reason(&self, at: usize, out: &mut String) {
+        out.push('`');
+        self.write_prefix(at, out);
+        out.push_str("` is missing");
+        if let Some(Segment::Key { text, digits, .. }) = self.segments.get(at) {
+            out.push_str(if *digits {
+                " (no key or index `"
+            } else {
+                " (no key `"
+            });
+            out.push_str(text);
+            out.push_str("` in `");
+            self.write_parent(at, out);
+            out.push_str("`)");
         }
     }
 }
