@@ -687,3 +687,38 @@ fn check_tools_exits_1_on_policy_errors_or_an_unreadable_catalogue() {
         format!("{bad}: /1/name: a tool needs a string `name`\n")
     );
 }
+
+#[test]
+fn eval_finds_every_line_end_wherever_it_falls() {
+    // Tool names of 1 to 40 bytes put each line's end at every place of the words the
+    // reader looks for it in; blank lines (`\n\n`, `\r\n`) fall between them.
+    let names: Vec<String> = (1..=40)
+        .map(|n| format!("t{}", "x".repeat(n - 1)))
+        .collect();
+    let mut input = String::new();
+    for (i, name) in names.iter().enumerate() {
+        input.push_str(&call_line(name, ""));
+        input.push_str(match i % 3 {
+            0 => "\n",
+            1 => "\n\n",
+            _ => "\r\n",
+        });
+    }
+    let out = eval(
+        r#"{"version": "1", "default": "allow"}"#,
+        "line-ends",
+        &input,
+    );
+    assert_eq!(out.stderr, "");
+    assert_eq!(out.code, 0);
+    let tools: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|line| {
+            let decision: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(decision["decision"], "allow", "{line}");
+            decision["tool"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(tools, names);
+}
