@@ -573,27 +573,27 @@ enum Unevaluable<'p> {
 }
 
 impl Unevaluable<'_> {
-    /// Appends [`Unevaluable::text`] to `out`.
+    /// Appends why, for a denial's text (without `fmt`: it is written on the request
+    /// path).
     fn write_text(&self, out: &mut String) {
         match self {
             Unevaluable::WrongKind { path, at, found } => {
                 path.write_wrong_kind_reason(*at, *found, out)
             }
             Unevaluable::Absent { path, at } => path.write_absent_reason(*at, out),
-            other => out.push_str(&other.text()),
-        }
-    }
-
-    fn text(&self) -> String {
-        match self {
-            Unevaluable::WrongKind { path, at, found } => path.wrong_kind_reason(*at, *found),
-            Unevaluable::Absent { path, at } => path.absent_reason(*at),
             Unevaluable::Not {
                 path,
                 found,
                 wanted,
-            } => format!("`{}` is {}, not {wanted}", path.as_str(), found.described()),
-            Unevaluable::Text(text) => text.clone(),
+            } => {
+                out.push('`');
+                out.push_str(path.as_str());
+                out.push_str("` is ");
+                out.push_str(found.described());
+                out.push_str(", not ");
+                out.push_str(wanted);
+            }
+            Unevaluable::Text(text) => out.push_str(text),
         }
     }
 }

@@ -1137,21 +1137,48 @@ fn scan_plain(bytes: &[u8], i: usize) -> usize {
     scan_plain_ascii(bytes, i).0
 }
 
-/// Whether `bytes` contains `a` or `b`, eight bytes at a time.
-pub fn contains_either(bytes: &[u8], a: u8, b: u8) -> bool {
+/// Where the first byte of `bytes` that is one of `wanted` is, looked for two words at a
+/// time, then one (line ends, the `~` and `/` of pointer tokens, the `*` of patterns).
+#[inline]
+pub fn find_any<const N: usize>(bytes: &[u8], wanted: [u8; N]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let w = u64::from_le_bytes(w);
-        if zero(w ^ (ONES * u64::from(a))) | zero(w ^ (ONES * u64::from(b))) != 0 {
-            return true;
+    // A byte of `w ^ x` is zero where the word holds `x`. Each mask's lowest flag marks
+    // the first such byte exactly (flags above it may be borrows), so the lowest flag of
+    // their union marks the first wanted byte.
+    let hits = |word: &[u8; 8]| {
+        let w = u64::from_le_bytes(*word);
+        wanted.iter().fold(0, |hit, &x| {
+            let v = w ^ (ONES * u64::from(x));
+            hit | (v.wrapping_sub(ONES) & !v & HIGH)
+        })
+    };
+    let first = |hit: u64| (hit.trailing_zeros() / 8) as usize;
+    let mut at = 0;
+    while let Some(pair) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let (low, high) = pair.split_at(8);
+        let low = low.first_chunk::<8>().map_or(0, hits);
+        let high = high.first_chunk::<8>().map_or(0, hits);
+        if low | high != 0 {
+            return Some(
+                at + if low != 0 {
+                    first(low)
+                } else {
+                    8 + first(high)
+                },
+            );
         }
+        at += 16;
     }
-    words.remainder().iter().any(|&c| c == a || c == b)
+    if let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let hit = hits(word);
+        if hit != 0 {
+            return Some(at + first(hit));
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    tail.iter().position(|b| wanted.contains(b)).map(|p| at + p)
 }
 
 /// Whether two byte strings are equal; strings of up to 16 bytes (keys, names, short
@@ -2091,7 +2118,7 @@ pub fn push_pointer(pointer: &str, token: &str) -> String {
 pub fn write_pointer(out: &mut String, pointer: &str, token: &str) {
     out.push_str(pointer);
     out.push('/');
-    if !contains_either(token.as_bytes(), b'~', b'/') {
+    if find_any(token.as_bytes(), [b'~', b'/']).is_none() {
         out.push_str(token);
         return;
     }

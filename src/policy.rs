@@ -161,7 +161,7 @@ impl Pattern {
     fn new(text: &str) -> Self {
         Pattern {
             text: text.into(),
-            parts: if crate::json::contains_either(text.as_bytes(), b'*', b'*') {
+            parts: if crate::json::find_any(text.as_bytes(), [b'*']).is_some() {
                 text.split('*').map(str::to_owned).collect()
             } else {
                 Vec::new()
@@ -190,12 +190,10 @@ impl Pattern {
         let (Some(first), Some(last)) = (self.parts.first(), self.parts.last()) else {
             return name == &*self.text;
         };
-        // The first byte alone turns most names away from a prefix pattern; pieces of up
-        // to 16 bytes compare as words.
+        // Pieces of up to 16 bytes compare as words.
         let bytes = name.as_bytes();
         let (first, last) = (first.as_bytes(), last.as_bytes());
         if name.len() < first.len() + last.len()
-            || first.first().is_some_and(|b| bytes.first() != Some(b))
             || !bytes
                 .get(..first.len())
                 .is_some_and(|head| crate::json::same_bytes(head, first))
@@ -1072,20 +1070,12 @@ impl Loader {
         fields: &[&str],
         required: &[&str],
     ) -> Option<Node<'d>> {
-        if !value.is_object() {
-            self.error(
-                pointer,
-                format!("expected an object, found {}", value.kind().described()),
-            );
+        if !self.is_object(value, pointer) {
             return None;
         }
         for (key, _) in value.members() {
-            let key = key.as_str().unwrap_or_default();
-            if !fields.contains(&key.as_ref()) {
-                self.error(
-                    &push_pointer(pointer, &key),
-                    format!("unknown field `{key}`, expected {}", one_of(fields)),
-                );
+            if !fields.iter().any(|f| key.str_eq(f)) {
+                self.unknown_field(key, pointer, fields);
             }
         }
         for field in required {
@@ -1107,24 +1097,36 @@ impl Loader {
         pointer: &str,
         names: &[&str; N],
     ) -> Option<[Option<Node<'d>>; N]> {
-        if !value.is_object() {
-            self.error(
-                pointer,
-                format!("expected an object, found {}", value.kind().described()),
-            );
+        if !self.is_object(value, pointer) {
             return None;
         }
         let mut found = [None; N];
         let mut unknown = Vec::new();
         value.pick(names, &mut found, &mut |key, _| unknown.push(key));
         for key in unknown {
-            let key = key.as_str().unwrap_or_default();
-            self.error(
-                &push_pointer(pointer, &key),
-                format!("unknown field `{key}`, expected {}", one_of(names)),
-            );
+            self.unknown_field(key, pointer, names);
         }
         Some(found)
+    }
+
+    /// Whether `value` is an object; an error at `pointer` if not.
+    fn is_object(&mut self, value: Node<'_>, pointer: &str) -> bool {
+        if !value.is_object() {
+            self.error(
+                pointer,
+                format!("expected an object, found {}", value.kind().described()),
+            );
+        }
+        value.is_object()
+    }
+
+    /// The error of a member `key` that is none of `fields`.
+    fn unknown_field(&mut self, key: Node<'_>, pointer: &str, fields: &[&str]) {
+        let key = key.as_str().unwrap_or_default();
+        self.error(
+            &push_pointer(pointer, &key),
+            format!("unknown field `{key}`, expected {}", one_of(fields)),
+        );
     }
 
     fn array<'d>(&mut self, value: Node<'d>, pointer: &str) -> Option<Node<'d>> {

@@ -179,29 +179,25 @@ fn objects_of_many_keys_refuse_repeated_and_case_equal_keys_wherever_they_are() 
 }
 
 #[test]
-fn contains_either_finds_either_byte_at_every_place() {
-    // The word-at-a-time search against the plain one: every length up to three words,
-    // each byte in every place, next to bytes one above and below them.
-    for len in 0..24 {
+fn find_any_finds_the_first_wanted_byte_at_every_place() {
+    // The word-at-a-time search against the plain one: every length up to three pairs of
+    // words, a wanted byte in every place (and a second one after it), next to the bytes
+    // one above and below the wanted ones.
+    let plain = |bytes: &[u8], wanted: &[u8]| bytes.iter().position(|b| wanted.contains(b));
+    for len in 0..50 {
         for at in 0..len {
-            for (byte, found) in [
-                (b'~', true),
-                (b'/', true),
-                (b'}', false),
-                (b'.', false),
-                (b'0', false),
-            ] {
+            for byte in [b'~', b'/', b'}', b'.', b'0', b'\n', b'\t', 0x0b, b'*', 0xff] {
                 let mut bytes = vec![b'a'; len];
                 bytes[at] = byte;
-                assert_eq!(
-                    toolgate::json::contains_either(&bytes, b'~', b'/'),
-                    found,
-                    "{:?}",
-                    String::from_utf8_lossy(&bytes)
-                );
+                if at + 3 < len {
+                    bytes[at + 3] = b'/';
+                }
+                let shown = String::from_utf8_lossy(&bytes).into_owned();
+                let two = toolgate::json::find_any(&bytes, [b'~', b'/']);
+                assert_eq!(two, plain(&bytes, b"~/"), "{shown:?}");
+                let one = toolgate::json::find_any(&bytes, [b'\n']);
+                assert_eq!(one, plain(&bytes, b"\n"), "{shown:?}");
             }
         }
-        let high = vec![0xffu8; len];
-        assert!(!toolgate::json::contains_either(&high, b'~', b'/'));
     }
 }

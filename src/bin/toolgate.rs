@@ -159,44 +159,6 @@ fn eval(path: &str) -> ExitCode {
     }
 }
 
-/// Where the first `\n` of `bytes` is, looked for two words at a time, then one.
-fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte of `w` is zero where a byte of the word is `\n`; the lowest bit of the
-    // result marks the first of them exactly.
-    let hits = |word: &[u8; 8]| {
-        let w = u64::from_le_bytes(*word) ^ (ONES * u64::from(b'\n'));
-        w.wrapping_sub(ONES) & !w & HIGH
-    };
-    let first = |hit: u64| (hit.trailing_zeros() / 8) as usize;
-    let mut at = 0;
-    while let Some(pair) = bytes.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-        let (low, high) = pair.split_at(8);
-        let low = low.first_chunk::<8>().map_or(0, hits);
-        let high = high.first_chunk::<8>().map_or(0, hits);
-        if low | high != 0 {
-            return Some(
-                at + if low != 0 {
-                    first(low)
-                } else {
-                    8 + first(high)
-                },
-            );
-        }
-        at += 16;
-    }
-    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        let hit = hits(word);
-        if hit != 0 {
-            return Some(at + first(hit));
-        }
-        at += 8;
-    }
-    let tail = bytes.get(at..)?;
-    tail.iter().position(|b| *b == b'\n').map(|p| at + p)
-}
-
 /// Output is written in blocks of about this many bytes.
 const OUT_BUFFER: usize = 1 << 16;
 
@@ -230,7 +192,7 @@ impl<R: std::io::Read> Lines<R> {
         self.carry.clear();
         loop {
             let unread = self.block.get(self.start..self.end).unwrap_or_default();
-            if let Some(newline) = find_newline(unread) {
+            if let Some(newline) = toolgate::json::find_any(unread, [b'\n']) {
                 let (from, to) = (self.start, self.start + newline);
                 self.start = to + 1;
                 if self.carry.is_empty() {

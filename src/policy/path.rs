@@ -170,16 +170,9 @@ impl ArgPath {
         Some(Target::Value(value))
     }
 
-    /// The path up to and including segment `at`, as written: `args.values` for segment 0
-    /// of `args.values.groups_id`.
-    pub fn prefix(&self, at: usize) -> String {
-        let mut out = String::new();
-        self.write_prefix(at, &mut out);
-        out
-    }
-
-    /// Appends [`ArgPath::prefix`] to `out`.
-    pub fn write_prefix(&self, at: usize, out: &mut String) {
+    /// Appends the path up to and including segment `at`, as written: `args.values` for
+    /// segment 0 of `args.values.groups_id`.
+    fn write_prefix(&self, at: usize, out: &mut String) {
         out.push_str("args");
         for segment in self.segments.iter().take(at + 1) {
             out.push('.');
@@ -249,15 +242,8 @@ impl ArgPath {
         }
     }
 
-    /// Why segment `at` could not step into a value of kind `found`, for messages.
-    pub fn wrong_kind_reason(&self, at: usize, found: Kind) -> String {
-        let mut out = String::new();
-        self.write_wrong_kind_reason(at, found, &mut out);
-        out
-    }
-
-    /// Appends [`ArgPath::wrong_kind_reason`] to `out` (without `fmt`: these are the
-    /// reasons of denials, written on the request path).
+    /// Appends why segment `at` could not step into a value of kind `found`, for messages
+    /// (without `fmt`: these are the reasons of denials, written on the request path).
     pub fn write_wrong_kind_reason(&self, at: usize, found: Kind, out: &mut String) {
         out.push('`');
         self.write_parent(at, out);
@@ -286,14 +272,7 @@ impl ArgPath {
         }
     }
 
-    /// Why segment `at` found nothing, for messages.
-    pub fn absent_reason(&self, at: usize) -> String {
-        let mut out = String::new();
-        self.write_absent_reason(at, &mut out);
-        out
-    }
-
-    /// Appends [`ArgPath::absent_reason`] to `out`.
+    /// Appends why segment `at` found nothing, for messages.
     pub fn write_absent_reason(&self, at: usize, out: &mut String) {
         out.push('`');
         self.write_prefix(at, out);
