@@ -602,7 +602,7 @@ impl Unevaluable<'_> {
 /// `None` when [`Policy::test`] must compare with the operand as the policy document's
 /// value (another operand, a value the operand does not settle, or a value the op
 /// cannot evaluate, whose reason `test` words). `test` asks this first.
-#[inline]
+#[inline(always)]
 fn quick_test(condition: &Condition, value: Node<'_>) -> Option<bool> {
     let small = || value.as_number().and_then(|n| n.as_small_integer());
     match (&condition.op, &condition.operand) {
@@ -663,15 +663,55 @@ enum Quantifier {
     Every,
 }
 
+/// [`Policy::holds`] where that is quick: a path to one target whose value the decoded
+/// operand settles ([`quick_test`]), or a missing key under `exists`. `None` leaves the
+/// condition to `holds`: several targets, a reason to word, a comparison as written. The
+/// answer fits in a register, where `holds` returns its reason through memory.
+#[inline(always)]
+fn holds_quickly<'d>(
+    condition: &Condition,
+    arguments: Node<'d>,
+    lookups: &Lookups,
+) -> Option<bool> {
+    let path = &condition.path;
+    if path.has_star() || path.first_key() == ArgPath::NO_KEY || !arguments.is_object() {
+        return None;
+    }
+    match path.single_after_first(lookups.first(path, arguments)) {
+        Target::Value(value) => quick_test(condition, value),
+        Target::Absent { .. } => match condition.op {
+            Op::Exists(want) => Some(!want),
+            _ => None,
+        },
+        Target::WrongKind { .. } => None,
+    }
+}
+
 impl Policy {
+    /// Whether a condition holds for `arguments`, or why it cannot be evaluated: quickly
+    /// when it can be ([`holds_quickly`]), else through [`Policy::holds`].
+    #[inline(always)]
+    fn held<'p, 'd>(
+        &'p self,
+        condition: &'p Condition,
+        arguments: Node<'d>,
+        quantifier: Quantifier,
+        lookups: &Lookups,
+    ) -> Result<bool, Unevaluable<'p>> {
+        match holds_quickly(condition, arguments, lookups) {
+            Some(held) => Ok(held),
+            None => self.holds(condition, arguments, quantifier, lookups),
+        }
+    }
+
     /// Whether a condition holds for `arguments`, or why it cannot be evaluated.
-    #[inline]
+    #[inline(never)]
     fn holds<'p, 'd>(
         &'p self,
         condition: &'p Condition,
         arguments: Node<'d>,
         quantifier: Quantifier,
-        lookups: &Lookups<'d>,
+        lookups: &Lookups,
     ) -> Result<bool, Unevaluable<'p>> {
         let path = &condition.path;
         let single = if path.has_star() {
@@ -818,12 +858,12 @@ impl Policy {
 
     /// Step 2: `hide`, unlisted under `"default": "deny"`, unreviewed pins under `hide`.
     /// `Break` with the decision of an enforced rule that applies.
-    fn hidden_stage<'m>(
+    fn hidden_stage(
         &self,
-        message: &'m Message<'_>,
+        message: &Message<'_>,
         plan: &Plan,
         facts: ToolFacts,
-        scan: &mut Scan<'_, 'm>,
+        scan: &mut Scan<'_>,
     ) -> ControlFlow<Decision> {
         let top = self.mode.enforced();
         let tool = scan.tool;
@@ -848,12 +888,12 @@ impl Policy {
     /// Step 3: `action`, `deny_if` and `require` of every matching entry, then changed
     /// tools under `pin.on_change: "deny"`. The message is the entry's `on_deny`, else
     /// one written for the case.
-    fn denied_stage<'m>(
+    fn denied_stage(
         &self,
-        message: &'m Message<'_>,
+        message: &Message<'_>,
         plan: &Plan,
         facts: ToolFacts,
-        scan: &mut Scan<'_, 'm>,
+        scan: &mut Scan<'_>,
     ) -> ControlFlow<Decision> {
         for entry in plan.entries.iter().filter_map(|i| self.entries.get(*i)) {
             self.entry_denies(message, entry, scan)?;
@@ -872,11 +912,11 @@ impl Policy {
     }
 
     /// One entry's part of step 3.
-    fn entry_denies<'m>(
+    fn entry_denies(
         &self,
-        message: &'m Message<'_>,
+        message: &Message<'_>,
         entry: &Entry,
-        scan: &mut Scan<'_, 'm>,
+        scan: &mut Scan<'_>,
     ) -> ControlFlow<Decision> {
         let tool = scan.tool;
         let arguments = message.arguments();
@@ -910,7 +950,7 @@ impl Policy {
         ];
         for (conditions, quantifier, denies_when, says) in kinds {
             for condition in conditions {
-                let why = match self.holds(condition, arguments, quantifier, &scan.lookups) {
+                let why = match self.held(condition, arguments, quantifier, &scan.lookups) {
                     Ok(held) if held != denies_when => continue,
                     Ok(_) => None,
                     Err(why) => Some(why),
@@ -928,11 +968,11 @@ impl Policy {
     /// Steps 4 and 5: the approval the call needs, if any, and the limits that apply
     /// after it; with the monitor decision (the first monitored rule that applied, else a
     /// monitored approval the enforced policy does not ask for).
-    fn allowed_stage<'p, 'm>(
+    fn allowed_stage<'p>(
         &'p self,
-        message: &'m Message<'_>,
+        message: &Message<'_>,
         plan: &Plan,
-        scan: Scan<'_, 'm>,
+        scan: Scan<'_>,
     ) -> Verdict<'p> {
         let arguments = message.arguments();
         let entries = || plan.entries.iter().filter_map(|i| self.entries.get(*i));
@@ -955,7 +995,7 @@ impl Policy {
                 .filter_map(|e| e.approval.as_ref())
                 .filter(|a| {
                     a.conditions.iter().all(|c| {
-                        self.holds(c, arguments, Quantifier::Every, &scan.lookups)
+                        self.held(c, arguments, Quantifier::Every, &scan.lookups)
                             .unwrap_or(true)
                     })
                 })
@@ -1023,44 +1063,50 @@ fn same_stage(stage: &Stage<'_>, decision: &Decision) -> bool {
 
 /// A call's way through the rules: the first rule that applied with every rule enforced
 /// (the monitor decision, while no enforced rule has applied).
-struct Scan<'t, 'd> {
+struct Scan<'t> {
     tool: &'t Text,
     first: Option<Decision>,
     /// The arguments' members looked up so far.
-    lookups: Lookups<'d>,
+    lookups: Lookups,
 }
 
 /// The values of the arguments' first keys looked up so far in one decision: conditions
 /// often share one (`args.model`, `args.limit`), and each is looked up once. Keyed by
-/// [`ArgPath::first_key`]; the first few keys are kept.
+/// [`ArgPath::first_key`]; the first few keys are kept, each value as its slot in the
+/// arguments' document ([`Lookups::ABSENT`] for a missing key), so that the whole record
+/// is a few words to clear.
 #[derive(Default)]
-struct Lookups<'d> {
+struct Lookups {
     keys: [std::cell::Cell<u32>; 8],
-    values: [std::cell::Cell<Option<Node<'d>>>; 8],
+    values: [std::cell::Cell<u32>; 8],
     kept: std::cell::Cell<usize>,
 }
 
-impl<'d> Lookups<'d> {
+impl Lookups {
+    /// The value kept for a key that is not there.
+    const ABSENT: u32 = u32::MAX;
+
     /// The value of `path`'s first key in `arguments` (an object), `None` when absent.
     #[inline]
-    fn first(&self, path: &ArgPath, arguments: Node<'d>) -> Option<Node<'d>> {
+    fn first<'d>(&self, path: &ArgPath, arguments: Node<'d>) -> Option<Node<'d>> {
         let key = path.first_key();
         let kept = self.kept.get();
         let keys = self.keys.get(..kept).unwrap_or_default();
         if let Some(at) = keys.iter().position(|k| k.get() == key) {
-            return self.values.get(at).and_then(std::cell::Cell::get);
+            let index = self.values.get(at)?.get();
+            return arguments.in_document(index);
         }
         let value = path.first_key_text().and_then(|text| arguments.get(text));
         if let (Some(k), Some(v)) = (self.keys.get(kept), self.values.get(kept)) {
             k.set(key);
-            v.set(value);
+            v.set(value.map_or(Self::ABSENT, |n| n.index()));
             self.kept.set(kept + 1);
         }
         value
     }
 }
 
-impl Scan<'_, '_> {
+impl Scan<'_> {
     /// A rule applies: an enforced one decides (`Break`); a monitored one is remembered
     /// if it is the first.
     #[inline]

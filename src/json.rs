@@ -345,6 +345,12 @@ impl<'d> Node<'d> {
         }
     }
 
+    /// The node at slot `index` of this node's document (an index from [`Node::index`]).
+    #[inline]
+    pub fn in_document(&self, index: u32) -> Option<Node<'d>> {
+        ((index as usize) < self.doc.slots.len()).then_some(self.at(index))
+    }
+
     /// The slot index of this node in its document (for [`Document::node`]).
     pub fn index(&self) -> u32 {
         self.at
@@ -472,9 +478,10 @@ impl<'d> Node<'d> {
         }
         let text = self.doc.text.as_bytes();
         let want = key.as_bytes();
-        let mut at = self.at + 1;
+        let mut at = self.at as usize + 1;
         for _ in 0..object.len {
-            let name = slots.get(at as usize)?;
+            // A member is two slots: its key and its value, whose `next` is the next key.
+            let [name, value] = slots.get(at..).and_then(<[Slot]>::first_chunk::<2>)?;
             let found = match name.tag {
                 // The length first: most keys differ there.
                 Tag::Str => {
@@ -483,12 +490,12 @@ impl<'d> Node<'d> {
                             .get(name.start as usize..name.end as usize)
                             .is_some_and(|t| same_bytes(t, want))
                 }
-                _ => self.at(at).str_eq(key),
+                _ => self.at(at as u32).str_eq(key),
             };
             if found {
-                return Some(self.at(at + 1));
+                return Some(self.at(at as u32 + 1));
             }
-            at = slots.get(at as usize + 1)?.next;
+            at = value.next as usize;
         }
         None
     }
