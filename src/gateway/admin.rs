@@ -247,6 +247,8 @@ impl Admin<'_> {
             Ok(query) => query,
             Err(why) => return error(400, &why),
         };
+        // This isolate's records still waiting for their batch are written first.
+        super::call::write_audit(self.env, self.config.audit_retention_days).await;
         let (code, text) =
             objects::call_text(self.env, AUDIT, AUDIT_NAME, &AuditOp::Query { query })
                 .await

@@ -5,7 +5,7 @@
 use super::audit_store::AuditOp;
 use super::control::{CallReply, ControlOp, UseReply};
 use super::counter::{CounterOp, CounterReply};
-use super::isolate::{self, Claim};
+use super::isolate::{self, Batch, Claim};
 use super::objects::{self, AUDIT, AUDIT_NAME, CONTROL, CONTROL_NAME, COUNTERS};
 use super::origin;
 use super::routing::{json, Body};
@@ -18,7 +18,8 @@ use crate::pipeline::{
 };
 use futures_util::future::{join, join_all};
 use std::rc::Rc;
-use worker::{console_error, console_log, Context, Env, Headers, Method, Request, Response};
+use std::time::Duration;
+use worker::{console_error, console_log, Context, Delay, Env, Headers, Method, Request, Response};
 
 /// The coarse budget's binding (`[[ratelimits]]` in `wrangler.toml`).
 const BUDGET_BINDING: &str = "REQUESTS";
@@ -384,21 +385,46 @@ pub fn changes_to_sides(changes: Vec<crate::catalogue::Change>) -> Vec<Side> {
         .collect()
 }
 
+/// How long an audit record waits for others to share its write. The answer never
+/// waits for it (CONTRACT §6); `GET /admin/audit` writes this isolate's batch before it
+/// reads.
+pub const AUDIT_BATCH_MS: u64 = 250;
+
+/// Writes the audit records queued in this isolate ([`isolate::queue_audit`]): each is
+/// one line on the log, and all of them one append to the audit object.
+pub async fn write_audit(env: &Env, retention_days: u64) {
+    let records = isolate::take_audit();
+    if records.is_empty() {
+        return;
+    }
+    for record in &records {
+        console_log!("{}", crate::wire::to_string(record));
+    }
+    let count = records.len();
+    let op = AuditOp::Append {
+        records,
+        retention_days,
+    };
+    if let Err(why) = objects::call::<_, crate::wire::Ignored>(env, AUDIT, AUDIT_NAME, &op).await {
+        console_error!(
+            "toolgate: audit write failed: {why}; {count} records not stored (each is on the log above)"
+        );
+    }
+}
+
 /// Performs an audit write, a refund or a webhook, inline.
 pub async fn perform_simple(env: &Env, config: &Config, side: Side) {
     match side {
         Side::Audit(record) => {
             let mut record = *record;
             record.latency_ms = isolate::now().saturating_sub(record.at);
-            console_log!("{}", crate::wire::to_string(&record));
-            let op = AuditOp::Append {
-                records: vec![record],
-                retention_days: config.audit_retention_days,
-            };
-            if let Err(why) =
-                objects::call::<_, crate::wire::Ignored>(env, AUDIT, AUDIT_NAME, &op).await
-            {
-                console_error!("toolgate: audit write failed: {why}");
+            match isolate::queue_audit(record) {
+                Batch::Opened => {
+                    Delay::from(Duration::from_millis(AUDIT_BATCH_MS)).await;
+                    write_audit(env, config.audit_retention_days).await;
+                }
+                Batch::Full => write_audit(env, config.audit_retention_days).await,
+                Batch::Joined => {}
             }
         }
         Side::Refund(taken) => {

@@ -8,13 +8,15 @@
 //!   at most every [`RECHECK_MS`] in the same way;
 //! - the request ids in flight, per session;
 //! - each grant's coarse request budget, as exact rolling windows;
-//! - whether the origin answered the last request sent to it.
+//! - whether the origin answered the last request sent to it;
+//! - the audit records waiting for their batch's write.
 //!
 //! Both checks run in parallel; if the control object cannot be reached, the gateway
 //! fails closed.
 
 use super::control::ControlOp;
 use super::objects::{self, CATALOGUE, CATALOGUE_NAME, CONTROL, CONTROL_NAME};
+use crate::audit::Record;
 use crate::catalogue::{Snapshot, View};
 use crate::config::{Config, Vars};
 use crate::policy::Policy;
@@ -52,6 +54,8 @@ struct State {
     budgets: HashMap<String, WindowLog>,
     /// Whether the origin's last answer was one (a fetch that failed clears it).
     origin_answering: bool,
+    /// Audit records waiting for their batch's write ([`queue_audit`]).
+    audit: Vec<Record>,
 }
 
 thread_local! {
@@ -321,4 +325,37 @@ pub fn within_budget(grant: &str, per_minute: u64) -> bool {
             .admit(now(), 60_000, max)
             .is_ok()
     })
+}
+
+/// The most audit records one write carries; the record that fills a batch writes it
+/// at once.
+pub const AUDIT_BATCH_MAX: usize = 50;
+
+/// What queueing an audit record asks of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    /// The record is the first of a new batch: its caller writes the batch later.
+    Opened,
+    /// An open batch took it.
+    Joined,
+    /// It filled the batch: its caller writes the batch now.
+    Full,
+}
+
+/// Queues an audit record for this isolate's next batch write.
+pub fn queue_audit(record: Record) -> Batch {
+    STATE.with(|s| {
+        let queue = &mut s.borrow_mut().audit;
+        queue.push(record);
+        match queue.len() {
+            n if n >= AUDIT_BATCH_MAX => Batch::Full,
+            1 => Batch::Opened,
+            _ => Batch::Joined,
+        }
+    })
+}
+
+/// Takes every queued audit record, oldest first.
+pub fn take_audit() -> Vec<Record> {
+    STATE.with(|s| std::mem::take(&mut s.borrow_mut().audit))
 }
