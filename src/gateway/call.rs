@@ -313,7 +313,7 @@ impl Host<'_> {
             let env = self.env.clone();
             let config = self.config_rc.clone();
             self.ctx
-                .wait_until(async move { origin::perform(&env, &config, side).await });
+                .wait_until(async move { origin::perform(&env, &config, vec![side]).await });
         }
     }
 }
@@ -390,6 +390,32 @@ pub fn changes_to_sides(changes: Vec<crate::catalogue::Change>) -> Vec<Side> {
 /// reads.
 pub const AUDIT_BATCH_MS: u64 = 250;
 
+/// An audit record with its latency: from its call's start to now, the moment its
+/// side effects begin (the answer is out).
+pub fn answered(record: Box<Record>) -> Record {
+    let mut record = *record;
+    record.latency_ms = isolate::now().saturating_sub(record.at);
+    record
+}
+
+/// Queues audit records (their latency taken, [`answered`]) for this isolate's batch
+/// write. The caller that opened a batch writes it [`AUDIT_BATCH_MS`] later; the one
+/// that filled it writes it at once.
+pub async fn record_audits(env: &Env, config: &Config, records: Vec<Record>) {
+    let mut opened = false;
+    for record in records {
+        match isolate::queue_audit(record) {
+            Batch::Opened => opened = true,
+            Batch::Full => write_audit(env, config.audit_retention_days).await,
+            Batch::Joined => {}
+        }
+    }
+    if opened {
+        Delay::from(Duration::from_millis(AUDIT_BATCH_MS)).await;
+        write_audit(env, config.audit_retention_days).await;
+    }
+}
+
 /// Writes the audit records queued in this isolate ([`isolate::queue_audit`]): each is
 /// one line on the log, and all of them one append to the audit object.
 pub async fn write_audit(env: &Env, retention_days: u64) {
@@ -415,18 +441,7 @@ pub async fn write_audit(env: &Env, retention_days: u64) {
 /// Performs an audit write, a refund or a webhook, inline.
 pub async fn perform_simple(env: &Env, config: &Config, side: Side) {
     match side {
-        Side::Audit(record) => {
-            let mut record = *record;
-            record.latency_ms = isolate::now().saturating_sub(record.at);
-            match isolate::queue_audit(record) {
-                Batch::Opened => {
-                    Delay::from(Duration::from_millis(AUDIT_BATCH_MS)).await;
-                    write_audit(env, config.audit_retention_days).await;
-                }
-                Batch::Full => write_audit(env, config.audit_retention_days).await,
-                Batch::Joined => {}
-            }
-        }
+        Side::Audit(record) => record_audits(env, config, vec![answered(record)]).await,
         Side::Refund(taken) => {
             let refunds = taken.iter().map(|(key, at)| async move {
                 let op = CounterOp::Refund { at: *at };

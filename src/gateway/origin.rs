@@ -306,9 +306,7 @@ pub async fn stream(
     let (tx, rx) = futures_channel::oneshot::channel::<Vec<Side>>();
     ctx.wait_until(async move {
         if let Ok(sides) = rx.await {
-            for side in sides {
-                perform(&env, &config, side).await;
-            }
+            perform(&env, &config, sides).await;
         }
     });
     let tail = Tail {
@@ -382,27 +380,29 @@ impl Drop for Tail {
 
 /// Performs side effects after the answer (`waitUntil`).
 fn perform_later(ctx: &Context, env: Env, config: Rc<Result<Config, String>>, sides: Vec<Side>) {
-    ctx.wait_until(async move {
-        for side in sides {
-            perform(&env, &config, side).await;
-        }
-    });
+    ctx.wait_until(async move { perform(&env, &config, sides).await });
 }
 
-/// Performs one side effect inline (inside a `waitUntil` that already keeps the request
-/// alive). Observations may bring pin changes, whose records and webhooks follow.
-pub async fn perform(env: &Env, config: &Rc<Result<Config, String>>, side: Side) {
+/// Performs side effects in order, inline (inside a `waitUntil` that already keeps the
+/// request alive). Observations may bring pin changes, whose records and webhooks
+/// follow. The audit records go last, all at once: waiting for their batch
+/// ([`super::call::record_audits`]) never holds up a refund, an observation or a webhook.
+pub async fn perform(env: &Env, config: &Rc<Result<Config, String>>, sides: Vec<Side>) {
     let Ok(config) = config.as_ref() else {
         return;
     };
-    let mut queue = vec![side];
+    let mut queue: Vec<Side> = sides.into_iter().rev().collect();
+    let mut records = Vec::new();
     while let Some(side) = queue.pop() {
         match side {
+            Side::Audit(record) => records.push(super::call::answered(record)),
             // The list this isolate's view already has: nothing to tell the object.
             Side::Observe { seen, complete } if super::isolate::view_agrees(&seen, complete) => {}
             Side::Observe { seen, complete } => {
                 match super::catalogue_store::observe(env, seen, complete).await {
-                    Ok((_, changes)) => queue.extend(super::call::changes_to_sides(changes)),
+                    Ok((_, changes)) => {
+                        queue.extend(super::call::changes_to_sides(changes).into_iter().rev());
+                    }
                     Err(why) => console_error!("toolgate: catalogue object unavailable: {why}"),
                 }
             }
@@ -413,6 +413,7 @@ pub async fn perform(env: &Env, config: &Rc<Result<Config, String>>, side: Side)
             other => super::call::perform_simple(env, config, other).await,
         }
     }
+    super::call::record_audits(env, config, records).await;
 }
 
 /// POSTs a JSON body (the approval and pin webhook).

@@ -26,6 +26,7 @@ const TOKENS = {
   bob: `tg_bob_${rand()}`,
   carol: `tg_carol_${rand()}`, // the scripted audit session
   dave: `tg_dave_${rand()}`, // the 500-call burst
+  erin: `tg_erin_${rand()}`, // audit records read at once
 };
 const ADMIN_TOKEN = `tg_admin_${rand()}`;
 const OTHER_ADMIN_TOKEN = `tg_lead_${rand()}`;
@@ -450,6 +451,22 @@ describe('approvals, audit, admin API and admin page (wrangler dev + demo origin
       assert.ok(!everything.includes(secret), 'the audit log holds a bearer token');
     }
     await client.close();
+  });
+
+  test('audit: the record of a call is listed as soon as the call is answered (the isolate writes its batch before it reads)', async () => {
+    const { client } = await stack.client({ token: TOKENS.erin });
+    for (let i = 0; i < 3; i++) {
+      const args = { model: 'res.partner', ids: [7713 + i] };
+      const result = await client.callTool({ name: 'odoo_read', arguments: args });
+      assert.notEqual(result.isError, true);
+      // Read at once, no polling: records wait for their batch's write (250 ms), and
+      // GET /admin/audit writes that batch first.
+      const records = await auditAll({ grant: 'erin', tool: 'odoo_read' });
+      assert.equal(records.length, i + 1, `after call ${i + 1}: ${JSON.stringify(records.map((r) => r.arguments_sha256))}`);
+      assert.equal(records[0].arguments_sha256, argsSha(args), 'the newest record is of this call');
+      assert.equal(records[0].decision, 'allow');
+      assert.equal(records[0].origin_status, 200);
+    }
   });
 
   test('no argument value of a call without approval, and no token, in wrangler log output or in the storage files', async () => {
