@@ -348,7 +348,7 @@ impl<'d> Node<'d> {
     /// The node at slot `index` of this node's document (an index from [`Node::index`]).
     #[inline]
     pub fn in_document(&self, index: u32) -> Option<Node<'d>> {
-        ((index as usize) < self.doc.slots.len()).then_some(self.at(index))
+        self.doc.node(index)
     }
 
     /// The slot index of this node in its document (for [`Document::node`]).

@@ -438,10 +438,9 @@ pub async fn write_audit(env: &Env, retention_days: u64) {
     }
 }
 
-/// Performs an audit write, a refund or a webhook, inline.
+/// Performs a refund or a webhook, inline.
 pub async fn perform_simple(env: &Env, config: &Config, side: Side) {
     match side {
-        Side::Audit(record) => record_audits(env, config, vec![answered(record)]).await,
         Side::Refund(taken) => {
             let refunds = taken.iter().map(|(key, at)| async move {
                 let op = CounterOp::Refund { at: *at };
@@ -460,7 +459,8 @@ pub async fn perform_simple(env: &Env, config: &Config, side: Side) {
                 }
             }
         }
-        Side::Observe { .. } | Side::Refresh => {}
+        // `origin::perform` handles these itself (records last, in one batch).
+        Side::Audit(_) | Side::Observe { .. } | Side::Refresh => {}
     }
 }
 
