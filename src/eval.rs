@@ -935,7 +935,7 @@ impl Policy {
         };
         if entry.deny {
             let why = || concat(&["calling `", tool, "` is not allowed by policy"]);
-            scan.hit(deny(&entry.action_pointer, &why), enforced)?;
+            scan.hit(deny(entry.action_pointer(), &why), enforced)?;
         }
         // `deny_if` denies when its condition holds for any match, `require` unless it
         // holds for every one.
@@ -978,7 +978,7 @@ impl Policy {
         let entries = || plan.entries.iter().filter_map(|i| self.entries.get(*i));
         let allow_rule = entries()
             .next()
-            .map_or(&self.default_pointer, |e| &e.pointer);
+            .map_or(&self.default_pointer, |e| e.pointer());
         let limits_at = |indexes: &[usize]| -> Vec<&'p Limit> {
             indexes.iter().filter_map(|i| self.limits.get(*i)).collect()
         };

@@ -1319,21 +1319,26 @@ impl KeyIndex {
         const HIGH: u64 = 0x8080_8080_8080_8080;
         let mut hasher = self.keyed.build_hasher();
         if simple || is_simple_key(text) {
-            let mut words = text.as_bytes().chunks_exact(8);
-            for word in &mut words {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(word);
-                let w = u64::from_le_bytes(w);
-                // ASCII bytes from `A` (0x41) to `Z` (0x5a): no carry crosses a byte.
-                let upper = w.wrapping_add(ONES * 0x3f) & !w.wrapping_add(ONES * 0x25) & HIGH;
-                hasher.write(&(w | upper >> 2).to_le_bytes());
+            // Lowered into a buffer, and hashed in one write: the hasher's cost is mostly
+            // per call. Longer keys go a buffer at a time.
+            let mut buffer = [0u8; 64];
+            for piece in text.as_bytes().chunks(buffer.len()) {
+                let mut words = piece.chunks_exact(8);
+                let mut out = buffer.chunks_exact_mut(8);
+                for (word, to) in (&mut words).zip(&mut out) {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(word);
+                    let w = u64::from_le_bytes(w);
+                    // ASCII bytes from `A` (0x41) to `Z` (0x5a): no carry crosses a byte.
+                    let upper = w.wrapping_add(ONES * 0x3f) & !w.wrapping_add(ONES * 0x25) & HIGH;
+                    to.copy_from_slice(&(w | upper >> 2).to_le_bytes());
+                }
+                let done = piece.len() - words.remainder().len();
+                for (to, from) in buffer.iter_mut().skip(done).zip(words.remainder()) {
+                    *to = from.to_ascii_lowercase();
+                }
+                hasher.write(buffer.get(..piece.len()).unwrap_or_default());
             }
-            let mut tail = [0u8; 8];
-            let rest = words.remainder();
-            for (to, from) in tail.iter_mut().zip(rest) {
-                *to = from.to_ascii_lowercase();
-            }
-            hasher.write(tail.get(..rest.len()).unwrap_or_default());
         } else {
             hasher.write(fold_key(text).as_bytes());
         }
@@ -1417,6 +1422,10 @@ fn parse_slots(text: &str, tape: Tape, max_depth: usize) -> Result<Tape, JsonErr
     if u32::try_from(text.len()).is_err() {
         return Err(position_error(JsonErrorKind::TooLarge, String::new(), &[]));
     }
+    // Compact JSON has a value or a key every 8 bytes or so: a fresh tape is sized once
+    // rather than grown by doubling (a reused one has its room already). Capped so that a
+    // large text does not take its memory all at once.
+    slots.reserve((text.len() / 8).min(1 << 16));
     let mut parser = Parser {
         text,
         bytes: text.as_bytes(),
@@ -2121,6 +2130,30 @@ pub fn push_pointer(pointer: &str, token: &str) -> String {
     out
 }
 
+/// `pointer` and one more token, an array index: `/tools/x/deny_if` and 2 give
+/// `/tools/x/deny_if/2` (without the formatting machinery: a policy has many of these).
+pub fn index_pointer(pointer: &str, index: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = index;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    let digits = digits.get(at..).unwrap_or_default();
+    let mut out = String::with_capacity(pointer.len() + 1 + digits.len());
+    out.push_str(pointer);
+    out.push('/');
+    out.extend(digits.iter().map(|&d| char::from(d)));
+    out
+}
+
 /// Appends [`push_pointer`]`(pointer, token)` to `out`.
 pub fn write_pointer(out: &mut String, pointer: &str, token: &str) {
     out.push_str(pointer);
@@ -2183,6 +2216,17 @@ mod tests {
             .as_number()
             .unwrap()
             .canonical()
+    }
+
+    #[test]
+    fn index_pointers_are_the_pointer_and_the_decimal_index() {
+        for index in [0, 1, 9, 10, 99, 100, 4_096, 1_000_007, usize::MAX] {
+            assert_eq!(
+                index_pointer("/tools/a~1b/deny_if", index),
+                format!("/tools/a~1b/deny_if/{index}")
+            );
+        }
+        assert_eq!(index_pointer("", 3), "/3");
     }
 
     #[test]

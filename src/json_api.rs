@@ -472,7 +472,7 @@ pub fn tools_warnings(policy: &Policy, tools: &[catalogue::Tool]) -> Vec<PolicyE
             };
             warn(
                 &mut warnings,
-                entry.pointer.to_string(),
+                entry.pointer().to_string(),
                 format!(
                     "the {what} `{}` matches no tool of the catalogue (a typo?)",
                     entry.pattern.as_str()

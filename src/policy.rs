@@ -8,7 +8,7 @@
 pub mod path;
 pub mod spec;
 
-use crate::json::{push_pointer, write_pointer, Document, JsonError, Kind, Node};
+use crate::json::{index_pointer, push_pointer, write_pointer, Document, JsonError, Kind, Node};
 use regex_lite::Regex;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -454,11 +454,11 @@ pub struct Approval {
 /// One key of `tools`, validated.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// `/tools/<key>`.
-    pub pointer: Text,
-    /// `/tools/<key>/action`.
-    /// The pointer of its `action` when that is `deny` (the entry's own otherwise).
-    pub action_pointer: Text,
+    /// `/tools/<key>`, written the first time it is asked for ([`Entry::pointer`]): a
+    /// policy names a few hundred entries, and most decisions name a few of them.
+    pointer: std::cell::OnceCell<Text>,
+    /// `/tools/<key>/action`, for an entry whose `action` is `deny`.
+    deny_pointer: Option<Text>,
     pub pattern: Pattern,
     /// The entry's mode: its own `mode`, or the policy's.
     pub mode: Mode,
@@ -472,6 +472,23 @@ pub struct Entry {
     pub on_deny: Option<Text>,
 }
 
+impl Entry {
+    /// `/tools/<key>`.
+    pub fn pointer(&self) -> &Text {
+        self.pointer.get_or_init(|| {
+            let key = self.pattern.as_str();
+            let mut pointer = String::with_capacity("/tools/".len() + key.len());
+            write_pointer(&mut pointer, "/tools", key);
+            pointer.into()
+        })
+    }
+
+    /// The pointer of its `action` when that is `deny` (the entry's own otherwise).
+    pub fn action_pointer(&self) -> &Text {
+        self.deny_pointer.as_ref().unwrap_or_else(|| self.pointer())
+    }
+}
+
 /// The pinning rule (CONTRACT §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pin {
@@ -479,7 +496,7 @@ pub struct Pin {
 }
 
 /// What the policy says about one tool name before any call: the entries that match it
-/// and whether `hide` hides it. Built once per exact key at load, on demand otherwise.
+/// and whether `hide` hides it. Built once per name, when the name is first asked for.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// The tool name.
@@ -576,6 +593,16 @@ impl std::ops::Deref for PlanRef<'_> {
     }
 }
 
+/// The plan of an exact name: its entry (when `tools` has the name as a key), and the plan
+/// itself, computed the first time a call, a list or a check asks for it. A policy is
+/// loaded before any call is made (once per isolate in the Worker), and most calls name
+/// a few of its tools: computing each plan on demand keeps loading to the checks.
+#[derive(Debug, Clone)]
+struct ExactPlan {
+    exact: Option<usize>,
+    plan: std::cell::OnceCell<Plan>,
+}
+
 /// A fast hasher (FxHash's multiply-and-rotate) for the policy's own keys: they come
 /// from the policy, not from a caller, so a keyed hash buys nothing there.
 #[derive(Debug, Clone, Copy, Default)]
@@ -630,8 +657,9 @@ pub struct Policy {
     /// Indexes into `limits`.
     pub(crate) all_tools_limits: Vec<usize>,
     pub(crate) entries: Vec<Entry>,
-    /// Plans of the exact keys and exact `hide` names.
-    plans: HashMap<Text, Plan, FastHash>,
+    /// The exact keys and exact `hide` names, each with its plan, computed when the name
+    /// is first asked for.
+    plans: HashMap<Text, ExactPlan, FastHash>,
     /// Plans of other names, computed when first asked for (at most [`PLAN_CACHE`]).
     cache: RefCell<HashMap<Box<str>, Rc<Plan>>>,
     globs: Vec<usize>,
@@ -686,7 +714,7 @@ impl Policy {
         }
     }
 
-    fn build_plans(&self) -> HashMap<Text, Plan, FastHash> {
+    fn build_plans(&self) -> HashMap<Text, ExactPlan, FastHash> {
         let mut plans =
             HashMap::with_capacity_and_hasher(self.entries.len() + self.hide_exact.len(), FastHash);
         let names = self
@@ -697,11 +725,11 @@ impl Policy {
             .map(|(i, entry)| (&entry.pattern.text, Some(i)))
             .chain(self.hide_exact.keys().map(|name| (name, None)));
         for (name, exact) in names {
-            if !plans.contains_key(&**name) {
-                // The map's key is the plan's own name, the pattern's text.
-                let plan = self.compute_plan(name.clone(), exact);
-                plans.insert(plan.name.clone(), plan);
-            }
+            // An exact key comes before the `hide` names: the first of a name wins.
+            plans.entry(name.clone()).or_insert(ExactPlan {
+                exact,
+                plan: std::cell::OnceCell::new(),
+            });
         }
         plans
     }
@@ -793,10 +821,14 @@ impl Policy {
         (enforced, monitored)
     }
 
-    /// The plan of `tool`: precomputed for exact keys; for other names computed once and
-    /// kept (up to [`PLAN_CACHE`] names).
+    /// The plan of `tool`, computed once: kept for every exact name, and for up to
+    /// [`PLAN_CACHE`] other names.
     pub fn plan(&self, tool: &str) -> PlanRef<'_> {
-        if let Some(plan) = self.plans.get(tool) {
+        if let Some((name, exact)) = self.plans.get_key_value(tool) {
+            // The plan's name is the map's key, the pattern's text.
+            let plan = exact
+                .plan
+                .get_or_init(|| self.compute_plan(name.clone(), exact.exact));
             return PlanRef::Borrowed(plan);
         }
         if let Some(plan) = self.cache.borrow().get(tool) {
@@ -893,7 +925,7 @@ impl Policy {
             return (Visibility::Hidden, format!("/hide/{i}"));
         }
         match plan.entries.first().and_then(|i| self.entries.get(*i)) {
-            Some(entry) => (Visibility::Listed, entry.pointer.to_string()),
+            Some(entry) => (Visibility::Listed, entry.pointer().to_string()),
             None if self.default == DefaultAction::Deny => {
                 (Visibility::Hidden, "/default".to_owned())
             }
@@ -979,6 +1011,15 @@ static NAME_BYTES: [bool; 256] = {
         table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-';
         b += 1;
     }
+    table
+};
+
+/// The bytes of a tool pattern: a name's, and `*`.
+// An index below 256 into a table of 256.
+#[allow(clippy::indexing_slicing)]
+static PATTERN_BYTES: [bool; 256] = {
+    let mut table = NAME_BYTES;
+    table[b'*' as usize] = true;
     table
 };
 
@@ -1209,7 +1250,7 @@ impl Loader {
         let mut hide_globs = Vec::new();
         if let Some(items) = map.get("hide").and_then(|v| self.array(v, "/hide")) {
             for (i, item) in items.items().enumerate() {
-                let pointer = format!("/hide/{i}");
+                let pointer = index_pointer("/hide", i);
                 let pattern = self
                     .pattern(item, &pointer)
                     .unwrap_or_else(|| Pattern::new(""));
@@ -1278,7 +1319,7 @@ impl Loader {
             globs,
             limits: std::mem::take(&mut self.limits),
             hide_pointers: (0..hide_count)
-                .map(|i| format!("/hide/{i}").into())
+                .map(|i| index_pointer("/hide", i).into())
                 .collect(),
             default_pointer: "/default".into(),
             pin_pointer: "/pin".into(),
@@ -1312,7 +1353,7 @@ impl Loader {
         }
         if text
             .bytes()
-            .all(|b| b == b'*' || NAME_BYTES.get(usize::from(b)) == Some(&true))
+            .all(|b| PATTERN_BYTES.get(usize::from(b)) == Some(&true))
         {
             return true;
         }
@@ -1418,16 +1459,17 @@ impl Loader {
             }
             (a, b) => a.or(b),
         };
-        let pointer = Text::from(pointer);
+        let pattern = pattern?;
+        // The entry's pointer is the key's; written when first asked for.
+        debug_assert!({
+            let mut own = String::new();
+            write_pointer(&mut own, "/tools", pattern.as_str());
+            own == pointer
+        });
         Some(Entry {
-            // Named only when it denies.
-            action_pointer: if deny {
-                push_pointer(&pointer, "action").into()
-            } else {
-                pointer.clone()
-            },
-            pointer,
-            pattern: pattern?,
+            pointer: std::cell::OnceCell::new(),
+            deny_pointer: deny.then(|| push_pointer(pointer, "action").into()),
+            pattern,
             mode,
             deny,
             deny_if,
@@ -1522,20 +1564,23 @@ impl Loader {
         items
             .items()
             .enumerate()
-            .filter_map(|(i, item)| self.condition(item, &format!("{pointer}/{i}")))
+            .filter_map(|(i, item)| self.condition(item, &index_pointer(pointer, i)))
             .collect()
     }
 
     fn condition(&mut self, value: Node<'_>, pointer: &str) -> Option<Condition> {
         let map = self.object(value, pointer, &["path", "op", "value"], &["path", "op"])?;
-        let path = map
-            .get("path")
-            .and_then(|p| self.arg_path(p, &push_pointer(pointer, "path")));
-        let op_pointer = push_pointer(pointer, "op");
+        // The pointers of the fields, one after another in one buffer: they are for the
+        // error messages of a condition that has them.
+        let mut at = String::with_capacity(pointer.len() + "/value".len());
+        write_pointer(&mut at, pointer, "path");
+        let path = map.get("path").and_then(|p| self.arg_path(p, &at));
+        at.clear();
+        write_pointer(&mut at, pointer, "op");
         let op_name = map.get("op").and_then(|op| {
             self.keyword(
                 op,
-                &op_pointer,
+                &at,
                 "op",
                 &[
                     ("eq", "eq"),
@@ -1552,9 +1597,10 @@ impl Loader {
                 ],
             )
         });
-        let value_pointer = push_pointer(pointer, "value");
+        at.clear();
+        write_pointer(&mut at, pointer, "value");
         let operand = map.get("value");
-        let op = op_name.and_then(|name| self.op(name, operand, &value_pointer));
+        let op = op_name.and_then(|name| self.op(name, operand, &at));
         Some(Condition::new(pointer, path?, op?, operand))
     }
 
@@ -1652,7 +1698,7 @@ impl Loader {
         };
         let mut out: Vec<usize> = Vec::new();
         for (i, item) in items.items().enumerate() {
-            if let Some(index) = self.limit(item, &format!("{pointer}/{i}"), mode) {
+            if let Some(index) = self.limit(item, &index_pointer(pointer, i), mode) {
                 if !out.contains(&index) {
                     out.push(index);
                 }

@@ -205,7 +205,7 @@ fn every_rule_of_an_example_is_exercised_by_its_tests() {
         rules.extend(policy.all_tools_limits().map(|l| l.pointer.to_string()));
         for entry in policy.entries() {
             if entry.deny {
-                rules.push(format!("{}/action", entry.pointer));
+                rules.push(entry.action_pointer().to_string());
             }
             rules.extend(
                 entry

@@ -898,7 +898,11 @@ fn matches_exact_names_and_star_patterns() {
         ("ssh_execute2", &[], None),
     ];
     for (tool, entries, hidden) in cases {
-        let matched: Vec<&str> = policy.matching(tool).iter().map(|e| &*e.pointer).collect();
+        let matched: Vec<&str> = policy
+            .matching(tool)
+            .iter()
+            .map(|e| &**e.pointer())
+            .collect();
         assert_eq!(matched, *entries, "matching {tool}");
         assert_eq!(
             policy.hidden_by(tool).as_deref(),

@@ -209,7 +209,7 @@ pub fn status_with(policy: &Policy, tool: &str, facts: ToolFacts, rules: Rules) 
         conditional: false,
         rule: String::new(),
         why: String::new(),
-        entries: matching.iter().map(|e| e.pointer.to_string()).collect(),
+        entries: matching.iter().map(|e| e.pointer().to_string()).collect(),
         conditions,
         limits,
         approval,
@@ -242,10 +242,10 @@ pub fn status_with(policy: &Policy, tool: &str, facts: ToolFacts, rules: Rules) 
     }
     if let Some(entry) = entries.iter().find(|e| e.deny) {
         out.status = Status::Denied;
-        out.rule = format!("{}/action", entry.pointer);
+        out.rule = format!("{}/action", entry.pointer());
         out.why = format!(
             "every call is denied by `\"action\": \"deny\"` in `{}`",
-            key_of(&entry.pointer)
+            key_of(entry.pointer())
         );
         return out;
     }
@@ -284,14 +284,14 @@ pub fn status_with(policy: &Policy, tool: &str, facts: ToolFacts, rules: Rules) 
     }
     let (allowed_rule, allowed_why) = match (matching.first(), entries.is_empty()) {
         (Some(entry), false) => (
-            entry.pointer.to_string(),
-            format!("allowed by `{}`{condition_note}", key_of(&entry.pointer)),
+            entry.pointer().to_string(),
+            format!("allowed by `{}`{condition_note}", key_of(entry.pointer())),
         ),
         (Some(entry), true) => (
-            entry.pointer.to_string(),
+            entry.pointer().to_string(),
             format!(
                 "listed by `{}`, whose rules are monitored (reported, not enforced)",
-                key_of(&entry.pointer)
+                key_of(entry.pointer())
             ),
         ),
         (None, _) if policy.default_action() == crate::policy::DefaultAction::Deny => (
