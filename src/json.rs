@@ -1422,10 +1422,6 @@ fn parse_slots(text: &str, tape: Tape, max_depth: usize) -> Result<Tape, JsonErr
     if u32::try_from(text.len()).is_err() {
         return Err(position_error(JsonErrorKind::TooLarge, String::new(), &[]));
     }
-    // Compact JSON has a value or a key every 8 bytes or so: a fresh tape is sized once
-    // rather than grown by doubling (a reused one has its room already). Capped so that a
-    // large text does not take its memory all at once.
-    slots.reserve((text.len() / 8).min(1 << 16));
     let mut parser = Parser {
         text,
         bytes: text.as_bytes(),
